@@ -1,0 +1,1 @@
+//! halo-integrator: keeps HaloPSA in sync with the systems where people and devices live.
