@@ -1,0 +1,322 @@
+//! HaloPSA API client: client-credentials authentication (hosted `?tenant=`), token
+//! refresh, paged reads that survive silent page-size caps, and batched array writes.
+//!
+//! All requests go through [`crate::http`], which applies the rate limit and retries.
+
+pub mod model;
+
+use std::collections::HashSet;
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use url::Url;
+
+use crate::config::{HaloConfig, Secret, join};
+use crate::http::{Body, HttpClient, HttpError, Request};
+use crate::token::{AccessToken, TokenCache, TokenResponse};
+
+pub use model::{Client, User};
+
+/// Largest page asked for; servers cap it silently (100 is common) and paging adapts.
+const PAGE_SIZE: usize = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HaloError {
+    /// The token endpoint refused the application's credentials: retrying cannot help.
+    #[error(
+        "Halo rejected the API credentials (HTTP {status}{code}){description}; check HALO_CLIENT_ID, \
+         HALO_CLIENT_SECRET, HALO_TENANT and HALO_AUTH_URL"
+    , code = code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(),
+      description = if description.is_empty() { String::new() } else { format!(": {description}") })]
+    Credentials {
+        status: u16,
+        code: Option<String>,
+        description: String,
+    },
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// Halo answered, but the answer cannot be trusted (a read that is not complete).
+    #[error("Halo GET {route}: {message}")]
+    Inconsistent { route: String, message: String },
+}
+
+impl HaloError {
+    /// Whether this means the configuration (credentials) is wrong: exit 2.
+    pub fn is_credentials(&self) -> bool {
+        matches!(self, HaloError::Credentials { .. })
+    }
+
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, HaloError::Http(e) if e.outcome_unknown())
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HaloError::Http(e) => e.status(),
+            HaloError::Credentials { status, .. } => Some(*status),
+            HaloError::Inconsistent { .. } => None,
+        }
+    }
+}
+
+/// One page of a Halo list (`users`, `clients`, `sites`, `assets`).
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(default, deserialize_with = "model::lenient_f64")]
+    record_count: Option<f64>,
+    #[serde(alias = "users", alias = "clients", alias = "sites", alias = "assets")]
+    records: Vec<T>,
+}
+
+trait HasId {
+    fn id(&self) -> i64;
+}
+impl HasId for User {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+impl HasId for Client {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+pub struct Halo {
+    http: HttpClient,
+    cfg: HaloConfig,
+    token: TokenCache,
+}
+
+impl Halo {
+    pub fn new(http: HttpClient, cfg: HaloConfig) -> Self {
+        Halo {
+            http,
+            cfg,
+            token: TokenCache::default(),
+        }
+    }
+
+    /// Gets a token (cached or new): proves the credentials work.
+    pub async fn authenticate(&self) -> Result<(), HaloError> {
+        self.access_token().await.map(|_| ())
+    }
+
+    async fn access_token(&self) -> Result<Secret, HaloError> {
+        self.token.get(async || self.fetch_token().await).await
+    }
+
+    async fn fetch_token(&self) -> Result<AccessToken, HaloError> {
+        let mut url = join(&self.cfg.auth_url, "token");
+        if let Some(tenant) = &self.cfg.tenant {
+            url.query_pairs_mut().append_pair("tenant", tenant);
+        }
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.cfg.client_id.as_str()),
+            ("client_secret", self.cfg.client_secret.expose()),
+            ("scope", self.cfg.scope.as_str()),
+        ];
+        let resp = self
+            .http
+            .send(Request::post(url, "/auth/token", Body::Form(&form), true))
+            .await
+            .map_err(|e| match e {
+                HttpError::Status {
+                    status: status @ (400 | 401 | 403),
+                    detail,
+                    ..
+                } => HaloError::Credentials {
+                    status,
+                    code: detail.code,
+                    description: detail.message,
+                },
+                other => HaloError::Http(other),
+            })?;
+        tracing::debug!(api = "halo", "obtained an access token");
+        Ok(resp.json::<TokenResponse>()?.into_token())
+    }
+
+    fn api_url(&self, entity: &str) -> Url {
+        join(&self.cfg.api_url, entity)
+    }
+
+    /// Sends an API request with a bearer token; on a 401 gets a new token and tries once
+    /// more (the token may have been revoked or expired early).
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        route: &str,
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<crate::http::Response, HaloError> {
+        let build = |token| {
+            let body = body.map_or(Body::Empty, Body::Json);
+            Request {
+                method: method.clone(),
+                url: url.clone(),
+                route,
+                bearer: None,
+                body,
+                idempotent,
+            }
+            .bearer(token)
+        };
+        let token = self.access_token().await?;
+        match self.http.send(build(&token)).await {
+            Err(e) if e.status() == Some(401) => {
+                tracing::info!(api = "halo", "access token rejected; getting a new one");
+                self.token.invalidate(&token).await;
+                let token = self.access_token().await?;
+                Ok(self.http.send(build(&token)).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Reads every record of a paged list. Asks for large pages and follows whatever page
+    /// size the server really uses; stops on `record_count` or an empty page; fails rather
+    /// than return a list it cannot vouch for (a record missing from "current" would be
+    /// created again as a duplicate).
+    async fn list<T: DeserializeOwned + HasId>(
+        &self,
+        entity: &str,
+        filters: &[(&str, String)],
+    ) -> Result<Vec<T>, HaloError> {
+        let route = format!("/api/{entity}");
+        let mut records: Vec<T> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut page_size = PAGE_SIZE;
+        let mut page_no = 1usize;
+        let mut expected: Option<usize> = None;
+        loop {
+            let mut url = self.api_url(entity);
+            url.query_pairs_mut()
+                .extend_pairs(filters.iter().map(|(k, v)| (*k, v.as_str())))
+                .append_pair("pageinate", "true")
+                .append_pair("page_size", &page_size.to_string())
+                .append_pair("page_no", &page_no.to_string());
+            let resp = self.send(Method::GET, url, &route, None, true).await?;
+            let page: Page<T> = resp.json()?;
+            let count = page.record_count.map(|c| c.max(0.0) as usize);
+            expected = expected.or(count);
+            let got = page.records.len();
+            let mut new = 0;
+            for record in page.records {
+                if seen.insert(record.id()) {
+                    records.push(record);
+                    new += 1;
+                }
+            }
+            if got == 0 {
+                break;
+            }
+            if new == 0 {
+                return Err(HaloError::Inconsistent {
+                    route,
+                    message: format!("page {page_no} repeated records already read; stopping"),
+                });
+            }
+            if expected.is_some_and(|n| records.len() >= n) {
+                break;
+            }
+            if page_no == 1 && got < page_size {
+                // The server capped the page size without saying so: page on with its size.
+                tracing::debug!(entity, requested = page_size, served = got, "page size capped");
+                page_size = got;
+                page_no = records.len() / page_size;
+            } else if expected.is_none() && got < page_size {
+                break;
+            }
+            page_no += 1;
+            let bound = expected.unwrap_or(usize::MAX / 2) / page_size + 2;
+            if page_no > bound {
+                return Err(HaloError::Inconsistent {
+                    route,
+                    message: format!("more pages than record_count allows ({bound}); stopping"),
+                });
+            }
+        }
+        if let Some(n) = expected.filter(|&n| records.len() < n) {
+            return Err(HaloError::Inconsistent {
+                route,
+                message: format!(
+                    "record_count said {n} records but only {} could be read; not trusting a partial list",
+                    records.len()
+                ),
+            });
+        }
+        Ok(records)
+    }
+
+    /// Active clients with their linked Entra tenants (`includedetails=true`, which list
+    /// responses need for `azure_tenants`).
+    pub async fn clients(&self) -> Result<Vec<Client>, HaloError> {
+        self.list("Client", &[("includedetails", "true".into())])
+            .await
+    }
+
+    /// Every user of a client, inactive ones included (forgetting them would recreate
+    /// deactivated users as duplicates).
+    pub async fn users_of_client(&self, client_id: i64) -> Result<Vec<User>, HaloError> {
+        self.list(
+            "Users",
+            &[
+                ("client_id", client_id.to_string()),
+                ("includeinactive", "true".into()),
+            ],
+        )
+        .await
+    }
+
+    /// Reads the first page of clients (for `check`).
+    pub async fn probe(&self) -> Result<(), HaloError> {
+        let mut url = self.api_url("Client");
+        url.query_pairs_mut()
+            .append_pair("pageinate", "true")
+            .append_pair("page_size", "1")
+            .append_pair("page_no", "1");
+        let resp = self.send(Method::GET, url, "/api/Client", None, true).await?;
+        resp.json::<Page<Client>>()?;
+        Ok(())
+    }
+
+    /// Posts one batch to `/api/{entity}` (an array: items with `id` update, items without
+    /// create) and returns the saved records (Halo answers an object or an array).
+    /// `idempotent` is false for creates: they are not retried once they may have landed.
+    pub async fn post(
+        &self,
+        entity: &str,
+        items: &[Value],
+        idempotent: bool,
+    ) -> Result<Vec<Value>, HaloError> {
+        let route = format!("/api/{entity}");
+        let body = Value::Array(items.to_vec());
+        let resp = self
+            .send(
+                Method::POST,
+                self.api_url(entity),
+                &route,
+                Some(&body),
+                idempotent,
+            )
+            .await?;
+        let saved = match resp.json::<Value>()? {
+            Value::Array(items) => items,
+            obj @ Value::Object(_) => vec![obj],
+            other => {
+                return Err(resp
+                    .unexpected(format!("expected the saved record(s), got {other}"))
+                    .into());
+            }
+        };
+        Ok(saved)
+    }
+
+    pub fn batch_size(&self) -> usize {
+        self.cfg.batch_size
+    }
+}

@@ -1,0 +1,165 @@
+//! Halo records as the integrator reads them, deserialized leniently: ids may arrive as
+//! floats (`12.0`) or strings, optional strings as `null` or `""`.
+
+use serde::{Deserialize, Deserializer};
+
+/// A number sent as an integer, a float or a numeric string.
+pub fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Num {
+        F(f64),
+        S(String),
+    }
+    match Option::<Num>::deserialize(d)? {
+        None => Ok(None),
+        Some(Num::F(f)) => Ok(Some(f)),
+        Some(Num::S(s)) if s.trim().is_empty() => Ok(None),
+        Some(Num::S(s)) => s
+            .trim()
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("expected a number, got '{s}'"))),
+    }
+}
+
+/// A whole-number id (`12`, `12.0` or `"12"`).
+pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    opt_id(d)?.ok_or_else(|| serde::de::Error::custom("missing id"))
+}
+
+/// An optional whole-number id; `0` and absent mean "none".
+pub fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match lenient_f64(d)? {
+        None => Ok(None),
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64).filter(|&i| i != 0)),
+        Some(f) => Err(serde::de::Error::custom(format!(
+            "expected a whole-number id, got {f}"
+        ))),
+    }
+}
+
+/// A string that may be `null`, a number, or absent; empty becomes `None`.
+pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s).filter(|s| !s.trim().is_empty())),
+        Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(serde_json::Value::Bool(b)) => Ok(Some(b.to_string())),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "expected a string, got {other}"
+        ))),
+    }
+}
+
+/// `true`/`false`, also as `1`/`0` or a string; absent or null is `false`.
+pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(false),
+        Some(serde_json::Value::Bool(b)) => Ok(b),
+        Some(serde_json::Value::Number(n)) => Ok(n.as_f64().is_some_and(|f| f != 0.0)),
+        Some(serde_json::Value::String(s)) => Ok(matches!(s.trim(), "true" | "True" | "1")),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "expected true or false, got {other}"
+        ))),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct AzureTenant {
+    #[serde(default, deserialize_with = "opt_string")]
+    pub azure_tenant_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub azure_tenant_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Client {
+    #[serde(deserialize_with = "id")]
+    pub id: i64,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    pub inactive: bool,
+    #[serde(default, deserialize_with = "opt_id")]
+    pub main_site_id: Option<i64>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub azure_tenants: Vec<AzureTenant>,
+}
+
+impl Client {
+    pub fn display_name(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{name} (id {})", self.id),
+            None => format!("client {}", self.id),
+        }
+    }
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct User {
+    #[serde(deserialize_with = "id")]
+    pub id: i64,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub firstname: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub surname: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub emailaddress: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub azureoid: Option<String>,
+    #[serde(default, deserialize_with = "opt_id")]
+    pub site_id: Option<i64>,
+    #[serde(default, deserialize_with = "opt_id")]
+    pub client_id: Option<i64>,
+    #[serde(default, deserialize_with = "flag")]
+    pub inactive: bool,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub phonenumber: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub mobilenumber: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn awkward_shapes_are_accepted() {
+        let u: User = serde_json::from_str(
+            r#"{"id":12.0,"name":"Ann","emailaddress":"","azureoid":null,"site_id":"7","client_id":3,"inactive":0,"phonenumber":12345}"#,
+        )
+        .unwrap();
+        assert_eq!(u.id, 12);
+        assert_eq!(u.emailaddress, None);
+        assert_eq!(u.azureoid, None);
+        assert_eq!(u.site_id, Some(7));
+        assert_eq!(u.client_id, Some(3));
+        assert!(!u.inactive);
+        assert_eq!(u.phonenumber.as_deref(), Some("12345"));
+        let c: Client = serde_json::from_str(r#"{"id":"4","name":"Contoso","azure_tenants":null}"#).unwrap();
+        assert_eq!(c.id, 4);
+        assert!(c.azure_tenants.is_empty());
+    }
+
+    #[test]
+    fn wrong_types_are_errors_not_guesses() {
+        for bad in [
+            r#"{"name":"no id"}"#,
+            r#"{"id":12.5}"#,
+            r#"{"id":"twelve"}"#,
+            r#"{"id":1,"name":{"first":"Ann"}}"#,
+            r#"{"id":1,"inactive":[true]}"#,
+        ] {
+            assert!(serde_json::from_str::<User>(bad).is_err(), "{bad}");
+        }
+    }
+}

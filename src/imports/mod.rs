@@ -1,0 +1,144 @@
+//! Imports: one module per import (read source + Halo → plan with [`crate::sync`] →
+//! apply through [`crate::halo`]), plus what they share: tenant resolution, the generic
+//! apply step and the reports they return to the runner.
+
+pub mod apply;
+pub mod entra_users;
+pub mod tenants;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::{Config, ImportKind};
+use crate::halo::Halo;
+use crate::metrics::Metrics;
+use crate::sources::graph::Graph;
+use crate::sync::{Plan, PlanCounts, Withheld};
+
+pub use apply::Applied;
+
+/// Set when SIGTERM/SIGINT arrives: no new batch or tenant is started after that.
+#[derive(Clone, Default)]
+pub struct Shutdown(Arc<AtomicBool>);
+
+impl Shutdown {
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How bad an outcome is. The derived order is DESIGN §6's precedence (the greatest
+/// wins): 2, 130/143, 1, 4, 3, 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Ok,
+    /// Some records or tenants failed; the rest synced (exit 3).
+    Partial,
+    /// A safety threshold withheld deactivations (exit 4).
+    Threshold,
+    /// An import failed: network, 5xx after retries, unexpected response (exit 1).
+    Failed,
+    /// Stopped by a signal (exit 130/143).
+    Interrupted,
+    /// Configuration or credentials invalid (exit 2).
+    Config,
+}
+
+/// What happened to one tenant of one import.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantReport {
+    pub tenant: String,
+    pub client: Option<String>,
+    /// What the plan said (absent when the tenant failed before planning).
+    pub planned: Option<PlanCounts>,
+    pub applied: Applied,
+    pub severity: Severity,
+    /// Why the tenant is not `ok`.
+    pub problem: Option<String>,
+    pub withheld: Option<Withheld>,
+    /// The full plan, for `--plan-file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+}
+
+impl TenantReport {
+    pub fn problem(tenant: &str, client: Option<String>, severity: Severity, message: String) -> Self {
+        TenantReport {
+            tenant: tenant.to_string(),
+            client,
+            planned: None,
+            applied: Applied::default(),
+            severity,
+            problem: Some(message),
+            withheld: None,
+            plan: None,
+        }
+    }
+}
+
+/// What happened to one import.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub import: ImportKind,
+    pub entity: &'static str,
+    #[serde(serialize_with = "seconds")]
+    pub duration: Duration,
+    pub tenants: Vec<TenantReport>,
+    /// A failure of the whole import (before any tenant ran).
+    pub error: Option<String>,
+    pub error_severity: Severity,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl ImportReport {
+    pub fn severity(&self) -> Severity {
+        self.tenants
+            .iter()
+            .map(|t| t.severity)
+            .chain(std::iter::once(self.error_severity))
+            .max()
+            .unwrap_or(Severity::Ok)
+    }
+
+    /// Sum of what was applied across tenants.
+    pub fn applied(&self) -> Applied {
+        self.tenants.iter().fold(Applied::default(), |acc, t| acc + t.applied)
+    }
+
+    /// Sum of the planned counts across tenants.
+    pub fn planned(&self) -> PlanCounts {
+        self.tenants
+            .iter()
+            .filter_map(|t| t.planned)
+            .fold(PlanCounts::default(), |acc, p| acc + p)
+    }
+}
+
+/// What an import needs from the run.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub halo: &'a Halo,
+    pub graph: Option<&'a Graph>,
+    pub metrics: &'a Metrics,
+    pub shutdown: &'a Shutdown,
+    pub directory: &'a tenants::Directory,
+    pub dry_run: bool,
+}
+
+/// Runs one import and reports on it; never panics on remote data.
+pub async fn run(kind: ImportKind, ctx: &Context<'_>) -> ImportReport {
+    match kind {
+        ImportKind::EntraUsers => entra_users::run(ctx).await,
+    }
+}

@@ -1,0 +1,413 @@
+//! Runs the enabled imports in order (one failing never stops the next), records their
+//! metrics, and turns the outcome into a summary and an exit code (DESIGN §6). Also the
+//! `check` command, which validates everything a run needs without writing.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::config::{Config, ImportKind, TenantSelection};
+use crate::halo::{Halo, HaloError};
+use crate::http::{BuildError, ClientSettings, HttpClient};
+use crate::imports::{self, Context, ImportReport, Severity, Shutdown, tenants};
+use crate::metrics::Metrics;
+use crate::sources::graph::Graph;
+
+/// What the command line adds to the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub dry_run: bool,
+    /// `--import`: only these (must be enabled in `INTEGRATOR_IMPORTS`).
+    pub imports: Vec<String>,
+    /// `--tenant`: only these tenants.
+    pub tenants: Vec<String>,
+    pub plan_file: Option<PathBuf>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub dry_run: bool,
+    #[serde(serialize_with = "seconds")]
+    pub duration: Duration,
+    pub imports: Vec<ImportReport>,
+    /// A failure that stopped the run before or between imports.
+    pub error: Option<String>,
+    pub error_severity: Severity,
+    pub halo_requests: u64,
+    pub graph_requests: u64,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl RunReport {
+    fn failed(dry_run: bool, severity: Severity, error: String) -> Self {
+        RunReport {
+            dry_run,
+            duration: Duration::ZERO,
+            imports: Vec::new(),
+            error: Some(error),
+            error_severity: severity,
+            halo_requests: 0,
+            graph_requests: 0,
+        }
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.imports
+            .iter()
+            .map(ImportReport::severity)
+            .chain(std::iter::once(self.error_severity))
+            .max()
+            .unwrap_or(Severity::Ok)
+    }
+}
+
+/// The process exit code for a severity; `signal` is the signal that interrupted the run.
+pub fn exit_code(severity: Severity, signal: Option<i32>) -> i32 {
+    match severity {
+        Severity::Ok => 0,
+        Severity::Partial => 3,
+        Severity::Threshold => 4,
+        Severity::Failed => 1,
+        Severity::Interrupted => 128 + signal.unwrap_or(15),
+        Severity::Config => 2,
+    }
+}
+
+/// The API clients of a run.
+pub struct Clients {
+    pub halo: Halo,
+    pub graph: Option<Graph>,
+}
+
+impl Clients {
+    pub fn new(config: &Config, metrics: &Metrics) -> Result<Self, BuildError> {
+        let halo_http = HttpClient::new(
+            ClientSettings {
+                api: "halo",
+                timeout: config.halo.timeout,
+                rate_limit: Some(config.halo.rate_limit.clone()),
+                retry: config.retry,
+            },
+            metrics.clone(),
+        )?;
+        let graph = match &config.entra {
+            Some(entra) => Some(Graph::new(
+                HttpClient::new(
+                    ClientSettings {
+                        api: "graph",
+                        timeout: entra.timeout,
+                        // Graph throttles per tenant and says when to come back.
+                        rate_limit: None,
+                        retry: config.retry,
+                    },
+                    metrics.clone(),
+                )?,
+                entra.clone(),
+            )),
+            None => None,
+        };
+        Ok(Clients {
+            halo: Halo::new(halo_http, config.halo.clone()),
+            graph,
+        })
+    }
+}
+
+/// The imports to run: `INTEGRATOR_IMPORTS`, narrowed by `--import`.
+fn selected_imports(config: &Config, only: &[String]) -> Result<Vec<ImportKind>, String> {
+    for name in only {
+        match ImportKind::parse(name) {
+            Some(kind) if config.imports.contains(&kind) => {}
+            Some(_) => return Err(format!("--import {name}: not enabled in INTEGRATOR_IMPORTS")),
+            None => return Err(format!("--import {name}: unknown import")),
+        }
+    }
+    Ok(config
+        .imports
+        .iter()
+        .copied()
+        .filter(|k| only.is_empty() || only.iter().any(|n| n == k.name()))
+        .collect())
+}
+
+/// Runs every selected import.
+pub async fn run(config: &Config, opts: &RunOptions, metrics: &Metrics, shutdown: &Shutdown) -> RunReport {
+    let dry_run = opts.dry_run || config.dry_run;
+    let started = Instant::now();
+    let span = tracing::info_span!("run", dry_run);
+    let mut report = async {
+        let imports = match selected_imports(config, &opts.imports) {
+            Ok(imports) => imports,
+            Err(e) => return RunReport::failed(dry_run, Severity::Config, e),
+        };
+        let clients = match Clients::new(config, metrics) {
+            Ok(c) => c,
+            Err(e) => return RunReport::failed(dry_run, Severity::Config, e.to_string()),
+        };
+        if let Err(e) = clients.halo.authenticate().await {
+            return RunReport::failed(dry_run, halo_severity(&e), e.to_string());
+        }
+        let directory = match resolve_tenants(config, &clients.halo, &opts.tenants).await {
+            Ok(d) => d,
+            Err(e) => {
+                return RunReport::failed(dry_run, halo_severity(&e), format!("reading Halo clients failed: {e}"));
+            }
+        };
+        let ctx = Context {
+            config,
+            halo: &clients.halo,
+            graph: clients.graph.as_ref(),
+            metrics,
+            shutdown,
+            directory: &directory,
+            dry_run,
+        };
+        let mut report = RunReport::failed(dry_run, Severity::Ok, String::new());
+        report.error = None;
+        for kind in imports {
+            if shutdown.requested() {
+                report.error = Some("interrupted; remaining imports not started".into());
+                report.error_severity = Severity::Interrupted;
+                break;
+            }
+            let import = imports::run(kind, &ctx)
+                .instrument(tracing::info_span!("import", import = kind.name()))
+                .await;
+            record_import_metrics(metrics, &import);
+            log_import_summary(&import, dry_run);
+            report.imports.push(import);
+        }
+        report
+    }
+    .instrument(span)
+    .await;
+    report.duration = started.elapsed();
+    report.halo_requests = metrics.requests_to("halo");
+    report.graph_requests = metrics.requests_to("graph");
+    if let Some(path) = &opts.plan_file {
+        if let Err(e) = write_plan_file(path, &report) {
+            tracing::error!(path = %path.display(), error = %e, "cannot write the plan file");
+            report.error_severity = report.error_severity.max(Severity::Failed);
+            report.error.get_or_insert(format!("cannot write the plan file {}: {e}", path.display()));
+        }
+    }
+    report
+}
+
+fn halo_severity(e: &HaloError) -> Severity {
+    if e.is_credentials() { Severity::Config } else { Severity::Failed }
+}
+
+/// The Halo clients → tenant map, when an import needs Entra.
+async fn resolve_tenants(config: &Config, halo: &Halo, only: &[String]) -> Result<tenants::Directory, HaloError> {
+    let Some(entra) = &config.entra else {
+        return Ok(tenants::Directory::default());
+    };
+    let clients = halo.clients().await?;
+    let dir = tenants::resolve(&clients, &entra.tenants, only, config.shard);
+    if matches!(entra.tenants, TenantSelection::Auto) && dir.targets.is_empty() && dir.problems.is_empty() {
+        tracing::warn!("ENTRA_TENANTS=auto, but no active Halo client links an Entra tenant (or none in this shard)");
+    }
+    Ok(dir)
+}
+
+fn now_seconds() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+fn record_import_metrics(metrics: &Metrics, import: &ImportReport) {
+    let name = import.import.name();
+    let now = now_seconds();
+    let ok = import.severity() == Severity::Ok;
+    metrics.import_last_run.with_label_values(&[name]).set(now);
+    metrics.import_success.with_label_values(&[name]).set(if ok { 1.0 } else { 0.0 });
+    metrics
+        .import_duration
+        .with_label_values(&[name])
+        .set(import.duration.as_secs_f64());
+    if ok {
+        metrics.import_last_success.with_label_values(&[name]).set(now);
+    }
+}
+
+fn log_import_summary(import: &ImportReport, dry_run: bool) {
+    let applied = import.applied();
+    let planned = import.planned();
+    tracing::info!(
+        import = import.import.name(),
+        entity = import.entity,
+        dry_run,
+        created = applied.created,
+        updated = applied.updated,
+        reactivated = applied.reactivated,
+        deactivated = applied.deactivated,
+        unchanged = planned.unchanged,
+        skipped = planned.skipped,
+        failed = applied.failed,
+        tenants = import.tenants.len(),
+        duration_seconds = import.duration.as_secs_f64(),
+        outcome = ?import.severity(),
+        "import finished"
+    );
+}
+
+fn write_plan_file(path: &std::path::Path, report: &RunReport) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+    std::fs::write(path, json)
+}
+
+/// The human summary printed at the end of `run`, `--dry-run` and `demo`.
+pub fn render_summary(report: &RunReport) -> String {
+    let mut out = String::new();
+    let mode = if report.dry_run { " (dry run: nothing written)" } else { "" };
+    let _ = writeln!(out, "halo-integrator finished in {:.1}s{mode}", report.duration.as_secs_f64());
+    for import in &report.imports {
+        let _ = writeln!(out, "\n{} ({}s), {:.1}s:", import.import, import.entity, import.duration.as_secs_f64());
+        for t in &import.tenants {
+            let client = t.client.as_deref().unwrap_or("-");
+            let _ = writeln!(out, "  tenant {} → {}", t.tenant, client);
+            if let Some(p) = &t.planned {
+                if report.dry_run {
+                    let _ = writeln!(out, "    planned: {p}");
+                } else {
+                    let a = &t.applied;
+                    let _ = writeln!(
+                        out,
+                        "    created={} updated={} deactivated={} reactivated={} unchanged={} skipped={} failed={}",
+                        a.created, a.updated, a.deactivated, a.reactivated, p.unchanged, p.skipped, a.failed
+                    );
+                }
+            }
+            if let Some(w) = &t.withheld {
+                let _ = writeln!(out, "    ! {w}");
+            }
+            if let Some(problem) = &t.problem {
+                let _ = writeln!(out, "    ! {problem}");
+            }
+        }
+        if let Some(e) = &import.error {
+            let _ = writeln!(out, "  ! {e}");
+        }
+        if !report.dry_run {
+            let a = import.applied();
+            let p = import.planned();
+            let _ = writeln!(
+                out,
+                "  total: created={} updated={} deactivated={} reactivated={} unchanged={} skipped={} failed={}",
+                a.created, a.updated, a.deactivated, a.reactivated, p.unchanged, p.skipped, a.failed
+            );
+        }
+    }
+    if let Some(e) = &report.error {
+        let _ = writeln!(out, "\nerror: {e}");
+    }
+    let severity = report.severity();
+    let _ = writeln!(
+        out,
+        "\nrequests: halo={} graph={}\noutcome: {}",
+        report.halo_requests,
+        report.graph_requests,
+        describe(severity)
+    );
+    out
+}
+
+fn describe(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Ok => "every import succeeded",
+        Severity::Partial => "finished, but some records or tenants failed (see above)",
+        Severity::Threshold => "a safety threshold withheld deactivations; review and raise INTEGRATOR_MAX_DEACTIVATIONS / _PERCENT if intended",
+        Severity::Failed => "an import failed (network, server error or unexpected response)",
+        Severity::Interrupted => "interrupted by a signal",
+        Severity::Config => "configuration or credentials invalid",
+    }
+}
+
+/// `check`: config is valid (already), Halo authenticates and answers, and every
+/// enabled import can read one page of each of its tenants. Writes nothing.
+pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (String, bool) {
+    let mut out = String::new();
+    let mut ok = true;
+    let imports = match selected_imports(config, &opts.imports) {
+        Ok(i) => i,
+        Err(e) => return (format!("FAIL {e}\n"), false),
+    };
+    let clients = match Clients::new(config, metrics) {
+        Ok(c) => c,
+        Err(e) => return (format!("FAIL {e}\n"), false),
+    };
+    match clients.halo.authenticate().await {
+        Ok(()) => match clients.halo.probe().await {
+            Ok(()) => {
+                let _ = writeln!(out, "ok   halo: authenticated at {} and read clients", config.halo.auth_url);
+            }
+            Err(e) => return (format!("{out}FAIL halo: {e}\n"), false),
+        },
+        Err(e) => return (format!("{out}FAIL halo: {e}\n"), false),
+    }
+    let directory = match resolve_tenants(config, &clients.halo, &opts.tenants).await {
+        Ok(d) => d,
+        Err(e) => return (format!("{out}FAIL halo: reading clients: {e}\n"), false),
+    };
+    for kind in imports {
+        let Some(graph) = clients.graph.as_ref() else { continue };
+        for p in &directory.problems {
+            ok = false;
+            let _ = writeln!(out, "FAIL {kind}: tenant {}: {}", p.tenant, p.message);
+        }
+        if directory.targets.is_empty() {
+            ok = false;
+            let _ = writeln!(out, "FAIL {kind}: no tenant to sync");
+        }
+        for t in &directory.targets {
+            let client = t.client.display_name();
+            match graph.probe_users(&t.tenant, config.entra_users.filter.as_deref()).await {
+                Ok(_) => {
+                    let _ = writeln!(out, "ok   {kind}: tenant {} → {client}: token and users readable", t.tenant);
+                }
+                Err(e) => {
+                    ok = false;
+                    let _ = writeln!(out, "FAIL {kind}: {e}");
+                }
+            }
+        }
+    }
+    (out, ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_design_precedence() {
+        // DESIGN §6: 2, 130/143, 1, 4, 3, 0 — the first present wins.
+        let order = [
+            Severity::Config,
+            Severity::Interrupted,
+            Severity::Failed,
+            Severity::Threshold,
+            Severity::Partial,
+            Severity::Ok,
+        ];
+        for (i, worse) in order.iter().enumerate() {
+            for better in &order[i + 1..] {
+                assert_eq!((*worse).max(*better), *worse, "{worse:?} beats {better:?}");
+            }
+        }
+        let codes: Vec<i32> = order.iter().map(|s| exit_code(*s, Some(15))).collect();
+        assert_eq!(codes, vec![2, 143, 1, 4, 3, 0]);
+        assert_eq!(exit_code(Severity::Interrupted, Some(2)), 130);
+    }
+}

@@ -1,0 +1,348 @@
+//! Microsoft Graph client (read-only): one token per tenant (client secret or workload
+//! identity), `$select`ed user reads at the largest page size, `@odata.nextLink` followed
+//! verbatim (same origin only: the bearer token never leaves Graph), Graph's error
+//! envelope turned into errors carrying code and request id.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::config::{EntraConfig, EntraCredential, Secret, join};
+use crate::http::{Body, HttpClient, HttpError, Request};
+use crate::token::{AccessToken, TokenCache, TokenResponse};
+
+/// Graph's largest page for users and devices.
+const PAGE_SIZE: &str = "999";
+/// A safety stop for a `nextLink` chain that never ends.
+const MAX_PAGES: usize = 100_000;
+
+/// The user properties the integrator reads (`accountEnabled` and `userType` only come
+/// back when selected).
+const USER_SELECT: &str = "id,displayName,givenName,surname,mail,userPrincipalName,accountEnabled,userType,jobTitle,businessPhones,mobilePhone,department";
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphUser {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub surname: Option<String>,
+    #[serde(default)]
+    pub mail: Option<String>,
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
+    #[serde(default)]
+    pub user_type: Option<String>,
+    #[serde(default)]
+    pub job_title: Option<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub business_phones: Vec<String>,
+    #[serde(default)]
+    pub mobile_phone: Option<String>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<Option<String>>>::deserialize(d)?
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// The app's own credentials were refused (`invalid_client`): wrong for every tenant.
+    #[error(
+        "Entra rejected the application credentials for tenant {tenant} ({code}): {description}; \
+         check ENTRA_CLIENT_ID and ENTRA_CLIENT_SECRET / workload identity"
+    )]
+    Credentials {
+        tenant: String,
+        code: String,
+        description: String,
+    },
+    /// This tenant cannot be read: unknown tenant, no admin consent, missing permission.
+    #[error("tenant {tenant}: {what} (HTTP {status} {code}{rid}): {description}",
+        rid = request_id.as_deref().map(|r| format!(", request-id {r}")).unwrap_or_default())]
+    Tenant {
+        tenant: String,
+        what: &'static str,
+        status: u16,
+        code: String,
+        description: String,
+        request_id: Option<String>,
+    },
+    #[error("cannot read the workload identity token file {path}: {message}")]
+    FederatedToken { path: String, message: String },
+    #[error("tenant {tenant}: {source}")]
+    Http { tenant: String, source: HttpError },
+    #[error("tenant {tenant}: Graph paging went wrong: {message}")]
+    Paging { tenant: String, message: String },
+}
+
+impl GraphError {
+    /// Whether the configuration is wrong for every tenant (exit 2).
+    pub fn is_credentials(&self) -> bool {
+        matches!(
+            self,
+            GraphError::Credentials { .. } | GraphError::FederatedToken { .. }
+        )
+    }
+
+    /// Whether it concerns only this tenant's setup (consent, permissions): retrying the
+    /// job will not help, but other tenants are fine.
+    pub fn is_tenant_setup(&self) -> bool {
+        matches!(self, GraphError::Tenant { .. })
+    }
+}
+
+/// What a paged read returned: the records, and the error that stopped it early (then
+/// the records are a partial list, never evidence that anything is gone).
+pub struct Read<T> {
+    pub items: Vec<T>,
+    pub error: Option<GraphError>,
+}
+
+pub struct Graph {
+    http: HttpClient,
+    cfg: EntraConfig,
+    tokens: Mutex<HashMap<String, Arc<TokenCache>>>,
+}
+
+impl Graph {
+    pub fn new(http: HttpClient, cfg: EntraConfig) -> Self {
+        Graph {
+            http,
+            cfg,
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cache(&self, tenant: &str) -> Arc<TokenCache> {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        tokens.entry(tenant.to_string()).or_default().clone()
+    }
+
+    async fn access_token(&self, tenant: &str) -> Result<Secret, GraphError> {
+        self.cache(tenant)
+            .get(async || self.fetch_token(tenant).await)
+            .await
+    }
+
+    async fn fetch_token(&self, tenant: &str) -> Result<AccessToken, GraphError> {
+        let url = join(
+            &self.cfg.authority_host,
+            &format!("{tenant}/oauth2/v2.0/token"),
+        );
+        let scope = format!("{}/.default", self.cfg.graph_url.as_str().trim_end_matches('/'));
+        let assertion;
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", self.cfg.client_id.as_str()),
+            ("scope", scope.as_str()),
+        ];
+        match &self.cfg.credential {
+            EntraCredential::Secret(secret) => form.push(("client_secret", secret.expose())),
+            EntraCredential::FederatedTokenFile(path) => {
+                // Re-read on every token request: the kubelet rotates the file.
+                assertion = std::fs::read_to_string(path)
+                    .map(|s| Secret::new(s.trim()))
+                    .map_err(|e| GraphError::FederatedToken {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ));
+                form.push(("client_assertion", assertion.expose()));
+            }
+        }
+        let req = Request::post(url, "/{tenant}/oauth2/v2.0/token", Body::Form(&form), true);
+        let resp = self.http.send(req).await.map_err(|e| match e {
+            HttpError::Status {
+                status,
+                detail,
+                request_id,
+                ..
+            } if (400..500).contains(&status) => {
+                let code = detail.code.unwrap_or_default();
+                if code == "invalid_client" {
+                    GraphError::Credentials {
+                        tenant: tenant.to_string(),
+                        code,
+                        description: detail.message,
+                    }
+                } else {
+                    GraphError::Tenant {
+                        tenant: tenant.to_string(),
+                        what: "cannot get a token (is the app consented in this tenant?)",
+                        status,
+                        code,
+                        description: detail.message,
+                        request_id,
+                    }
+                }
+            }
+            other => GraphError::Http {
+                tenant: tenant.to_string(),
+                source: other,
+            },
+        })?;
+        let token = resp.json::<TokenResponse>().map_err(|e| GraphError::Http {
+            tenant: tenant.to_string(),
+            source: e,
+        })?;
+        Ok(token.into_token())
+    }
+
+    /// GET with the tenant's token; a 401 gets a new token and one more try.
+    async fn get(&self, tenant: &str, url: &Url, route: &str) -> Result<crate::http::Response, GraphError> {
+        let token = self.access_token(tenant).await?;
+        let first = self
+            .http
+            .send(Request::get(url.clone(), route).bearer(&token))
+            .await;
+        let result = match first {
+            Err(e) if e.status() == Some(401) => {
+                self.cache(tenant).invalidate(&token).await;
+                let token = self.access_token(tenant).await?;
+                self.http
+                    .send(Request::get(url.clone(), route).bearer(&token))
+                    .await
+            }
+            other => other,
+        };
+        result.map_err(|e| match e {
+            HttpError::Status {
+                status: 403,
+                detail,
+                request_id,
+                ..
+            } => GraphError::Tenant {
+                tenant: tenant.to_string(),
+                what: "permission missing (grant admin consent for the app's Graph permissions)",
+                status: 403,
+                code: detail.code.unwrap_or_default(),
+                description: detail.message,
+                request_id,
+            },
+            other => GraphError::Http {
+                tenant: tenant.to_string(),
+                source: other,
+            },
+        })
+    }
+
+    /// Reads every page of a collection starting at `url`.
+    async fn collect<T: DeserializeOwned>(&self, tenant: &str, url: Url, route: &str, max_items: Option<usize>) -> Read<T> {
+        #[derive(Deserialize)]
+        struct Page<T> {
+            value: Vec<T>,
+            #[serde(rename = "@odata.nextLink")]
+            next_link: Option<String>,
+        }
+        let mut items = Vec::new();
+        let mut seen_links = HashSet::new();
+        let mut next = Some(url);
+        while let Some(url) = next.take() {
+            if seen_links.len() >= MAX_PAGES {
+                return Read {
+                    items,
+                    error: Some(self.paging_error(tenant, format!("more than {MAX_PAGES} pages"))),
+                };
+            }
+            let page: Page<T> = match self.get(tenant, &url, route).await {
+                Ok(resp) => match resp.json() {
+                    Ok(page) => page,
+                    Err(e) => {
+                        return Read {
+                            items,
+                            error: Some(GraphError::Http {
+                                tenant: tenant.to_string(),
+                                source: e,
+                            }),
+                        };
+                    }
+                },
+                Err(e) => return Read { items, error: Some(e) },
+            };
+            items.extend(page.value);
+            if max_items.is_some_and(|m| items.len() >= m) {
+                break;
+            }
+            if let Some(link) = page.next_link {
+                match self.check_next_link(&link) {
+                    Ok(link) if seen_links.insert(link.to_string()) => next = Some(link),
+                    Ok(_) => {
+                        return Read {
+                            items,
+                            error: Some(self.paging_error(tenant, "@odata.nextLink repeats an earlier page".into())),
+                        };
+                    }
+                    Err(message) => {
+                        return Read {
+                            items,
+                            error: Some(self.paging_error(tenant, message)),
+                        };
+                    }
+                }
+            }
+        }
+        Read { items, error: None }
+    }
+
+    fn paging_error(&self, tenant: &str, message: String) -> GraphError {
+        GraphError::Paging {
+            tenant: tenant.to_string(),
+            message,
+        }
+    }
+
+    /// A `nextLink` is followed verbatim, but only to the configured Graph origin.
+    fn check_next_link(&self, link: &str) -> Result<Url, String> {
+        let url = Url::parse(link).map_err(|e| format!("@odata.nextLink is not a URL ({e})"))?;
+        if url.origin() != self.cfg.graph_url.origin() {
+            return Err(format!(
+                "@odata.nextLink points to {}, not to GRAPH_URL; not sending the token there",
+                url.origin().ascii_serialization()
+            ));
+        }
+        Ok(url)
+    }
+
+    fn users_url(&self, filter: Option<&str>, top: &str) -> Url {
+        let mut url = join(&self.cfg.graph_url, "v1.0/users");
+        url.query_pairs_mut()
+            .append_pair("$select", USER_SELECT)
+            .append_pair("$top", top);
+        if let Some(filter) = filter {
+            url.query_pairs_mut().append_pair("$filter", filter);
+        }
+        url
+    }
+
+    /// Every user of `tenant` (optionally narrowed by an OData `$filter`).
+    pub async fn users(&self, tenant: &str, filter: Option<&str>) -> Read<GraphUser> {
+        let url = self.users_url(filter, PAGE_SIZE);
+        self.collect(tenant, url, "/v1.0/users", None).await
+    }
+
+    /// Gets a token for `tenant` and reads one user (for `check`).
+    pub async fn probe_users(&self, tenant: &str, filter: Option<&str>) -> Result<usize, GraphError> {
+        let url = self.users_url(filter, "1");
+        let read = self.collect::<GraphUser>(tenant, url, "/v1.0/users", Some(1)).await;
+        match read.error {
+            Some(e) => Err(e),
+            None => Ok(read.items.len()),
+        }
+    }
+}
