@@ -1,1 +1,2 @@
 //! halo-integrator: keeps HaloPSA in sync with the systems where people and devices live.
+pub mod sync;

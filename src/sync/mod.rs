@@ -1,0 +1,729 @@
+//! The pure sync planner: compares the records a source wants in Halo ("desired", e.g. the
+//! Entra users of one tenant) with the records Halo holds for the mapped client ("current",
+//! inactive ones included) and returns a [`Plan`] of creates, updates, reactivations and
+//! deactivations. No I/O, no async, no logging: the caller reads, calls [`plan`], logs and
+//! applies. It is generic over entities and knows Halo records only by field name.
+//!
+//! The rules are those of DESIGN §5; see [`plan`] for the full list, including the choices
+//! made where the design leaves room.
+
+mod compare;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Halo field values keyed by Halo field name.
+pub type Fields = BTreeMap<String, Value>;
+
+/// The Halo field that marks a record inactive; written as `false` on reactivation.
+pub const INACTIVE_FIELD: &str = "inactive";
+
+/// Static description of one entity kind.
+#[derive(Clone, Copy, Debug)]
+pub struct EntitySpec {
+    /// Entity name for logs and metrics: `"user"`, `"asset"`.
+    pub entity: &'static str,
+    /// Halo field holding the source id (the primary match key): `"azureoid"`, `"intune_id"`.
+    pub link_field: &'static str,
+    /// Fields compared case-insensitively, e.g. `&["emailaddress"]`.
+    pub case_insensitive: &'static [&'static str],
+}
+
+/// One record as the source wants it in Halo.
+#[derive(Clone, Debug)]
+pub struct Desired {
+    /// Primary match key (e.g. the Entra object id). Must not be empty; a record with an
+    /// empty id is skipped ([`SkipReason::MissingSourceId`]).
+    pub source_id: String,
+    /// Secondary match key (e-mail, serial); compared trimmed and case-insensitively.
+    /// `None` or blank = absent.
+    pub secondary: Option<String>,
+    /// Human key for logs and plans, e.g. the UPN or device name.
+    pub label: String,
+    /// `false` = disabled in the source (a leaver).
+    pub enabled: bool,
+    /// The Halo fields the integrator owns, without the link field (a link field here is
+    /// ignored: the planner owns it). `null` or blank = "the source has no value", which
+    /// never clears a Halo value.
+    pub fields: Fields,
+}
+
+/// One record as Halo holds it.
+#[derive(Clone, Debug)]
+pub struct Current {
+    /// Halo record id.
+    pub id: i64,
+    /// Value of the link field; `None` or blank = not linked (e.g. made by hand).
+    pub source_id: Option<String>,
+    /// Secondary match key as stored in Halo.
+    pub secondary: Option<String>,
+    /// Whether Halo has the record marked inactive.
+    pub inactive: bool,
+    /// Current values of the owned fields (a missing key is the same as `null` and `""`).
+    pub fields: Fields,
+}
+
+/// Options that change what [`plan`] may deactivate.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanOptions {
+    /// `INTEGRATOR_DEACTIVATE_MISSING`: without it nothing is ever deactivated.
+    pub deactivate_missing: bool,
+    /// `false` if any source page failed: then no deactivations at all.
+    pub source_complete: bool,
+    /// `INTEGRATOR_MAX_DEACTIVATIONS` (default 50).
+    pub max_deactivations: u64,
+    /// `INTEGRATOR_MAX_DEACTIVATION_PERCENT` (default 10) of the linked active records.
+    pub max_deactivation_percent: f64,
+}
+
+/// What to do for one entity kind in one tenant. Serialized as-is by `--plan-file`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Plan {
+    /// [`EntitySpec::entity`] of the spec the plan was made with.
+    pub entity: &'static str,
+    /// New records, in desired order.
+    pub creates: Vec<Create>,
+    /// Changed, newly linked or reactivated records, in desired order.
+    pub updates: Vec<Update>,
+    /// Records to set inactive, in current order.
+    pub deactivations: Vec<Deactivate>,
+    /// Matched records that need no write.
+    pub unchanged: usize,
+    /// Source records that were not synced, with the reason, in desired order.
+    pub skipped: Vec<Skip>,
+    /// Why deactivation candidates were not planned, if they were not.
+    pub withheld: Option<Withheld>,
+}
+
+/// A record to create. The caller adds the client (and site) fields.
+#[derive(Clone, Debug, Serialize)]
+pub struct Create {
+    pub source_id: String,
+    pub label: String,
+    /// Desired fields without blank values, plus the link field.
+    pub fields: Fields,
+}
+
+/// A write to an existing record.
+#[derive(Clone, Debug, Serialize)]
+pub struct Update {
+    pub id: i64,
+    pub source_id: String,
+    pub label: String,
+    /// Only the fields to write: changed values, the link field when the record was matched
+    /// by its secondary key, and `"inactive": false` on reactivation.
+    pub changes: Fields,
+    /// The record was inactive and is reactivated by this update.
+    pub reactivate: bool,
+}
+
+/// A record to set inactive.
+#[derive(Clone, Debug, Serialize)]
+pub struct Deactivate {
+    pub id: i64,
+    /// The source id the record is (or is being) linked to.
+    pub source_id: String,
+    /// The source label for disabled accounts; the record's secondary key (e-mail, serial)
+    /// for records missing from the source, which have no source label.
+    pub label: String,
+    pub reason: DeactivateReason,
+}
+
+/// Why a record is deactivated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeactivateReason {
+    /// The source record exists but is disabled.
+    DisabledInSource,
+    /// The record is linked to a source id the (complete) source no longer has.
+    MissingFromSource,
+}
+
+impl fmt::Display for DeactivateReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::DisabledInSource => "disabled in the source",
+            Self::MissingFromSource => "no longer in the source",
+        })
+    }
+}
+
+/// A source record that was not synced.
+#[derive(Clone, Debug, Serialize)]
+pub struct Skip {
+    pub source_id: String,
+    pub label: String,
+    pub reason: SkipReason,
+}
+
+/// A Halo record linked to some source id, named in a [`SkipReason`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinkedRecord {
+    pub id: i64,
+    pub source_id: String,
+}
+
+/// Why a source record was not synced. `Display` says what to fix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The source record has an empty id, so it could never be matched again.
+    MissingSourceId,
+    /// The same source id appears more than once in the source data; none of the copies
+    /// is synced, and the Halo records linked to that id are left alone.
+    DuplicateInSource,
+    /// Disabled in the source and not in Halo: disabled accounts are never created.
+    DisabledNotInHalo,
+    /// Several Halo records are linked to this source id; none of them is touched.
+    AmbiguousLink { ids: Vec<i64> },
+    /// Several unlinked Halo records have this secondary key (normalized in `key`).
+    AmbiguousSecondary { key: String, ids: Vec<i64> },
+    /// No record is linked to this source id, and the Halo records with this secondary key
+    /// are linked to other source ids.
+    ///
+    /// Chosen behaviour: skip. Linking would steal a record that belongs to another source
+    /// identity, and creating would put a second record with the same e-mail (or serial)
+    /// into the client, which breaks e-mail matching in Halo and is what "no duplicates"
+    /// forbids. The usual cause is an account deleted and recreated in the source: the old
+    /// record is then missing from the source (and deactivated as such, if enabled); the
+    /// operator clears its link field, and the next run links the new account to it by
+    /// e-mail, keeping the history.
+    SecondaryLinkedToOther {
+        key: String,
+        linked: Vec<LinkedRecord>,
+    },
+    /// Several source records claim the same unlinked Halo record by secondary key; none of
+    /// them is linked to it, so neither clobbers the other.
+    ContestedSecondary {
+        key: String,
+        id: i64,
+        source_ids: Vec<String>,
+    },
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingSourceId => {
+                f.write_str("the source record has no id; fix it in the source")
+            }
+            Self::DuplicateInSource => f.write_str(
+                "the source id appears more than once in the source data; none of the copies \
+                 was synced; fix the source",
+            ),
+            Self::DisabledNotInHalo => f.write_str(
+                "disabled in the source and not in Halo; disabled records are never created",
+            ),
+            Self::AmbiguousLink { ids } => write!(
+                f,
+                "Halo records {} are all linked to this source id; clear the link field on all \
+                 but one (none was changed)",
+                join(ids)
+            ),
+            Self::AmbiguousSecondary { key, ids } => write!(
+                f,
+                "unlinked Halo records {} all have the secondary key {key:?}; merge or \
+                 deactivate the duplicates, or set the link field on the right one",
+                join(ids)
+            ),
+            Self::SecondaryLinkedToOther { key, linked } => {
+                let linked: Vec<String> = linked
+                    .iter()
+                    .map(|r| format!("{} (linked to {})", r.id, r.source_id))
+                    .collect();
+                write!(
+                    f,
+                    "the secondary key {key:?} belongs to Halo record {} linked to another \
+                     source id; not creating a duplicate; if that source record is gone, clear \
+                     the link field on the Halo record so this one can be linked",
+                    linked.join(", ")
+                )
+            }
+            Self::ContestedSecondary {
+                key,
+                id,
+                source_ids,
+            } => write!(
+                f,
+                "source records {} all claim unlinked Halo record {id} by the secondary key \
+                 {key:?}; none was linked; fix the source or set the link field on record {id}",
+                source_ids.join(", ")
+            ),
+        }
+    }
+}
+
+fn join(ids: &[i64]) -> String {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    ids.join(", ")
+}
+
+/// Why deactivation candidates were not planned. The caller exits 4 on `Threshold`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Withheld {
+    /// The source read was incomplete: a partial read is never evidence that someone left.
+    SourceIncomplete { candidates: usize },
+    /// More candidates than `max_deactivations`, or more than `max_percent` % of the linked
+    /// active records (current records linked and active once the plan's updates are
+    /// applied, so those it links by secondary key or reactivates count too).
+    Threshold {
+        candidates: usize,
+        linked_active: usize,
+        max_deactivations: u64,
+        max_percent: f64,
+    },
+}
+
+impl fmt::Display for Withheld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SourceIncomplete { candidates } => write!(
+                f,
+                "{candidates} deactivation(s) withheld: the source read was incomplete"
+            ),
+            Self::Threshold {
+                candidates,
+                linked_active,
+                max_deactivations,
+                max_percent,
+            } => write!(
+                f,
+                "{candidates} deactivation(s) withheld: more than the safety threshold of \
+                 {max_deactivations} or {max_percent}% of {linked_active} linked active records"
+            ),
+        }
+    }
+}
+
+/// Summary counts of a plan, as printed by `--dry-run`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PlanCounts {
+    pub create: usize,
+    /// Updates that do not reactivate.
+    pub update: usize,
+    pub deactivate: usize,
+    /// Updates that reactivate.
+    pub reactivate: usize,
+    pub unchanged: usize,
+    pub skipped: usize,
+}
+
+impl fmt::Display for PlanCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "create={} update={} deactivate={} reactivate={} unchanged={} skipped={}",
+            self.create,
+            self.update,
+            self.deactivate,
+            self.reactivate,
+            self.unchanged,
+            self.skipped
+        )
+    }
+}
+
+impl Plan {
+    /// The counts of each kind of action.
+    pub fn counts(&self) -> PlanCounts {
+        let reactivate = self.updates.iter().filter(|u| u.reactivate).count();
+        PlanCounts {
+            create: self.creates.len(),
+            update: self.updates.len() - reactivate,
+            deactivate: self.deactivations.len(),
+            reactivate,
+            unchanged: self.unchanged,
+            skipped: self.skipped.len(),
+        }
+    }
+
+    /// True when the plan writes nothing (no creates, updates or deactivations).
+    pub fn is_empty(&self) -> bool {
+        self.creates.is_empty() && self.updates.is_empty() && self.deactivations.is_empty()
+    }
+}
+
+/// Plans the writes that make Halo match the source, for one entity kind and one
+/// tenant (one Halo client).
+///
+/// Matching, for each desired record:
+/// 1. the current record whose link field equals `source_id` exactly; several →
+///    [`SkipReason::AmbiguousLink`], none of them touched;
+/// 2. else the *unlinked* current record with the same secondary key (trimmed,
+///    case-insensitive); several → [`SkipReason::AmbiguousSecondary`]; a match writes the
+///    link field; if several desired records claim the same record this way →
+///    [`SkipReason::ContestedSecondary`] for each of them;
+/// 3. else, if records with that secondary key exist but are linked to other source ids →
+///    [`SkipReason::SecondaryLinkedToOther`] (see there for why);
+/// 4. else create (enabled) or [`SkipReason::DisabledNotInHalo`] (disabled).
+///
+/// Matching is the same for enabled and disabled records; only the action differs. A
+/// source id that occurs more than once in `desired` → [`SkipReason::DuplicateInSource`]
+/// for each occurrence.
+///
+/// Actions on a matched record:
+/// * enabled: write the changed non-blank fields; an inactive record is reactivated
+///   (`"inactive": false`) whatever [`PlanOptions::deactivate_missing`] says;
+/// * disabled: no field changes (only the link field if matched by secondary key); an
+///   active record is a deactivation candidate ([`DeactivateReason::DisabledInSource`]).
+///
+/// Active, linked current records whose source id does not occur in `desired` at all are
+/// candidates too ([`DeactivateReason::MissingFromSource`]). Records linked to a source id
+/// that *is* in `desired`, even one skipped as ambiguous or duplicate, are never candidates:
+/// the source still has them. Unlinked records (made by hand) are never candidates.
+///
+/// Candidates exist only with `deactivate_missing`, and are planned all or none: none if
+/// the source is incomplete ([`Withheld::SourceIncomplete`]) or if their number is above
+/// `max_deactivations` or above `max_deactivation_percent` % of the current records that are
+/// linked and active once this plan's updates are applied ([`Withheld::Threshold`]). The base
+/// thus includes records this plan links by secondary key or reactivates (not creates), so
+/// that every candidate is part of it: counted before the updates, an active record linked
+/// by e-mail whose account is disabled would be "1 of 0 linked" and trip any percentage.
+/// Everything else is planned regardless.
+///
+/// Matched records without any write and not deactivated count as `unchanged`. Creates,
+/// updates and skips follow the order of `desired`, deactivations that of `current`.
+pub fn plan(
+    spec: &EntitySpec,
+    desired: &[Desired],
+    current: &[Current],
+    opts: &PlanOptions,
+) -> Plan {
+    let index = CurrentIndex::new(current);
+    let outcomes = resolve_all(desired, current, &index);
+
+    let mut plan = Plan {
+        entity: spec.entity,
+        ..Plan::default()
+    };
+    // Current index → desired index, for disabled desired records matched to active ones.
+    let mut disabled_active: HashMap<usize, usize> = HashMap::new();
+    // Disabled, active, matched records without an update: unchanged unless deactivated.
+    let mut quiet_disabled = 0;
+    // Current records linked and active once the updates are applied: the threshold base.
+    let mut linked_active: Vec<bool> = current
+        .iter()
+        .map(|c| link_of(c).is_some() && !c.inactive)
+        .collect();
+
+    for (di, (d, outcome)) in desired.iter().zip(outcomes).enumerate() {
+        let matched = match outcome {
+            Err(reason) => {
+                plan.skipped.push(skip(d, reason));
+                continue;
+            }
+            Ok(None) if d.enabled => {
+                plan.creates.push(create(spec, d));
+                continue;
+            }
+            Ok(None) => {
+                plan.skipped.push(skip(d, SkipReason::DisabledNotInHalo));
+                continue;
+            }
+            Ok(Some(matched)) => matched,
+        };
+        let c = &current[matched.current];
+        let mut changes = Fields::new();
+        if matched.by_secondary {
+            changes.insert(
+                spec.link_field.to_owned(),
+                Value::String(d.source_id.clone()),
+            );
+        }
+        let reactivate = d.enabled && c.inactive;
+        linked_active[matched.current] = !c.inactive || reactivate;
+        if d.enabled {
+            changes.extend(changed_fields(spec, d, c));
+            if reactivate {
+                changes.insert(INACTIVE_FIELD.to_owned(), Value::Bool(false));
+            }
+        } else if !c.inactive {
+            disabled_active.insert(matched.current, di);
+        }
+        if !changes.is_empty() {
+            plan.updates.push(Update {
+                id: c.id,
+                source_id: d.source_id.clone(),
+                label: d.label.clone(),
+                changes,
+                reactivate,
+            });
+        } else if disabled_active.contains_key(&matched.current) {
+            quiet_disabled += 1;
+        } else {
+            plan.unchanged += 1;
+        }
+    }
+
+    let candidates = if opts.deactivate_missing {
+        deactivation_candidates(desired, current, &disabled_active)
+    } else {
+        Vec::new()
+    };
+    let linked_active = linked_active.into_iter().filter(|&b| b).count();
+    plan.withheld = withhold(candidates.len(), linked_active, opts);
+    if plan.withheld.is_none() {
+        plan.deactivations = candidates;
+    }
+    // Candidates are planned all or none, so either every quiet disabled record is being
+    // deactivated or none is.
+    if plan.deactivations.is_empty() {
+        plan.unchanged += quiet_disabled;
+    }
+    plan
+}
+
+/// How a desired record matched a current one.
+#[derive(Clone, Copy)]
+struct Match {
+    /// Index into `current`.
+    current: usize,
+    /// Matched by the secondary key, so the link field must be written.
+    by_secondary: bool,
+}
+
+/// `Ok(Some)` = matched, `Ok(None)` = no match (create), `Err` = skip.
+type Outcome = Result<Option<Match>, SkipReason>;
+
+/// Lookups over the current records; index lists keep `current` order.
+struct CurrentIndex<'a> {
+    by_link: HashMap<&'a str, Vec<usize>>,
+    unlinked_by_secondary: HashMap<String, Vec<usize>>,
+    linked_by_secondary: HashMap<String, Vec<usize>>,
+}
+
+impl<'a> CurrentIndex<'a> {
+    fn new(current: &'a [Current]) -> Self {
+        let mut index = CurrentIndex {
+            by_link: HashMap::new(),
+            unlinked_by_secondary: HashMap::new(),
+            linked_by_secondary: HashMap::new(),
+        };
+        for (i, c) in current.iter().enumerate() {
+            let link = link_of(c);
+            if let Some(link) = link {
+                index.by_link.entry(link).or_default().push(i);
+            }
+            if let Some(key) = normalize_secondary(c.secondary.as_deref()) {
+                let by_secondary = if link.is_some() {
+                    &mut index.linked_by_secondary
+                } else {
+                    &mut index.unlinked_by_secondary
+                };
+                by_secondary.entry(key).or_default().push(i);
+            }
+        }
+        index
+    }
+
+    /// Matches one desired record on its own (claims by other desired records are resolved
+    /// afterwards, in [`resolve_all`]).
+    fn resolve(&self, d: &Desired, current: &[Current]) -> Outcome {
+        if let Some(linked) = self.by_link.get(d.source_id.as_str()) {
+            return match linked.as_slice() {
+                [only] => Ok(Some(Match {
+                    current: *only,
+                    by_secondary: false,
+                })),
+                many => Err(SkipReason::AmbiguousLink {
+                    ids: ids(many, current),
+                }),
+            };
+        }
+        let Some(key) = normalize_secondary(d.secondary.as_deref()) else {
+            return Ok(None);
+        };
+        if let Some(unlinked) = self.unlinked_by_secondary.get(&key) {
+            return match unlinked.as_slice() {
+                [only] => Ok(Some(Match {
+                    current: *only,
+                    by_secondary: true,
+                })),
+                many => Err(SkipReason::AmbiguousSecondary {
+                    ids: ids(many, current),
+                    key,
+                }),
+            };
+        }
+        if let Some(linked) = self.linked_by_secondary.get(&key) {
+            return Err(SkipReason::SecondaryLinkedToOther {
+                key,
+                linked: linked
+                    .iter()
+                    .map(|&i| LinkedRecord {
+                        id: current[i].id,
+                        source_id: link_of(&current[i]).unwrap_or_default().to_owned(),
+                    })
+                    .collect(),
+            });
+        }
+        Ok(None)
+    }
+}
+
+/// Matches every desired record, then turns duplicate source ids and contested secondary
+/// claims into skips.
+fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_>) -> Vec<Outcome> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for d in desired {
+        *seen.entry(d.source_id.as_str()).or_default() += 1;
+    }
+    let mut outcomes: Vec<Outcome> = desired
+        .iter()
+        .map(|d| {
+            if d.source_id.trim().is_empty() {
+                Err(SkipReason::MissingSourceId)
+            } else if seen[d.source_id.as_str()] > 1 {
+                Err(SkipReason::DuplicateInSource)
+            } else {
+                index.resolve(d, current)
+            }
+        })
+        .collect();
+
+    // Only secondary matches can collide: link matches of distinct source ids hit distinct
+    // records, and a linked record is never matched by secondary key.
+    let mut claims: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (di, outcome) in outcomes.iter().enumerate() {
+        if let Ok(Some(m)) = outcome
+            && m.by_secondary
+        {
+            claims.entry(m.current).or_default().push(di);
+        }
+    }
+    for (ci, claimants) in claims {
+        if claimants.len() < 2 {
+            continue;
+        }
+        let source_ids: Vec<String> = claimants
+            .iter()
+            .map(|&di| desired[di].source_id.clone())
+            .collect();
+        let key = normalize_secondary(current[ci].secondary.as_deref()).unwrap_or_default();
+        for di in claimants {
+            outcomes[di] = Err(SkipReason::ContestedSecondary {
+                key: key.clone(),
+                id: current[ci].id,
+                source_ids: source_ids.clone(),
+            });
+        }
+    }
+    outcomes
+}
+
+/// Deactivation candidates in `current` order.
+fn deactivation_candidates(
+    desired: &[Desired],
+    current: &[Current],
+    disabled_active: &HashMap<usize, usize>,
+) -> Vec<Deactivate> {
+    let in_source: HashSet<&str> = desired.iter().map(|d| d.source_id.as_str()).collect();
+    let mut candidates = Vec::new();
+    for (ci, c) in current.iter().enumerate() {
+        if let Some(&di) = disabled_active.get(&ci) {
+            candidates.push(Deactivate {
+                id: c.id,
+                source_id: desired[di].source_id.clone(),
+                label: desired[di].label.clone(),
+                reason: DeactivateReason::DisabledInSource,
+            });
+        } else if let Some(link) = link_of(c)
+            && !c.inactive
+            && !in_source.contains(link)
+        {
+            candidates.push(Deactivate {
+                id: c.id,
+                source_id: link.to_owned(),
+                label: c.secondary.clone().unwrap_or_default(),
+                reason: DeactivateReason::MissingFromSource,
+            });
+        }
+    }
+    candidates
+}
+
+/// Whether the candidates must be withheld, and why.
+fn withhold(candidates: usize, linked_active: usize, opts: &PlanOptions) -> Option<Withheld> {
+    if candidates == 0 {
+        return None;
+    }
+    if !opts.source_complete {
+        return Some(Withheld::SourceIncomplete { candidates });
+    }
+    let over_count = candidates as u64 > opts.max_deactivations;
+    let over_percent =
+        candidates as f64 * 100.0 > opts.max_deactivation_percent * linked_active as f64;
+    (over_count || over_percent).then_some(Withheld::Threshold {
+        candidates,
+        linked_active,
+        max_deactivations: opts.max_deactivations,
+        max_percent: opts.max_deactivation_percent,
+    })
+}
+
+/// The desired fields whose non-blank value differs from the current one.
+fn changed_fields(spec: &EntitySpec, d: &Desired, c: &Current) -> Fields {
+    owned_fields(spec, d)
+        .filter(|(name, value)| {
+            let ci = spec.case_insensitive.contains(&name.as_str());
+            !compare::same(value, c.fields.get(*name), ci)
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+/// The desired fields the planner may write: non-blank, and not the link field.
+fn owned_fields<'d>(
+    spec: &EntitySpec,
+    d: &'d Desired,
+) -> impl Iterator<Item = (&'d String, &'d Value)> {
+    let link_field = spec.link_field;
+    d.fields
+        .iter()
+        .filter(move |(name, value)| name.as_str() != link_field && !compare::is_blank(value))
+}
+
+fn create(spec: &EntitySpec, d: &Desired) -> Create {
+    let mut fields: Fields = owned_fields(spec, d)
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    fields.insert(
+        spec.link_field.to_owned(),
+        Value::String(d.source_id.clone()),
+    );
+    Create {
+        source_id: d.source_id.clone(),
+        label: d.label.clone(),
+        fields,
+    }
+}
+
+fn skip(d: &Desired, reason: SkipReason) -> Skip {
+    Skip {
+        source_id: d.source_id.clone(),
+        label: d.label.clone(),
+        reason,
+    }
+}
+
+/// The record's link, if it has a non-blank one.
+fn link_of(c: &Current) -> Option<&str> {
+    c.source_id.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+/// Secondary keys compare trimmed and case-insensitively; blank = absent.
+fn normalize_secondary(key: Option<&str>) -> Option<String> {
+    key.map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_lowercase)
+}
+
+fn ids(indexes: &[usize], current: &[Current]) -> Vec<i64> {
+    indexes.iter().map(|&i| current[i].id).collect()
+}
