@@ -482,6 +482,7 @@ impl Validator {
 
     fn build(&mut self, raw: Raw) -> Option<Config> {
         let allow_insecure = raw.integrator_allow_insecure_http.unwrap_or(false);
+        let entra_raw = raw_entra(&raw);
 
         // --- imports
         let imports = self.imports(raw.integrator_imports);
@@ -564,7 +565,7 @@ impl Validator {
 
         // --- entra
         let entra = if imports.iter().any(|k| k.needs_entra()) {
-            self.entra(&raw_entra(&raw), allow_insecure, timeout, &imports)
+            self.entra(&entra_raw, allow_insecure, timeout, &imports)
         } else {
             None
         };

@@ -1,2 +1,18 @@
-//! halo-integrator: keeps HaloPSA in sync with the systems where people and devices live.
+//! halo-integrator: keeps HaloPSA in sync with the systems where people and devices live
+//! (Microsoft Entra ID first), as a stateless job a Kubernetes CronJob starts.
+//!
+//! Layering (arrows point at what a layer may use; see DESIGN §2):
+//! `cli` (main.rs) → [`runner`] → [`imports`] → ([`sources`], [`sync`], [`halo`]) → [`http`];
+//! [`config`] and [`metrics`]/[`telemetry`] are used throughout; [`sim`] is the simulated
+//! Halo + Graph used by `demo`, `sim` and the tests.
+
+pub mod config;
+pub mod halo;
+pub mod http;
+pub mod imports;
+pub mod metrics;
+pub mod runner;
+pub mod sources;
 pub mod sync;
+pub mod telemetry;
+pub mod token;

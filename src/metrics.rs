@@ -142,7 +142,7 @@ impl Metrics {
                     .iter()
                     .any(|l| l.name() == "api" && l.value() == api)
             })
-            .map(|m| m.get_counter().value() as u64)
+            .map(|m| m.get_counter().get_value() as u64)
             .sum()
     }
 }

@@ -314,6 +314,20 @@ pub struct PlanCounts {
     pub skipped: usize,
 }
 
+impl std::ops::Add for PlanCounts {
+    type Output = PlanCounts;
+    fn add(self, o: PlanCounts) -> PlanCounts {
+        PlanCounts {
+            create: self.create + o.create,
+            update: self.update + o.update,
+            deactivate: self.deactivate + o.deactivate,
+            reactivate: self.reactivate + o.reactivate,
+            unchanged: self.unchanged + o.unchanged,
+            skipped: self.skipped + o.skipped,
+        }
+    }
+}
+
 impl fmt::Display for PlanCounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
