@@ -1,1 +1,314 @@
-fn main() {}
+//! The `halo-integrator` command line: parse arguments, load the configuration, install
+//! logging, run, and map the outcome to an exit code (DESIGN §3, §6).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+use halo_integrator::config::{Config, LogFormat};
+use halo_integrator::imports::{Severity, Shutdown};
+use halo_integrator::metrics::Metrics;
+use halo_integrator::runner::{self, RunOptions};
+use halo_integrator::sim::{SimOptions, Simulator, World};
+use halo_integrator::telemetry;
+
+/// How long in-flight work may take to stop after SIGTERM/SIGINT before the process
+/// exits anyway (Kubernetes' default grace period is 30 s).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+#[derive(Parser)]
+#[command(
+    name = "halo-integrator",
+    version,
+    about = "Keeps HaloPSA in sync with Microsoft Entra ID: a Kubernetes-native Halo Integrator.",
+    after_help = "Configuration comes from environment variables (HALO_URL, HALO_CLIENT_ID, \
+                  HALO_CLIENT_SECRET, INTEGRATOR_IMPORTS, ENTRA_*...); see the README.\n\
+                  Exit codes: 0 ok, 1 an import failed, 2 configuration or credentials invalid, \
+                  3 some records or tenants failed, 4 a safety threshold stopped deactivations, \
+                  130/143 interrupted."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every enabled import (the default command).
+    Run(RunArgs),
+    /// Validate the configuration, authenticate to Halo and every source, read one page
+    /// of each; write nothing.
+    Check(Scope),
+    /// Start the simulated Halo + Graph with seeded data and run the real pipeline
+    /// against it, twice (the second run shows that nothing changes).
+    Demo(DemoArgs),
+    /// Serve the simulated Halo + Graph, for trying `run` by hand.
+    Sim(SimArgs),
+}
+
+#[derive(Args, Default)]
+struct Scope {
+    /// Only this import (repeatable); it must be enabled in INTEGRATOR_IMPORTS.
+    #[arg(long = "import", value_name = "NAME")]
+    imports: Vec<String>,
+    /// Only this Entra tenant id (repeatable).
+    #[arg(long = "tenant", value_name = "ID")]
+    tenants: Vec<String>,
+}
+
+#[derive(Args, Default)]
+struct RunArgs {
+    /// Read everything and print the plan; write nothing (also INTEGRATOR_DRY_RUN=true).
+    #[arg(long)]
+    dry_run: bool,
+    /// Write the full plan (every record, action and changed field) as JSON to PATH.
+    #[arg(long, value_name = "PATH")]
+    plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    scope: Scope,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Print the full Prometheus metrics of the demo runs at the end.
+    #[arg(long)]
+    metrics: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Seed {
+    /// A small MSP: a few clients and tenants, a few hundred users.
+    Demo,
+    /// Nothing: clients and users are added through the control API.
+    Empty,
+}
+
+#[derive(Args)]
+struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[arg(long, value_enum, default_value = "demo")]
+    seed: Seed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("halo-integrator: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+            Command::Run(args) => run(args).await,
+            Command::Check(scope) => check(scope).await,
+            Command::Demo(args) => demo(args).await,
+            Command::Sim(args) => sim(args).await,
+        }
+    });
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// Loads the configuration; on error prints every problem and returns exit code 2.
+fn load_config() -> Result<Config, i32> {
+    match Config::from_env() {
+        Ok((config, warnings)) => {
+            telemetry::init(config.log_format);
+            for w in warnings {
+                tracing::warn!("{w}");
+            }
+            Ok(config)
+        }
+        Err(e) => {
+            eprintln!("halo-integrator: {e}");
+            Err(2)
+        }
+    }
+}
+
+/// Resolves to the number of the first SIGTERM (15) or SIGINT (2).
+async fn first_signal() -> i32 {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => 15,
+        _ = int.recv() => 2,
+    }
+}
+
+async fn run(args: RunArgs) -> i32 {
+    let config = match load_config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let opts = RunOptions {
+        dry_run: args.dry_run,
+        imports: args.scope.imports,
+        tenants: args.scope.tenants,
+        plan_file: args.plan_file,
+    };
+    let metrics = Metrics::new();
+    let shutdown = Shutdown::default();
+    let (signal_tx, mut signal_rx) = watch::channel(None::<i32>);
+    let watcher = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let sig = first_signal().await;
+            tracing::warn!(signal = sig, "signal received: finishing the request in flight, starting nothing new");
+            shutdown.request();
+            let _ = signal_tx.send(Some(sig));
+        })
+    };
+    let grace_over = async {
+        let sig = loop {
+            if let Some(sig) = *signal_rx.borrow_and_update() {
+                break sig;
+            }
+            if signal_rx.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        };
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+        sig
+    };
+    let report = tokio::select! {
+        report = runner::run(&config, &opts, &metrics, &shutdown) => report,
+        sig = grace_over => {
+            tracing::error!(grace_seconds = SHUTDOWN_GRACE.as_secs(), "in-flight work did not stop within the grace period; exiting");
+            return runner::exit_code(Severity::Interrupted, Some(sig));
+        }
+    };
+    watcher.abort();
+    let signal = *signal_rx.borrow();
+    let mut severity = report.severity();
+    if signal.is_some() {
+        severity = severity.max(Severity::Interrupted);
+    }
+    print!("{}", runner::render_summary(&report));
+    runner::exit_code(severity, signal)
+}
+
+async fn check(scope: Scope) -> i32 {
+    let config = match load_config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    println!("ok   configuration: imports {}", config.imports.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "));
+    let opts = RunOptions {
+        imports: scope.imports,
+        tenants: scope.tenants,
+        ..RunOptions::default()
+    };
+    let (report, ok) = runner::check(&config, &opts, &Metrics::new()).await;
+    print!("{report}");
+    if ok { 0 } else { 2 }
+}
+
+async fn demo(args: DemoArgs) -> i32 {
+    // Readable by default: warnings and errors only, as text (RUST_LOG overrides).
+    telemetry::init_for_demo();
+    let sim = match Simulator::start(([127, 0, 0, 1], 0).into(), World::demo(), SimOptions::default()).await {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("halo-integrator demo: cannot start the simulator: {e}");
+            return 1;
+        }
+    };
+    let mut vars = sim.env();
+    vars.extend(
+        [
+            ("INTEGRATOR_IMPORTS", "entra-users"),
+            ("INTEGRATOR_DEACTIVATE_MISSING", "true"),
+            ("INTEGRATOR_LOG_FORMAT", "text"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let config = match Config::from_vars(vars) {
+        Ok((config, _)) => config,
+        Err(e) => {
+            eprintln!("halo-integrator demo: {e}");
+            return 2;
+        }
+    };
+    let world = sim.world();
+    println!(
+        "Simulated HaloPSA + Microsoft Entra ID at http://{} — {} Halo clients, {} Entra tenants, {} Entra users, {} Halo users.",
+        sim.addr(),
+        world.halo.clients.len(),
+        world.entra.tenants.len(),
+        world.entra.tenants.iter().map(|t| t.users.len()).sum::<usize>(),
+        world.halo.users.len(),
+    );
+    println!("Running `halo-integrator run` against it (INTEGRATOR_DEACTIVATE_MISSING=true)...\n");
+    let metrics = Metrics::new();
+    let shutdown = Shutdown::default();
+    let first = runner::run(&config, &RunOptions::default(), &metrics, &shutdown).await;
+    print!("{}", runner::render_summary(&first));
+    let first_halo = first.halo_requests;
+    let first_graph = first.graph_requests;
+
+    println!("\nRunning it again: the source has not changed, so nothing should be written...\n");
+    let second = runner::run(&config, &RunOptions::default(), &metrics, &shutdown).await;
+    let writes: usize = second
+        .imports
+        .iter()
+        .map(|i| {
+            let a = i.applied();
+            a.created + a.updated + a.reactivated + a.deactivated
+        })
+        .sum();
+    println!(
+        "second run: {writes} writes, {} Halo and {} Graph requests, {:.1}s",
+        second.halo_requests - first_halo,
+        second.graph_requests - first_graph,
+        second.duration.as_secs_f64()
+    );
+    if args.metrics {
+        println!("\nPrometheus metrics of both runs (what /metrics and the Pushgateway receive):\n");
+        print!("{}", metrics.encode());
+    } else {
+        println!("\n(`halo-integrator demo --metrics` also prints the Prometheus metrics of both runs.)");
+    }
+    sim.shutdown();
+    let severity = first.severity().max(second.severity());
+    runner::exit_code(severity, None)
+}
+
+async fn sim(args: SimArgs) -> i32 {
+    telemetry::init(LogFormat::Text);
+    let world = match args.seed {
+        Seed::Demo => World::demo(),
+        Seed::Empty => World::empty(),
+    };
+    let sim = match Simulator::start(args.listen, world, SimOptions::default()).await {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("halo-integrator sim: cannot listen on {}: {e}", args.listen);
+            return 1;
+        }
+    };
+    println!("Simulated HaloPSA + Entra + Graph listening on http://{}", sim.addr());
+    println!("Use it from another shell with:\n");
+    for (k, v) in sim.env() {
+        println!("  export {k}='{v}'");
+    }
+    println!("  export INTEGRATOR_IMPORTS=entra-users\n");
+    println!("Control API: GET /_sim/world, GET /_sim/requests, POST /_sim/faults, DELETE /_sim/faults.");
+    println!("Ctrl-C stops it.");
+    first_signal().await;
+    sim.shutdown();
+    0
+}

@@ -9,7 +9,18 @@ use crate::config::LogFormat;
 
 /// Installs the global subscriber. Called once, by `main`, before anything logs.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    install(format, "info");
+}
+
+/// For `demo`: text, warnings and errors only unless `RUST_LOG` says otherwise, so the
+/// summary stays readable.
+pub fn init_for_demo() {
+    install(LogFormat::Text, "warn");
+}
+
+fn install(format: LogFormat, default_level: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

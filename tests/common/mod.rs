@@ -1,0 +1,151 @@
+//! Shared harness of the integration tests: a simulator started in-process, the compiled
+//! `halo-integrator` binary run against it as a real subprocess, and helpers to read the
+//! simulator's final state and request log.
+
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::collections::HashMap;
+use std::process::Output;
+use std::time::Duration;
+
+use halo_integrator::sim::{HaloUser, RequestRecord, Service, SimOptions, Simulator, World};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_halo-integrator");
+
+/// What one run of the binary produced.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    pub fn all_output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+pub async fn start(world: World) -> Simulator {
+    start_with(world, SimOptions::default()).await
+}
+
+pub async fn start_with(world: World, opts: SimOptions) -> Simulator {
+    Simulator::start(([127, 0, 0, 1], 0).into(), world, opts)
+        .await
+        .expect("simulator starts")
+}
+
+/// The variables a run against `sim` needs, with fast retries (tests must not wait a
+/// minute for a back-off) and the entra-users import.
+pub fn env_for(sim: &Simulator) -> Vec<(String, String)> {
+    let mut env = sim.env();
+    env.extend(
+        [
+            ("INTEGRATOR_IMPORTS", "entra-users"),
+            ("INTEGRATOR_RETRY_INITIAL_DELAY_MS", "5"),
+            ("INTEGRATOR_RETRY_MAX_DELAY_SECONDS", "1"),
+            ("HALO_TIMEOUT_SECONDS", "5"),
+            ("RUST_LOG", "info"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    env
+}
+
+/// `env` with `key` set to `value` (replacing any earlier value).
+pub fn set(env: &mut Vec<(String, String)>, key: &str, value: &str) {
+    env.retain(|(k, _)| k != key);
+    env.push((key.to_string(), value.to_string()));
+}
+
+pub fn unset(env: &mut Vec<(String, String)>, key: &str) {
+    env.retain(|(k, _)| k != key);
+}
+
+/// Runs the binary with exactly `env` (nothing inherited) and `args`.
+pub async fn run(env: &[(String, String)], args: &[&str]) -> Run {
+    let child = tokio::process::Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), child)
+        .await
+        .expect("the binary finishes within 2 minutes")
+        .expect("the binary starts");
+    Run::from(output)
+}
+
+/// Halo users by `azureoid`, failing the test on duplicates.
+pub fn users_by_oid(world: &World) -> HashMap<String, HaloUser> {
+    let mut map = HashMap::new();
+    for u in &world.halo.users {
+        if let Some(oid) = u.azureoid.as_ref().filter(|o| !o.is_empty()) {
+            let previous = map.insert(oid.to_lowercase(), u.clone());
+            assert!(previous.is_none(), "duplicate Halo users for azureoid {oid}");
+        }
+    }
+    map
+}
+
+/// Asserts no two Halo users share an azureoid or (within a client) an e-mail address.
+pub fn assert_no_duplicates(world: &World) {
+    users_by_oid(world);
+    let mut emails = HashMap::new();
+    for u in &world.halo.users {
+        let key = (u.client_id, u.emailaddress.to_lowercase());
+        if !key.1.is_empty() {
+            if let Some(other) = emails.insert(key.clone(), u.id) {
+                panic!("Halo users {other} and {} share e-mail {} in client {}", u.id, key.1, key.0);
+            }
+        }
+    }
+}
+
+pub fn count(requests: &[RequestRecord], service: Service, method: &str, path: &str) -> usize {
+    requests
+        .iter()
+        .filter(|r| r.service == service && r.method == method && r.path.eq_ignore_ascii_case(path))
+        .count()
+}
+
+/// POSTs to `/api/Users` (write requests), whatever their outcome.
+pub fn user_writes(requests: &[RequestRecord]) -> usize {
+    count(requests, Service::HaloApi, "POST", "/api/Users")
+}
+
+/// Everything a fault-free first sync of `world` should produce, used to compare a
+/// faulted run's final state with a clean one: (azureoid, name, title, inactive) sorted.
+pub fn user_state(world: &World) -> Vec<(String, String, Option<String>, bool, i64)> {
+    let mut state: Vec<_> = world
+        .halo
+        .users
+        .iter()
+        .map(|u| {
+            (
+                u.azureoid.clone().unwrap_or_default().to_lowercase(),
+                u.name.clone(),
+                u.title.clone(),
+                u.inactive,
+                u.client_id,
+            )
+        })
+        .collect();
+    state.sort();
+    state
+}

@@ -1,0 +1,485 @@
+//! End-to-end tests of the `entra-users` import: the compiled binary against the
+//! simulated Halo + Graph, with the simulator's faults switched on where a test needs them.
+//! Each test asserts what a user would check: exit code, Halo's final state, the requests
+//! made, and what the output says.
+
+mod common;
+
+use common::*;
+use halo_integrator::sim::{EntraUser, Fault, FaultKind, HaloUser, Service, SimOptions, World};
+
+const T1: &str = "11111111-1111-4111-8111-111111111111";
+const T2: &str = "22222222-2222-4222-8222-222222222222";
+const T3: &str = "33333333-3333-4333-8333-333333333333";
+
+fn oid(tenant: usize, n: usize) -> String {
+    format!("{tenant:08x}-0000-4000-8000-{n:012x}")
+}
+
+/// One client linked to T1 with `linked` Entra users already in Halo and in sync.
+fn tenant_world(linked: usize) -> World {
+    let mut w = World::empty();
+    let client = w.add_client("Contoso Ltd", &[T1]);
+    let site = w.client(client).unwrap().main_site_id;
+    let users: Vec<EntraUser> = (0..linked)
+        .map(|n| {
+            let mut u = EntraUser::member(&oid(1, n), &format!("Given{n}"), &format!("Sur{n}"), &format!("user{n}@contoso.example"));
+            u.job_title = Some("Engineer".into());
+            u
+        })
+        .collect();
+    w.add_tenant(T1, "Contoso").users = users.clone();
+    for u in &users {
+        w.add_halo_user(HaloUser::from_entra(u, client, site));
+    }
+    w
+}
+
+fn entra_user_mut<'a>(w: &'a mut World, tenant: &str, n: usize) -> &'a mut EntraUser {
+    let id = oid(1, n);
+    w.tenant_mut(tenant).unwrap().users.iter_mut().find(|u| u.id == id).unwrap()
+}
+
+#[tokio::test]
+async fn first_sync_then_a_second_run_writes_nothing() {
+    let sim = start(World::synthetic(2, 120, 5, 10)).await;
+    let env = env_for(&sim);
+
+    let first = run(&env, &["run"]).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    let world = sim.world();
+    assert_no_duplicates(&world);
+    let linked = users_by_oid(&world);
+    for tenant in &world.entra.tenants {
+        for u in tenant.users.iter().filter(|u| u.user_type == "Member") {
+            let h = linked.get(&u.id.to_lowercase()).unwrap_or_else(|| panic!("{} not in Halo", u.user_principal_name));
+            assert_eq!(h.title, u.job_title, "title of {}", u.user_principal_name);
+            assert_eq!(h.name, u.display_name);
+        }
+    }
+    assert!(first.stdout.contains("created=10 updated=5"), "{first:?}");
+    // Request economy: 1 token + 1 client page + 2 user pages and 2 write batches per
+    // client (page cap 100, 110 users) = 10, never one request per user.
+    let halo_requests = sim.requests().iter().filter(|r| r.service.is_halo()).count();
+    assert!(halo_requests <= 10, "{halo_requests} Halo requests");
+
+    sim.clear_requests();
+    let second = run(&env, &["run"]).await;
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(user_writes(&sim.requests()), 0, "second run must not write");
+    assert!(second.stdout.contains("created=0 updated=0 deactivated=0 reactivated=0 unchanged=120"), "{second:?}");
+}
+
+#[tokio::test]
+async fn dry_run_prints_the_plan_and_writes_nothing() {
+    let sim = start(World::synthetic(1, 50, 3, 4)).await;
+    let before = sim.world();
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    let mut env = env_for(&sim);
+
+    let out = run(&env, &["run", "--dry-run", "--plan-file", plan_file.to_str().unwrap()]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("create=4 update=3 deactivate=0 reactivate=0 unchanged=43 skipped=0"), "{out:?}");
+    assert_eq!(user_writes(&sim.requests()), 0);
+    assert_eq!(sim.world(), before);
+    let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(&plan_file).unwrap()).unwrap();
+    let tenant = &plan["imports"][0]["tenants"][0];
+    assert_eq!(tenant["plan"]["creates"].as_array().unwrap().len(), 4);
+    let update = &tenant["plan"]["updates"][0];
+    assert!(update["changes"]["title"].is_string(), "changed fields listed: {update}");
+
+    set(&mut env, "INTEGRATOR_DRY_RUN", "true");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(user_writes(&sim.requests()), 0, "INTEGRATOR_DRY_RUN=true equals --dry-run");
+}
+
+#[tokio::test]
+async fn a_silent_page_cap_is_paged_through() {
+    let opts = SimOptions {
+        halo_page_cap: 7,
+        ..SimOptions::default()
+    };
+    let sim = start_with(tenant_world(60), opts).await;
+    let out = run(&env_for(&sim), &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    // Had paging stopped after the first (capped) page, 53 users would be "missing" and
+    // created again as duplicates.
+    assert_eq!(user_writes(&sim.requests()), 0, "{out:?}");
+    assert_eq!(count(&sim.requests(), Service::HaloApi, "GET", "/api/Users"), 9, "60 users / 7 per page");
+}
+
+/// Runs a world with creates, updates and deactivations under `faults`, and checks the
+/// final state equals the fault-free run's, with no duplicate and the expected exit code.
+async fn converges_under(faults: Vec<Fault>) -> (Run, Vec<halo_integrator::sim::RequestRecord>) {
+    let world = {
+        let mut w = tenant_world(40);
+        for n in 0..3 {
+            entra_user_mut(&mut w, T1, n).job_title = Some("Manager".into());
+        }
+        entra_user_mut(&mut w, T1, 3).account_enabled = false;
+        let tenant = w.tenant_mut(T1).unwrap();
+        for n in 100..112 {
+            tenant.users.push(EntraUser::member(&oid(1, n), "New", &format!("Hire{n}"), &format!("new{n}@contoso.example")));
+        }
+        w
+    };
+    let clean = start(world.clone()).await;
+    let mut env = env_for(&clean);
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    set(&mut env, "HALO_BATCH_SIZE", "5");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "fault-free run: {out:?}");
+    let expected = user_state(&clean.world());
+
+    let sim = start(world).await;
+    for f in faults {
+        sim.inject(f);
+    }
+    let mut env = env_for(&sim);
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    set(&mut env, "HALO_BATCH_SIZE", "5");
+    let out = run(&env, &["run"]).await;
+    let world = sim.world();
+    assert_no_duplicates(&world);
+    assert_eq!(user_state(&world), expected, "final state differs from a fault-free run: {out:?}");
+    (out, sim.requests())
+}
+
+#[tokio::test]
+async fn throttling_without_retry_after_is_survived() {
+    let (out, requests) = converges_under(vec![
+        Fault::halo_api("GET", "/api/Users", FaultKind::TooManyRequests { retry_after: None }).times(2),
+        Fault::halo_api("POST", "/api/Users", FaultKind::TooManyRequests { retry_after: None }).times(3),
+        Fault::graph("GET", "/users", FaultKind::TooManyRequests { retry_after: Some(1) }),
+    ])
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(requests.iter().filter(|r| r.status == Some(429)).count(), 6);
+}
+
+#[tokio::test]
+async fn html_gateway_errors_are_retried_without_duplicates() {
+    let (out, requests) = converges_under(vec![
+        Fault::halo_api("GET", "/api/Client", FaultKind::Html { status: 502 }),
+        // The first create batch, not processed: its outcome is unknown to the client.
+        Fault::halo_api("POST", "/api/Users", FaultKind::Html { status: 503 }),
+        // A create batch processed, then a 500 page: must be reconciled, not re-sent.
+        Fault::halo_api("POST", "/api/Users", FaultKind::CommitThenHtml { status: 500 }).skip(1),
+    ])
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(requests.iter().any(|r| r.status == Some(502)));
+}
+
+#[tokio::test]
+async fn a_write_that_commits_then_drops_the_connection_is_not_duplicated() {
+    let (out, _) = converges_under(vec![
+        Fault::halo_api("POST", "/api/Users", FaultKind::CommitThenDrop),
+        Fault::halo_api("POST", "/api/Users", FaultKind::DropBeforeCommit).skip(2),
+        Fault::halo_api("POST", "/api/Users", FaultKind::CommitThenDrop).skip(4),
+    ])
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[tokio::test]
+async fn a_token_revoked_mid_run_is_renewed_once() {
+    let (out, requests) = converges_under(vec![
+        Fault::halo_api("GET", "/api/Users", FaultKind::RevokeTokens),
+        Fault::graph("GET", "/users", FaultKind::RevokeTokens),
+    ])
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(count(&requests, Service::HaloAuth, "POST", "/auth/token"), 2);
+    assert_eq!(requests.iter().filter(|r| r.service == Service::EntraAuth).count(), 2);
+}
+
+#[tokio::test]
+async fn leavers_are_deactivated_only_when_enabled_and_hand_made_users_never() {
+    let mut world = tenant_world(30);
+    entra_user_mut(&mut world, T1, 0).account_enabled = false;
+    entra_user_mut(&mut world, T1, 1).account_enabled = false;
+    let gone = oid(1, 2);
+    world.tenant_mut(T1).unwrap().users.retain(|u| u.id != gone);
+    let client = world.halo.clients[0].id;
+    let site = world.halo.clients[0].main_site_id;
+    let mut hand_made = HaloUser::from_entra(&EntraUser::member("x", "Hand", "Made", "hand.made@contoso.example"), client, site);
+    hand_made.azureoid = None;
+    let hand_made_id = world.add_halo_user(hand_made);
+    let sim = start(world).await;
+    let mut env = env_for(&sim);
+
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(sim.world().halo.users.iter().all(|u| !u.inactive), "nothing deactivated by default");
+
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let world = sim.world();
+    let inactive: Vec<String> = world.halo.users.iter().filter(|u| u.inactive).filter_map(|u| u.azureoid.clone()).collect();
+    assert_eq!(inactive.len(), 3, "{inactive:?}");
+    for n in 0..3 {
+        assert!(inactive.contains(&oid(1, n)));
+    }
+    assert!(!world.halo_user(hand_made_id).unwrap().inactive, "hand-made user untouched");
+    assert_eq!(world.halo.users.len(), 31, "nothing deleted, nothing created");
+
+    sim.clear_requests();
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(user_writes(&sim.requests()), 0);
+}
+
+#[tokio::test]
+async fn the_safety_threshold_withholds_every_deactivation_and_exits_4() {
+    let mut world = tenant_world(30);
+    for n in 0..4 {
+        entra_user_mut(&mut world, T1, n).account_enabled = false; // 4 of 30 = 13% > 10%
+    }
+    entra_user_mut(&mut world, T1, 10).job_title = Some("Director".into());
+    let sim = start(world).await;
+    let mut env = env_for(&sim);
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 4, "{out:?}");
+    let world = sim.world();
+    assert!(world.halo.users.iter().all(|u| !u.inactive), "no deactivation at all");
+    let director = users_by_oid(&world)[&oid(1, 10)].clone();
+    assert_eq!(director.title.as_deref(), Some("Director"), "other changes still applied");
+    assert!(out.all_output().contains("threshold"), "{out:?}");
+
+    set(&mut env, "INTEGRATOR_MAX_DEACTIVATION_PERCENT", "20");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(sim.world().halo.users.iter().filter(|u| u.inactive).count(), 4);
+}
+
+#[tokio::test]
+async fn an_inactive_user_enabled_again_is_reactivated_not_duplicated() {
+    let mut world = tenant_world(10);
+    let id = world.halo.users[5].id;
+    world.halo.users[5].inactive = true;
+    let sim = start(world).await;
+    let out = run(&env_for(&sim), &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let world = sim.world();
+    assert_no_duplicates(&world);
+    assert_eq!(world.halo.users.len(), 10);
+    assert!(!world.halo_user(id).unwrap().inactive);
+    assert!(out.stdout.contains("reactivated=1"), "{out:?}");
+}
+
+#[tokio::test]
+async fn users_matched_by_email_are_linked_and_guests_skipped() {
+    let mut world = tenant_world(5);
+    let client = world.halo.clients[0].id;
+    let site = world.halo.clients[0].main_site_id;
+    let entra = EntraUser::member(&oid(1, 50), "Email", "Only", "Email.Only@Contoso.example");
+    let mut halo = HaloUser::from_entra(&entra, client, site);
+    halo.azureoid = None;
+    halo.emailaddress = "email.only@contoso.example".into();
+    let halo_id = world.add_halo_user(halo);
+    let mut guest = EntraUser::member(&oid(1, 60), "Guest", "User", "guest_example.com#EXT#@contoso.example");
+    guest.user_type = "Guest".into();
+    world.tenant_mut(T1).unwrap().users.extend([entra, guest]);
+    let sim = start(world).await;
+    let mut env = env_for(&sim);
+
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let world = sim.world();
+    assert_eq!(world.halo_user(halo_id).unwrap().azureoid.as_deref(), Some(oid(1, 50).as_str()));
+    assert_eq!(world.halo.users.len(), 6, "linked, not duplicated; guest not created");
+
+    set(&mut env, "ENTRA_USERS_INCLUDE_GUESTS", "true");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(sim.world().halo.users.len(), 7, "guest created when included");
+}
+
+/// T1 fine, T2 without consent, T3 linked to two clients.
+fn multi_tenant_world() -> World {
+    let mut w = tenant_world(3);
+    w.add_client("Fabrikam Inc", &[T2]);
+    w.add_tenant(T2, "Fabrikam").consented = false;
+    w.add_client("Northwind Traders", &[T3]);
+    w.add_client("Northwind (old)", &[T3]);
+    w.add_tenant(T3, "Northwind")
+        .users
+        .push(EntraUser::member(&oid(3, 1), "Nora", "West", "nora@northwind.example"));
+    w.tenant_mut(T1)
+        .unwrap()
+        .users
+        .push(EntraUser::member(&oid(1, 99), "Newbie", "One", "newbie@contoso.example"));
+    w
+}
+
+#[tokio::test]
+async fn broken_tenants_are_reported_and_the_others_still_sync() {
+    let sim = start(multi_tenant_world()).await;
+    let out = run(&env_for(&sim), &["run"]).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    let world = sim.world();
+    assert!(users_by_oid(&world).contains_key(&oid(1, 99)), "T1 synced");
+    assert!(!users_by_oid(&world).contains_key(&oid(3, 1)), "ambiguous T3 not synced");
+    let text = out.all_output();
+    assert!(text.contains(T2) && text.contains("AADSTS700016"), "{out:?}");
+    assert!(text.contains(T3) && text.contains("Northwind Traders") && text.contains("Northwind (old)"), "{out:?}");
+}
+
+#[tokio::test]
+async fn explicit_tenant_lists_and_the_tenant_flag_scope_a_run() {
+    let sim = start(multi_tenant_world()).await;
+    let mut env = env_for(&sim);
+    set(&mut env, "ENTRA_TENANTS", T1);
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "only the healthy tenant: {out:?}");
+    assert!(sim.requests().iter().all(|r| r.tenant.as_deref().is_none_or(|t| t == T1)));
+
+    unset(&mut env, "ENTRA_TENANTS");
+    sim.clear_requests();
+    let out = run(&env, &["run", "--tenant", T2]).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(sim.requests().iter().all(|r| r.tenant.as_deref().is_none_or(|t| t == T2)));
+
+    let out = run(&env, &["run", "--import", "intune-devices"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+}
+
+#[tokio::test]
+async fn bad_configuration_exits_2_naming_the_variable_without_any_request() {
+    let sim = start(tenant_world(1)).await;
+    for (var, value) in [
+        ("HALO_BATCH_SIZE", "fifty"),
+        ("HALO_URL", "acme.halopsa.com"),
+        ("INTEGRATOR_IMPORTS", "entra-users,people"),
+        ("ENTRA_TENANTS", "not a tenant"),
+        ("INTEGRATOR_MAX_DEACTIVATION_PERCENT", "200"),
+    ] {
+        let mut env = env_for(&sim);
+        set(&mut env, var, value);
+        let out = run(&env, &["run"]).await;
+        assert_eq!(out.code, 2, "{var}={value}: {out:?}");
+        assert!(out.stderr.contains(var), "{var}: {out:?}");
+    }
+    let mut env = env_for(&sim);
+    unset(&mut env, "HALO_CLIENT_SECRET");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("HALO_CLIENT_SECRET"), "{out:?}");
+    assert!(sim.requests().is_empty(), "no request on a config error");
+}
+
+#[tokio::test]
+async fn rejected_credentials_exit_2_after_one_token_attempt() {
+    let sim = start(tenant_world(1)).await;
+    let mut env = env_for(&sim);
+    set(&mut env, "HALO_CLIENT_SECRET", "wrong-halo-secret");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.all_output().contains("invalid_client"), "{out:?}");
+    assert_eq!(sim.requests().len(), 1, "one token attempt, nothing else");
+
+    let mut env = env_for(&sim);
+    set(&mut env, "ENTRA_CLIENT_SECRET", "wrong-entra-secret");
+    sim.clear_requests();
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.all_output().contains("AADSTS7000215"), "{out:?}");
+    assert_eq!(sim.requests().iter().filter(|r| r.service == Service::EntraAuth).count(), 1);
+}
+
+#[tokio::test]
+async fn secrets_from_files_and_workload_identity() {
+    let sim = start(tenant_world(3)).await;
+    let world = sim.world();
+    let dir = tempfile::tempdir().unwrap();
+    let halo_secret = dir.path().join("halo");
+    std::fs::write(&halo_secret, format!("{}\n", world.credentials.halo_client_secret)).unwrap();
+    let federated = dir.path().join("token");
+    std::fs::write(&federated, world.credentials.federated_token.clone().unwrap()).unwrap();
+
+    let mut env = env_for(&sim);
+    unset(&mut env, "HALO_CLIENT_SECRET");
+    unset(&mut env, "ENTRA_CLIENT_SECRET");
+    set(&mut env, "HALO_CLIENT_SECRET_FILE", halo_secret.to_str().unwrap());
+    set(&mut env, "AZURE_FEDERATED_TOKEN_FILE", federated.to_str().unwrap());
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+
+    set(&mut env, "HALO_CLIENT_SECRET", "also-set");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 2, "both X and X_FILE: {out:?}");
+}
+
+#[tokio::test]
+async fn no_secret_or_token_appears_in_any_output_even_at_debug() {
+    let sim = start(multi_tenant_world()).await;
+    sim.inject(Fault::halo_api("GET", "/api/Users", FaultKind::RevokeTokens));
+    let mut env = env_for(&sim);
+    set(&mut env, "RUST_LOG", "debug");
+    let mut outputs = vec![run(&env, &["run"]).await, run(&env, &["check"]).await];
+    set(&mut env, "INTEGRATOR_LOG_FORMAT", "text");
+    outputs.push(run(&env, &["run", "--dry-run"]).await);
+    let creds = sim.world().credentials;
+    let tokens = sim.issued_tokens();
+    assert!(tokens.len() >= 3, "tokens were issued: {}", tokens.len());
+    for out in &outputs {
+        assert!(out.stderr.contains("DEBUG") || out.stderr.contains("\"level\":\"DEBUG\""), "debug logging on");
+        let text = out.all_output();
+        for secret in [&creds.halo_client_secret, &creds.entra_client_secret].into_iter().chain(&tokens) {
+            assert!(!text.contains(secret.as_str()), "a secret leaked into the output: {out:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn check_reports_per_tenant_verdicts() {
+    let sim = start(tenant_world(2)).await;
+    let out = run(&env_for(&sim), &["check"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(&format!("ok   entra-users: tenant {T1}")), "{out:?}");
+    assert_eq!(user_writes(&sim.requests()), 0);
+
+    let sim = start(multi_tenant_world()).await;
+    let out = run(&env_for(&sim), &["check"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains(&format!("FAIL entra-users: tenant {T2}")), "{out:?}");
+}
+
+#[tokio::test]
+async fn hosted_halo_needs_its_tenant() {
+    let mut world = tenant_world(2);
+    world.credentials.halo_tenant = Some("acme".into());
+    let sim = start(world).await;
+    let mut env = env_for(&sim);
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    unset(&mut env, "HALO_TENANT");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+}
+
+#[tokio::test]
+async fn per_record_rejections_are_counted_and_do_not_stop_the_import() {
+    let mut world = tenant_world(3);
+    let tenant = world.tenant_mut(T1).unwrap();
+    for n in 10..16 {
+        tenant.users.push(EntraUser::member(&oid(1, n), "Good", &format!("User{n}"), &format!("good{n}@contoso.example")));
+    }
+    // Halo rejects this e-mail address (no '@'); the other five must still be created.
+    let mut bad = EntraUser::member(&oid(1, 20), "Bad", "Mail", "bad-mail");
+    bad.mail = Some("not-an-address".into());
+    tenant.users.push(bad);
+    let sim = start(world).await;
+    let out = run(&env_for(&sim), &["run"]).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    let world = sim.world();
+    assert_eq!(world.halo.users.len(), 9, "3 existing + 6 good");
+    assert!(out.stdout.contains("failed=1"), "{out:?}");
+    assert!(out.stderr.contains("not-an-address") || out.stderr.contains("bad-mail"), "failure logged with its key: {out:?}");
+}
