@@ -12,6 +12,7 @@ pub mod http;
 pub mod imports;
 pub mod metrics;
 pub mod runner;
+pub mod sim;
 pub mod sources;
 pub mod sync;
 pub mod telemetry;

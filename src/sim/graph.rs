@@ -1,0 +1,624 @@
+//! The simulated Microsoft Entra token endpoint (`POST /entra/{tenant}/oauth2/v2.0/token`)
+//! and Microsoft Graph (`/graph/v1.0/users`).
+//!
+//! Awkward parts reproduced on purpose: tokens are per tenant; errors come as AADSTS OAuth
+//! bodies from Entra and in Graph's error envelope from Graph (with the `request-id` of the
+//! response header); without `$select`, `accountEnabled`, `userType` and `department` are
+//! not returned; `$top` above the cap is a 400; only simple `eq` filters are supported;
+//! `@odata.nextLink` is absolute and carries an opaque `$skiptoken`.
+
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::world::{EntraTenant, EntraUser};
+use super::{
+    Ctx, IssuedToken, Issuer, RequestIds, State, TenantTag, TokenError, json_response, utc_now,
+};
+
+/// `$top` when none is given.
+const DEFAULT_TOP: usize = 100;
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Graph's user properties, in canonical spelling.
+const USER_PROPERTIES: &[&str] = &[
+    "id",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "userPrincipalName",
+    "accountEnabled",
+    "jobTitle",
+    "businessPhones",
+    "mobilePhone",
+    "department",
+    "userType",
+    "officeLocation",
+    "preferredLanguage",
+    "companyName",
+    "employeeId",
+];
+
+/// What Graph returns without `$select`.
+const DEFAULT_SELECT: &[&str] = &[
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+];
+
+/// Properties `$filter` supports, with whether their value is a boolean.
+const FILTERABLE: &[(&str, bool)] = &[
+    ("id", false),
+    ("displayName", false),
+    ("givenName", false),
+    ("surname", false),
+    ("mail", false),
+    ("userPrincipalName", false),
+    ("jobTitle", false),
+    ("department", false),
+    ("userType", false),
+    ("accountEnabled", true),
+];
+
+/// Graph's error envelope, with the request ids of the response headers.
+pub(crate) fn error(status: StatusCode, code: &str, message: &str, ids: &RequestIds) -> Response {
+    json_response(
+        status,
+        &json!({
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {
+                    "date": utc_now(),
+                    "request-id": ids.request_id,
+                    "client-request-id": ids.client_request_id,
+                }
+            }
+        }),
+    )
+}
+
+/// An Entra OAuth error (`AADSTS…`).
+pub(crate) fn oauth_error(
+    status: StatusCode,
+    error: &str,
+    code: u32,
+    message: &str,
+    ids: &RequestIds,
+) -> Response {
+    let timestamp = format!("{}Z", utc_now());
+    json_response(
+        status,
+        &json!({
+            "error": error,
+            "error_description": format!(
+                "AADSTS{code}: {message} Trace ID: {} Correlation ID: {} Timestamp: {timestamp}",
+                ids.request_id, ids.client_request_id
+            ),
+            "error_codes": [code],
+            "timestamp": timestamp,
+            "trace_id": ids.request_id,
+            "correlation_id": ids.client_request_id,
+            "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
+        }),
+    )
+}
+
+fn tagged(mut response: Response, tenant: &str) -> Response {
+    response
+        .extensions_mut()
+        .insert(TenantTag(tenant.to_string()));
+    response
+}
+
+/// `POST /entra/{tenant}/oauth2/v2.0/token`
+pub(crate) fn token(ctx: &Ctx<'_>, st: &mut State) -> Response {
+    let segments: Vec<&str> = ctx.path.split('/').filter(|s| !s.is_empty()).collect();
+    let tenant_ref = match segments.as_slice() {
+        ["entra", tenant, "oauth2", "v2.0", "token"] => *tenant,
+        _ => return (StatusCode::NOT_FOUND, "Not Found").into_response(),
+    };
+    let response = token_inner(ctx, st, tenant_ref);
+    tagged(response, tenant_ref)
+}
+
+fn token_inner(ctx: &Ctx<'_>, st: &mut State, tenant_ref: &str) -> Response {
+    let bad = |error: &str, code: u32, message: &str| {
+        oauth_error(StatusCode::BAD_REQUEST, error, code, message, ctx.ids)
+    };
+    if ctx.method != Method::POST {
+        return bad(
+            "invalid_request",
+            900_561,
+            "The endpoint only accepts POST requests.",
+        );
+    }
+    let creds = st.world.credentials.clone();
+    let Some(tenant) = st.world.tenant(tenant_ref) else {
+        return bad(
+            "invalid_request",
+            90_002,
+            &format!(
+                "Tenant '{tenant_ref}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
+    };
+    let (tenant_id, tenant_name, consented) =
+        (tenant.id.clone(), tenant.name.clone(), tenant.consented);
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(ctx.body).into_owned().collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let missing = |name: &str| {
+        bad(
+            "invalid_request",
+            900_144,
+            &format!("The request body must contain the following parameter: '{name}'."),
+        )
+    };
+    match field("grant_type") {
+        Some("client_credentials") => {}
+        Some(other) => {
+            return bad(
+                "unsupported_grant_type",
+                70_003,
+                &format!("The app requested an unsupported grant type '{other}'."),
+            );
+        }
+        None => return missing("grant_type"),
+    }
+    let Some(client_id) = field("client_id") else {
+        return missing("client_id");
+    };
+    if !client_id.eq_ignore_ascii_case(&creds.entra_client_id) || !consented {
+        return bad(
+            "unauthorized_client",
+            700_016,
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant_name}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
+        );
+    }
+    let Some(scope) = field("scope") else {
+        return missing("scope");
+    };
+    if !scope.ends_with("/.default") {
+        return bad(
+            "invalid_scope",
+            1_002_012,
+            &format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        );
+    }
+    let unauthorized = |code: u32, message: &str| {
+        oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            code,
+            message,
+            ctx.ids,
+        )
+    };
+    if let Some(secret) = field("client_secret") {
+        if secret != creds.entra_client_secret {
+            return unauthorized(
+                7_000_215,
+                &format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+                ),
+            );
+        }
+    } else if let Some(assertion) = field("client_assertion") {
+        if field("client_assertion_type") != Some(JWT_BEARER) {
+            return bad(
+                "invalid_request",
+                50_027,
+                "The client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+            );
+        }
+        if creds.federated_token.as_deref() != Some(assertion) {
+            return unauthorized(
+                700_213,
+                "No matching federated identity record found for presented assertion subject. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.",
+            );
+        }
+    } else {
+        return missing("client_assertion' or 'client_secret");
+    }
+    let token = format!(
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.{}.{}",
+        st.random_hex(24),
+        st.random_hex(16)
+    );
+    st.issue_token(
+        token.clone(),
+        IssuedToken {
+            issuer: Issuer::Entra,
+            tenant: Some(tenant_id),
+            expires: ctx.now + ctx.opts.graph_token_ttl,
+            revoked: false,
+        },
+    );
+    let ttl = ctx.opts.graph_token_ttl.as_secs();
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "token_type": "Bearer",
+            "expires_in": ttl,
+            "ext_expires_in": ttl,
+            "access_token": token,
+        }),
+    )
+}
+
+/// `/graph/...`
+pub(crate) fn api(ctx: &Ctx<'_>, st: &mut State) -> Response {
+    let tenant_id = match st.check_bearer(ctx.headers, Issuer::Entra, ctx.now) {
+        Ok(token) => token.tenant.clone().unwrap_or_default(),
+        Err(reason) => {
+            let message = match reason {
+                TokenError::Missing => "Access token is empty.",
+                TokenError::Invalid => "Access token validation failure. Invalid audience.",
+                TokenError::Expired => "Lifetime validation failed, the token is expired.",
+            };
+            let mut response = error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                message,
+                ctx.ids,
+            );
+            if let Ok(value) = "Bearer realm=\"\", error=\"invalid_token\"".parse() {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+            return response;
+        }
+    };
+    let response = match st.world.tenant(&tenant_id) {
+        Some(tenant) => route(ctx, tenant),
+        None => error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token validation failure. The tenant no longer exists.",
+            ctx.ids,
+        ),
+    };
+    tagged(response, &tenant_id)
+}
+
+fn route(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
+    let rest = ctx.path.get("/graph".len()..).unwrap_or("");
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["v1.0", users] if users.eq_ignore_ascii_case("users") => match *ctx.method {
+            Method::GET => list_users(ctx, tenant),
+            Method::POST => error(
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+                ctx.ids,
+            ),
+            _ => error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Request_BadRequest",
+                "Specified HTTP method is not allowed for the request target.",
+                ctx.ids,
+            ),
+        },
+        [version, ..] if *version != "v1.0" && *version != "beta" => error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("Invalid version: {version}"),
+            ctx.ids,
+        ),
+        [_, segment, ..] => error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("Resource not found for the segment '{segment}'."),
+            ctx.ids,
+        ),
+        _ => error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Invalid request.",
+            ctx.ids,
+        ),
+    }
+}
+
+/// One `<prop> eq <value>` clause.
+struct Clause {
+    property: &'static str,
+    value: Value,
+}
+
+fn parse_filter(filter: &str) -> Option<Vec<Clause>> {
+    let mut clauses = Vec::new();
+    for part in split_and(filter) {
+        let part = part.trim();
+        let (property, rest) = part.split_once(char::is_whitespace)?;
+        let rest = rest.trim_start();
+        let operator = rest.get(..2)?;
+        if !operator.eq_ignore_ascii_case("eq") {
+            return None;
+        }
+        let literal = rest.get(2..)?;
+        if !literal.starts_with(char::is_whitespace) {
+            return None;
+        }
+        let literal = literal.trim();
+        let (property, boolean) = FILTERABLE
+            .iter()
+            .find(|(p, _)| p.eq_ignore_ascii_case(property))?;
+        let value = if *boolean {
+            match literal {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => return None,
+            }
+        } else {
+            let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
+            // Inside the quotes a quote is written twice.
+            let mut text = String::new();
+            let mut chars = inner.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '\'' && chars.next() != Some('\'') {
+                    return None;
+                }
+                text.push(c);
+            }
+            Value::String(text)
+        };
+        clauses.push(Clause { property, value });
+    }
+    (!clauses.is_empty()).then_some(clauses)
+}
+
+/// Splits on ` and ` (any case) outside quoted strings.
+fn split_and(filter: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let chars: Vec<char> = filter.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        if !quoted && c == ' ' && i + 5 <= chars.len() {
+            let word: String = chars[i..i + 5].iter().collect();
+            if word.eq_ignore_ascii_case(" and ") {
+                parts.push(std::mem::take(&mut current));
+                i += 5;
+                continue;
+            }
+        }
+        current.push(c);
+        i += 1;
+    }
+    parts.push(current);
+    parts
+}
+
+fn matches(user: &Value, clauses: &[Clause]) -> bool {
+    clauses
+        .iter()
+        .all(|clause| match (user.get(clause.property), &clause.value) {
+            (Some(Value::String(have)), Value::String(want)) => have.eq_ignore_ascii_case(want),
+            (Some(have), want) => have == want,
+            (None, _) => false,
+        })
+}
+
+/// FNV-1a, for binding skip tokens to a tenant and query.
+fn fnv(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0xff]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+const SKIP_MASK: u64 = 0x5A17_C0DE_D15E_A5E5;
+const SKIP_PREFIX: &str = "RFNwdAIAAQAAAC";
+
+fn encode_skiptoken(offset: usize, binding: &[&str]) -> String {
+    let offset = offset as u64;
+    let check = fnv(binding) ^ offset.rotate_left(17);
+    format!("{SKIP_PREFIX}{:016x}{:016x}", offset ^ SKIP_MASK, check)
+}
+
+fn decode_skiptoken(token: &str, binding: &[&str]) -> Option<usize> {
+    let hex = token.strip_prefix(SKIP_PREFIX)?;
+    if hex.len() != 32 {
+        return None;
+    }
+    let offset = u64::from_str_radix(hex.get(..16)?, 16).ok()? ^ SKIP_MASK;
+    let check = u64::from_str_radix(hex.get(16..)?, 16).ok()?;
+    (check == fnv(binding) ^ offset.rotate_left(17)).then_some(usize::try_from(offset).ok()?)
+}
+
+/// Percent-encodes a query value the way Graph writes its next links.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~,'$".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn user_value(user: &EntraUser) -> Value {
+    serde_json::to_value(user).unwrap_or_default()
+}
+
+/// `GET /graph/v1.0/users`
+fn list_users(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
+    let bad = |code: &str, message: String| error(StatusCode::BAD_REQUEST, code, &message, ctx.ids);
+    if !tenant.can_read_users {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+            ctx.ids,
+        );
+    }
+    for (key, _) in &ctx.query {
+        let known = ["$select", "$top", "$filter", "$skiptoken"];
+        if key.starts_with('$') && !known.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            return bad(
+                "Request_UnsupportedQuery",
+                format!("Query option '{key}' is not supported for this request."),
+            );
+        }
+    }
+    let select_raw = ctx.param("$select").filter(|s| !s.trim().is_empty());
+    let select: Vec<&'static str> = match select_raw {
+        None => DEFAULT_SELECT.to_vec(),
+        Some(raw) => {
+            let mut selected = vec!["id"];
+            for name in raw.split(',').map(str::trim) {
+                let Some(property) = USER_PROPERTIES
+                    .iter()
+                    .find(|p| p.eq_ignore_ascii_case(name))
+                else {
+                    return bad(
+                        "Request_BadRequest",
+                        format!(
+                            "Parsing OData Select and Expand failed: Could not find a property named '{name}' on type 'microsoft.graph.user'."
+                        ),
+                    );
+                };
+                if !selected.contains(property) {
+                    selected.push(property);
+                }
+            }
+            selected
+        }
+    };
+    let top_raw = ctx.param("$top");
+    let top = match top_raw {
+        None => DEFAULT_TOP,
+        Some(raw) => match raw.trim().parse::<usize>() {
+            Ok(n) if (1..=ctx.opts.graph_page_cap).contains(&n) => n,
+            _ => {
+                return bad(
+                    "Request_BadRequest",
+                    format!(
+                        "Invalid page size specified: '{raw}'. Must be between 1 and {} inclusive.",
+                        ctx.opts.graph_page_cap
+                    ),
+                );
+            }
+        },
+    };
+    let filter_raw = ctx.param("$filter");
+    let clauses = match filter_raw {
+        None => Vec::new(),
+        Some(raw) => match parse_filter(raw) {
+            Some(clauses) => clauses,
+            None => {
+                return bad(
+                    "Request_UnsupportedQuery",
+                    format!("Unsupported or invalid query filter clause specified: '{raw}'."),
+                );
+            }
+        },
+    };
+    let binding = [
+        tenant.id.as_str(),
+        select_raw.unwrap_or(""),
+        filter_raw.unwrap_or(""),
+    ];
+    let offset = match ctx.param("$skiptoken") {
+        None => 0,
+        Some(token) => match decode_skiptoken(token, &binding) {
+            Some(offset) => offset,
+            None => {
+                return bad(
+                    "Directory_ExpiredPageToken",
+                    "The specified page token value has expired or is invalid.".to_string(),
+                );
+            }
+        },
+    };
+    let matching: Vec<Value> = tenant
+        .users
+        .iter()
+        .map(user_value)
+        .filter(|u| matches(u, &clauses))
+        .collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(top)
+        .map(|user| {
+            let mut out = Map::new();
+            for property in &select {
+                out.insert(
+                    (*property).to_string(),
+                    user.get(*property).cloned().unwrap_or(Value::Null),
+                );
+            }
+            Value::Object(out)
+        })
+        .collect();
+    let context = match select_raw {
+        None => format!("{}/graph/v1.0/$metadata#users", ctx.base),
+        Some(_) => format!(
+            "{}/graph/v1.0/$metadata#users({})",
+            ctx.base,
+            select[1..].join(",")
+        ),
+    };
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), Value::String(context));
+    let next = offset.saturating_add(top);
+    if next < matching.len() {
+        let mut query = Vec::new();
+        if let Some(raw) = select_raw {
+            query.push(format!("$select={}", encode(raw)));
+        }
+        if let Some(raw) = filter_raw {
+            query.push(format!("$filter={}", encode(raw)));
+        }
+        if let Some(raw) = top_raw {
+            query.push(format!("$top={}", encode(raw)));
+        }
+        query.push(format!("$skiptoken={}", encode_skiptoken(next, &binding)));
+        body.insert(
+            "@odata.nextLink".into(),
+            Value::String(format!("{}/graph/v1.0/users?{}", ctx.base, query.join("&"))),
+        );
+    }
+    body.insert("value".into(), Value::Array(page));
+    let mut response = json_response(StatusCode::OK, &Value::Object(body));
+    if let Ok(value) =
+        "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+            .parse()
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}

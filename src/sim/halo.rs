@@ -1,0 +1,719 @@
+//! The simulated HaloPSA: the OAuth token endpoint (`POST /auth/token`) and the REST API
+//! (`/api/...`: Users, Client, Site, AssetType, authinfo).
+//!
+//! Awkward parts reproduced on purpose: paths and query parameter names are
+//! case-insensitive and unknown parameters are ignored; `page_size` is silently capped while
+//! the envelope echoes the requested size; unpaged lists are silently truncated to 50
+//! records; inactive records are hidden unless `includeinactive=true`; a client's
+//! `azure_tenants` appear in lists only with `includedetails=true`; `search` does not look at
+//! `azureoid`; writes answer with float ids, an object for one item and an array otherwise;
+//! a batch with one invalid item is rejected as a whole with a plain-text 400.
+
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::world::{AzureTenant, HaloClient, HaloSite, HaloUser, World};
+use super::{Ctx, IssuedToken, Issuer, State, TokenError, json_response};
+
+/// Records returned by a list request without `pageinate=true`.
+const UNPAGED_LIMIT: usize = 50;
+/// `page_size` when paging without one.
+const DEFAULT_PAGE_SIZE: usize = 50;
+
+/// A plain-text error answer, Halo style.
+#[derive(Debug)]
+struct Reject {
+    status: StatusCode,
+    message: String,
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        text(self.status, self.message)
+    }
+}
+
+type Reply = Result<Response, Reject>;
+
+fn text(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, message.into()).into_response()
+}
+
+fn reject(status: StatusCode, message: impl Into<String>) -> Reject {
+    Reject {
+        status,
+        message: message.into(),
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> Reject {
+    reject(StatusCode::BAD_REQUEST, message)
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    json_response(
+        status,
+        &json!({"error": error, "error_description": description}),
+    )
+}
+
+/// `POST /auth/token[?tenant=…]`
+pub(crate) fn token(ctx: &Ctx<'_>, st: &mut State) -> Response {
+    if !ctx.path.eq_ignore_ascii_case("/auth/token") {
+        return text(StatusCode::NOT_FOUND, "Not Found");
+    }
+    if ctx.method != Method::POST {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    }
+    let creds = &st.world.credentials;
+    if let Some(expected) = &creds.halo_tenant {
+        match ctx.param("tenant") {
+            Some(tenant) if tenant.eq_ignore_ascii_case(expected) => {}
+            Some(tenant) => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    &format!("Unknown tenant '{tenant}'"),
+                );
+            }
+            None => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "The tenant parameter is required for this instance",
+                );
+            }
+        }
+    }
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(ctx.body).into_owned().collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    match field("grant_type") {
+        Some("client_credentials") => {}
+        Some(_) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "The grant type is not supported",
+            );
+        }
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The grant_type parameter is missing",
+            );
+        }
+    }
+    if field("client_id") != Some(creds.halo_client_id.as_str())
+        || field("client_secret") != Some(creds.halo_client_secret.as_str())
+    {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "The client credentials are invalid",
+        );
+    }
+    if field("scope").is_some_and(|scope| !scope.split(' ').all(|s| s == "all" || s.is_empty())) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "The requested scope is invalid",
+        );
+    }
+    let token = st.random_hex(32);
+    st.issue_token(
+        token.clone(),
+        IssuedToken {
+            issuer: Issuer::Halo,
+            tenant: None,
+            expires: ctx.now + ctx.opts.halo_token_ttl,
+            revoked: false,
+        },
+    );
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": ctx.opts.halo_token_ttl.as_secs(),
+            "scope": "all",
+        }),
+    )
+}
+
+/// `/api/...`
+pub(crate) fn api(ctx: &Ctx<'_>, st: &mut State) -> Response {
+    api_inner(ctx, st).unwrap_or_else(IntoResponse::into_response)
+}
+
+fn api_inner(ctx: &Ctx<'_>, st: &mut State) -> Reply {
+    let rest = ctx.path.get(4..).unwrap_or("");
+    let segments: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if segments == ["authinfo"] && ctx.method == Method::GET {
+        return Ok(authinfo(ctx, st));
+    }
+    if let Err(error) = st.check_bearer(ctx.headers, Issuer::Halo, ctx.now) {
+        let description = match error {
+            TokenError::Missing => "",
+            TokenError::Invalid => ", error=\"invalid_token\"",
+            TokenError::Expired => {
+                ", error=\"invalid_token\", error_description=\"The token is expired\""
+            }
+        };
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, format!("Bearer{description}"))],
+        )
+            .into_response());
+    }
+    let get = ctx.method == Method::GET;
+    let post = ctx.method == Method::POST;
+    match segments.as_slice() {
+        ["users"] if get => list_users(ctx, &st.world),
+        ["users"] if post => write_users(ctx, &mut st.world),
+        ["users", id] if get => {
+            let id = parse_id(id)?;
+            let user = st.world.halo_user(id).ok_or_else(|| not_found(id))?;
+            Ok(ok_json(user_json(&st.world, user, false)))
+        }
+        ["client"] if get => list_clients(ctx, &st.world),
+        ["client"] if post => write_clients(ctx, &mut st.world),
+        ["client", id] if get => {
+            let id = parse_id(id)?;
+            let client = st.world.client(id).ok_or_else(|| not_found(id))?;
+            Ok(ok_json(client_json(client, true, false)))
+        }
+        ["site"] if get => list_sites(ctx, &st.world),
+        ["site", id] if get => {
+            let id = parse_id(id)?;
+            let site = st
+                .world
+                .halo
+                .sites
+                .iter()
+                .find(|s| s.id == id)
+                .ok_or_else(|| not_found(id))?;
+            Ok(ok_json(site_json(&st.world, site)))
+        }
+        ["assettype"] if get => Ok(ok_json(Value::Array(
+            st.world
+                .halo
+                .asset_types
+                .iter()
+                .map(|t| json!({"id": t.id, "name": t.name}))
+                .collect(),
+        ))),
+        ["users" | "client" | "site" | "assettype", ..] => {
+            Err(reject(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"))
+        }
+        _ => Err(reject(StatusCode::NOT_FOUND, "Not Found")),
+    }
+}
+
+fn ok_json(value: Value) -> Response {
+    json_response(StatusCode::OK, &value)
+}
+
+fn not_found(id: i64) -> Reject {
+    reject(StatusCode::NOT_FOUND, format!("Record {id} not found"))
+}
+
+fn parse_id(raw: &str) -> Result<i64, Reject> {
+    raw.parse()
+        .map_err(|_| bad_request(format!("The value '{raw}' is not valid.")))
+}
+
+/// `GET /api/authinfo` (unauthenticated): where to get tokens.
+fn authinfo(ctx: &Ctx<'_>, st: &State) -> Response {
+    ok_json(json!({
+        "auth_url": format!("{}/auth", ctx.base),
+        "tenant": st.world.credentials.halo_tenant.clone().unwrap_or_default(),
+    }))
+}
+
+/// A query flag: `true` in any case.
+fn flag(ctx: &Ctx<'_>, name: &str) -> bool {
+    ctx.param(name)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// An optional numeric query parameter; garbage is a 400 like ASP.NET's model binding.
+fn number(ctx: &Ctx<'_>, name: &str) -> Result<Option<i64>, Reject> {
+    match ctx.param(name) {
+        None | Some("") => Ok(None),
+        Some(raw) => raw
+            .parse()
+            .map(Some)
+            .map_err(|_| bad_request(format!("The value '{raw}' is not valid for {name}."))),
+    }
+}
+
+/// Wraps matching records in Halo's list envelope, paged or silently truncated.
+fn envelope(ctx: &Ctx<'_>, key: &str, items: Vec<Value>) -> Reply {
+    let total = items.len();
+    let mut out = Map::new();
+    let page: Vec<Value> = if flag(ctx, "pageinate") {
+        let requested = number(ctx, "page_size")?
+            .filter(|n| *n > 0)
+            .map_or(DEFAULT_PAGE_SIZE, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            });
+        let page_no = number(ctx, "page_no")?.filter(|n| *n > 0).unwrap_or(1);
+        let size = requested.min(ctx.opts.halo_page_cap.max(1));
+        let start = usize::try_from(page_no - 1)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(size);
+        out.insert("page_no".into(), json!(page_no));
+        out.insert("page_size".into(), json!(requested));
+        items.into_iter().skip(start).take(size).collect()
+    } else {
+        items.into_iter().take(UNPAGED_LIMIT).collect()
+    };
+    out.insert("record_count".into(), json!(total));
+    out.insert(key.into(), Value::Array(page));
+    Ok(ok_json(Value::Object(out)))
+}
+
+/// An id as Halo sends it: an integer when reading, a float in write responses.
+fn id_value(id: i64, float: bool) -> Value {
+    if float { json!(id as f64) } else { json!(id) }
+}
+
+fn user_json(world: &World, user: &HaloUser, float: bool) -> Value {
+    let client_name = world.client(user.client_id).map(|c| c.name.clone());
+    let site_name = world
+        .halo
+        .sites
+        .iter()
+        .find(|s| s.id == user.site_id)
+        .map(|s| s.name.clone());
+    json!({
+        "id": id_value(user.id, float),
+        "name": user.name,
+        "firstname": user.firstname,
+        "surname": user.surname,
+        "emailaddress": user.emailaddress,
+        "azureoid": user.azureoid.clone().unwrap_or_default(),
+        "site_id": id_value(user.site_id, float),
+        "site_name": site_name,
+        "client_id": id_value(user.client_id, float),
+        "client_name": client_name,
+        "inactive": user.inactive,
+        "title": user.title,
+        "phonenumber": user.phonenumber,
+        "mobilenumber": user.mobilenumber,
+    })
+}
+
+fn client_json(client: &HaloClient, details: bool, float: bool) -> Value {
+    let mut value = json!({
+        "id": id_value(client.id, float),
+        "name": client.name,
+        "inactive": client.inactive,
+        "main_site_id": id_value(client.main_site_id, float),
+    });
+    if details && let Value::Object(map) = &mut value {
+        map.insert(
+            "azure_tenants".into(),
+            serde_json::to_value(&client.azure_tenants).unwrap_or_default(),
+        );
+    }
+    value
+}
+
+fn site_json(world: &World, site: &HaloSite) -> Value {
+    json!({
+        "id": site.id,
+        "name": site.name,
+        "client_id": site.client_id,
+        "client_name": world.client(site.client_id).map(|c| c.name.clone()),
+    })
+}
+
+fn list_users(ctx: &Ctx<'_>, world: &World) -> Reply {
+    let client_id = number(ctx, "client_id")?;
+    let site_id = number(ctx, "site_id")?;
+    let inactive = flag(ctx, "includeinactive");
+    let search = ctx
+        .param("search")
+        .map(str::to_lowercase)
+        .filter(|s| !s.is_empty());
+    let mut users: Vec<&HaloUser> = world
+        .halo
+        .users
+        .iter()
+        .filter(|u| inactive || !u.inactive)
+        .filter(|u| client_id.is_none_or(|c| u.client_id == c))
+        .filter(|u| site_id.is_none_or(|s| u.site_id == s))
+        .filter(|u| {
+            search.as_deref().is_none_or(|s| {
+                u.name.to_lowercase().contains(s) || u.emailaddress.to_lowercase().contains(s)
+            })
+        })
+        .collect();
+    users.sort_by_key(|u| u.id);
+    let items = users
+        .into_iter()
+        .map(|u| user_json(world, u, false))
+        .collect();
+    envelope(ctx, "users", items)
+}
+
+fn list_clients(ctx: &Ctx<'_>, world: &World) -> Reply {
+    let inactive = flag(ctx, "includeinactive");
+    let details = flag(ctx, "includedetails");
+    let search = ctx
+        .param("search")
+        .map(str::to_lowercase)
+        .filter(|s| !s.is_empty());
+    let mut clients: Vec<&HaloClient> = world
+        .halo
+        .clients
+        .iter()
+        .filter(|c| inactive || !c.inactive)
+        .filter(|c| {
+            search
+                .as_deref()
+                .is_none_or(|s| c.name.to_lowercase().contains(s))
+        })
+        .collect();
+    clients.sort_by_key(|c| c.id);
+    let items = clients
+        .into_iter()
+        .map(|c| client_json(c, details, false))
+        .collect();
+    envelope(ctx, "clients", items)
+}
+
+fn list_sites(ctx: &Ctx<'_>, world: &World) -> Reply {
+    let client_id = number(ctx, "client_id")?;
+    let mut sites: Vec<&HaloSite> = world
+        .halo
+        .sites
+        .iter()
+        .filter(|s| client_id.is_none_or(|c| s.client_id == c))
+        .collect();
+    sites.sort_by_key(|s| s.id);
+    let items = sites.into_iter().map(|s| site_json(world, s)).collect();
+    envelope(ctx, "sites", items)
+}
+
+/// The items of a write: a JSON array, or a single object.
+fn write_items(ctx: &Ctx<'_>) -> Result<(Vec<Map<String, Value>>, bool), Reject> {
+    let body: Value = serde_json::from_slice(ctx.body)
+        .map_err(|error| bad_request(format!("The request body is not valid JSON: {error}")))?;
+    let items = match body {
+        Value::Array(items) => items,
+        object @ Value::Object(_) => vec![object],
+        _ => return Err(bad_request("The request body must be a JSON array")),
+    };
+    let single = items.len() == 1;
+    let items = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::Object(map) => Ok(map),
+            _ => Err(bad_request(format!("Item {i}: not a JSON object"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((items, single))
+}
+
+/// The write response: one object for a one-item request, an array otherwise.
+fn write_response(mut saved: Vec<Value>, single: bool) -> Response {
+    if single && let Some(only) = saved.pop() {
+        return ok_json(only);
+    }
+    ok_json(Value::Array(saved))
+}
+
+/// Reads typed fields of one write item, naming the item and field on errors.
+struct Item<'a> {
+    index: usize,
+    map: &'a Map<String, Value>,
+}
+
+impl Item<'_> {
+    fn err(&self, message: String) -> Reject {
+        bad_request(format!("Item {}: {message}", self.index))
+    }
+
+    /// An id-like number: an integer or an integral float (`12.0`); `None` when absent/null.
+    fn int(&self, key: &str) -> Result<Option<i64>, Reject> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                        .map(|f| f as i64)
+                })
+                .map(Some)
+                .ok_or_else(|| self.err(format!("{key} {n} is not a valid id"))),
+            Some(other) => Err(self.err(format!("{key} {other} is not a number"))),
+        }
+    }
+
+    /// A string field: `Some(None)` when sent as null, `None` when absent.
+    fn string(&self, key: &str) -> Result<Option<Option<String>>, Reject> {
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
+            Some(other) => Err(self.err(format!("{key} {other} is not a string"))),
+        }
+    }
+
+    fn bool(&self, key: &str) -> Result<Option<bool>, Reject> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.err(format!("{key} {other} is not a boolean"))),
+        }
+    }
+
+    /// The record id for an update; `None` (also for 0) means create.
+    fn id(&self) -> Result<Option<i64>, Reject> {
+        Ok(self.int("id")?.filter(|id| *id != 0))
+    }
+
+    fn check_name(&self, name: &str) -> Result<(), Reject> {
+        if name.trim().is_empty() {
+            Err(self.err("name must not be empty".to_string()))
+        } else if name.chars().count() > 255 {
+            Err(self.err("name is longer than 255 characters".to_string()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn valid_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// `POST /api/Users`: validate every item, then commit all of them.
+fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
+    let (items, single) = write_items(ctx)?;
+    // The full record each item results in; `id` 0 = create.
+    let mut planned = Vec::with_capacity(items.len());
+    for (index, map) in items.iter().enumerate() {
+        let item = Item { index, map };
+        let mut user = match item.id()? {
+            Some(id) => world
+                .halo_user(id)
+                .cloned()
+                .ok_or_else(|| item.err(format!("id {id} does not exist")))?,
+            None => HaloUser {
+                id: 0,
+                name: String::new(),
+                firstname: String::new(),
+                surname: String::new(),
+                emailaddress: String::new(),
+                azureoid: None,
+                site_id: 0,
+                client_id: 0,
+                inactive: false,
+                title: None,
+                phonenumber: None,
+                mobilenumber: None,
+            },
+        };
+        let create = user.id == 0;
+        match item.string("name")? {
+            Some(Some(name)) => user.name = name,
+            Some(None) => return Err(item.err("name must not be empty".to_string())),
+            None if create => return Err(item.err("name is required".to_string())),
+            None => {}
+        }
+        item.check_name(&user.name)?;
+        for (key, slot) in [
+            ("firstname", &mut user.firstname),
+            ("surname", &mut user.surname),
+            ("emailaddress", &mut user.emailaddress),
+        ] {
+            if let Some(value) = item.string(key)? {
+                *slot = value.unwrap_or_default();
+            }
+        }
+        if map.contains_key("emailaddress")
+            && !user.emailaddress.is_empty()
+            && !valid_email(&user.emailaddress)
+        {
+            return Err(item.err(format!(
+                "emailaddress '{}' is not a valid e-mail address",
+                user.emailaddress
+            )));
+        }
+        for (key, slot) in [
+            ("title", &mut user.title),
+            ("phonenumber", &mut user.phonenumber),
+            ("mobilenumber", &mut user.mobilenumber),
+        ] {
+            if let Some(value) = item.string(key)? {
+                *slot = value;
+            }
+        }
+        if let Some(oid) = item.string("azureoid")? {
+            user.azureoid = oid.filter(|o| !o.is_empty());
+        }
+        if let Some(inactive) = item.bool("inactive")? {
+            user.inactive = inactive;
+        }
+        match item.int("client_id")? {
+            Some(id) => user.client_id = id,
+            None if create => return Err(item.err("client_id is required".to_string())),
+            None => {}
+        }
+        match item.int("site_id")? {
+            Some(id) => user.site_id = id,
+            None if create => return Err(item.err("site_id is required".to_string())),
+            None => {}
+        }
+        if world.client(user.client_id).is_none() {
+            return Err(item.err(format!("client_id {} does not exist", user.client_id)));
+        }
+        if !world
+            .halo
+            .sites
+            .iter()
+            .any(|s| s.id == user.site_id && s.client_id == user.client_id)
+        {
+            return Err(item.err(format!(
+                "site_id {} does not belong to client {}",
+                user.site_id, user.client_id
+            )));
+        }
+        planned.push(user);
+    }
+    let mut saved = Vec::with_capacity(planned.len());
+    for mut user in planned {
+        if user.id == 0 {
+            user.id = world.next_halo_id();
+            world.halo.users.push(user.clone());
+        } else if let Some(slot) = world.halo.users.iter_mut().find(|u| u.id == user.id) {
+            *slot = user.clone();
+        }
+        saved.push(user_json(world, &user, true));
+    }
+    Ok(write_response(saved, single))
+}
+
+/// `POST /api/Client`: validate every item, then commit all of them. A new client gets a
+/// main site named "Main"; `azure_tenants` sent in an update replace the stored ones.
+fn write_clients(ctx: &Ctx<'_>, world: &mut World) -> Reply {
+    let (items, single) = write_items(ctx)?;
+    let mut planned = Vec::with_capacity(items.len());
+    for (index, map) in items.iter().enumerate() {
+        let item = Item { index, map };
+        let mut client = match item.id()? {
+            Some(id) => world
+                .client(id)
+                .cloned()
+                .ok_or_else(|| item.err(format!("id {id} does not exist")))?,
+            None => HaloClient {
+                id: 0,
+                name: String::new(),
+                inactive: false,
+                main_site_id: 0,
+                azure_tenants: Vec::new(),
+            },
+        };
+        let create = client.id == 0;
+        match item.string("name")? {
+            Some(Some(name)) => client.name = name,
+            Some(None) => return Err(item.err("name must not be empty".to_string())),
+            None if create => return Err(item.err("name is required".to_string())),
+            None => {}
+        }
+        item.check_name(&client.name)?;
+        if let Some(inactive) = item.bool("inactive")? {
+            client.inactive = inactive;
+        }
+        if let Some(site_id) = item.int("main_site_id")? {
+            if create
+                || !world
+                    .halo
+                    .sites
+                    .iter()
+                    .any(|s| s.id == site_id && s.client_id == client.id)
+            {
+                return Err(item.err(format!(
+                    "main_site_id {site_id} does not belong to this client"
+                )));
+            }
+            client.main_site_id = site_id;
+        }
+        match map.get("azure_tenants") {
+            None => {}
+            Some(Value::Null) => client.azure_tenants.clear(),
+            Some(Value::Array(tenants)) => {
+                client.azure_tenants = tenants
+                    .iter()
+                    .map(|t| parse_azure_tenant(&item, t))
+                    .collect::<Result<_, _>>()?;
+            }
+            Some(other) => {
+                return Err(item.err(format!("azure_tenants {other} is not an array")));
+            }
+        }
+        planned.push(client);
+    }
+    let mut saved = Vec::with_capacity(planned.len());
+    for mut client in planned {
+        if client.id == 0 {
+            client.id = world.next_halo_id();
+            client.main_site_id = world.next_halo_id();
+            world.halo.sites.push(HaloSite {
+                id: client.main_site_id,
+                name: "Main".to_string(),
+                client_id: client.id,
+            });
+            world.halo.clients.push(client.clone());
+        } else if let Some(slot) = world.halo.clients.iter_mut().find(|c| c.id == client.id) {
+            *slot = client.clone();
+        }
+        saved.push(client_json(&client, true, true));
+    }
+    Ok(write_response(saved, single))
+}
+
+fn parse_azure_tenant(item: &Item<'_>, value: &Value) -> Result<AzureTenant, Reject> {
+    let id = value
+        .get("azure_tenant_id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| item.err("azure_tenants: azure_tenant_id is required".to_string()))?;
+    let name = match value.get("azure_tenant_name") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
+            return Err(item.err(format!(
+                "azure_tenants: azure_tenant_name {other} is not a string"
+            )));
+        }
+    };
+    Ok(AzureTenant {
+        azure_tenant_id: id.to_string(),
+        azure_tenant_name: name,
+    })
+}
