@@ -426,7 +426,9 @@ impl Validator {
             Err(e) => {
                 self.error(
                     var,
-                    format!("expected an absolute URL such as https://example.com, got '{value}' ({e})"),
+                    format!(
+                        "expected an absolute URL such as https://example.com, got '{value}' ({e})"
+                    ),
                 );
                 return None;
             }
@@ -489,7 +491,11 @@ impl Validator {
 
         // --- halo
         let halo_url = self
-            .required("HALO_URL", raw.halo_url, "the Halo base URL, e.g. https://acme.halopsa.com")
+            .required(
+                "HALO_URL",
+                raw.halo_url,
+                "the Halo base URL, e.g. https://acme.halopsa.com",
+            )
             .and_then(|u| self.url("HALO_URL", u.trim_end_matches('/'), allow_insecure));
         let derived = |suffix: &str| halo_url.as_ref().map(|u| join(u, suffix));
         let api_url = match Self::optional(raw.halo_api_url) {
@@ -530,7 +536,10 @@ impl Validator {
         if index >= shard_count {
             self.error(
                 index_var,
-                format!("expected a shard index from 0 to {}, got {index}", shard_count - 1),
+                format!(
+                    "expected a shard index from 0 to {}, got {index}",
+                    shard_count - 1
+                ),
             );
         }
         let shard = Shard {
@@ -538,8 +547,11 @@ impl Validator {
             index,
         };
 
-        let rate_requests =
-            self.positive("HALO_RATE_LIMIT_REQUESTS", raw.halo_rate_limit_requests, 300);
+        let rate_requests = self.positive(
+            "HALO_RATE_LIMIT_REQUESTS",
+            raw.halo_rate_limit_requests,
+            300,
+        );
         let rate_window = self.positive(
             "HALO_RATE_LIMIT_WINDOW_SECONDS",
             raw.halo_rate_limit_window_seconds,
@@ -560,8 +572,11 @@ impl Validator {
                 format!("expected at most 1000 records per request, got {batch_size}"),
             );
         }
-        let timeout =
-            Duration::from_secs(self.positive("HALO_TIMEOUT_SECONDS", raw.halo_timeout_seconds, 60));
+        let timeout = Duration::from_secs(self.positive(
+            "HALO_TIMEOUT_SECONDS",
+            raw.halo_timeout_seconds,
+            60,
+        ));
 
         // --- entra
         let entra = if imports.iter().any(|k| k.needs_entra()) {
@@ -652,7 +667,10 @@ impl Validator {
         let Some(list) = self.required(
             "INTEGRATOR_IMPORTS",
             value,
-            &format!("a comma-separated list of imports to run ({})", ImportKind::names()),
+            &format!(
+                "a comma-separated list of imports to run ({})",
+                ImportKind::names()
+            ),
         ) else {
             return Vec::new();
         };
@@ -663,7 +681,10 @@ impl Validator {
                 Some(_) => {}
                 None => self.error(
                     "INTEGRATOR_IMPORTS",
-                    format!("unknown import '{name}'; known imports: {}", ImportKind::names()),
+                    format!(
+                        "unknown import '{name}'; known imports: {}",
+                        ImportKind::names()
+                    ),
                 ),
             }
         }

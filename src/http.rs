@@ -47,7 +47,8 @@ pub fn parse_error(body: &[u8]) -> ErrorDetail {
             ..ErrorDetail::default()
         };
     };
-    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(|s| excerpt(s.as_bytes()));
+    let text =
+        |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(|s| excerpt(s.as_bytes()));
     match obj.get("error") {
         Some(serde_json::Value::String(code)) => ErrorDetail {
             code: Some(excerpt(code.as_bytes())),
@@ -77,10 +78,10 @@ pub fn excerpt(body: &[u8]) -> String {
     let text = text.trim();
     if text.starts_with('<') {
         let lower = text.to_ascii_lowercase();
-        if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>")) {
-            if a + 7 <= b {
-                return format!("HTML page '{}'", text[a + 7..b].trim());
-            }
+        if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>"))
+            && a + 7 <= b
+        {
+            return format!("HTML page '{}'", text[a + 7..b].trim());
         }
         return "HTML page".into();
     }
@@ -121,7 +122,7 @@ pub enum HttpError {
         route: String,
         status: u16,
         request_id: Option<String>,
-        detail: ErrorDetail,
+        detail: Box<ErrorDetail>,
         attempts: u32,
     },
     /// A 2xx response whose body is not what the API documents.
@@ -551,7 +552,7 @@ impl HttpClient {
                     route: req.route.to_string(),
                     status: status.as_u16(),
                     request_id: request_id.or_else(|| detail.request_id.clone()),
-                    detail,
+                    detail: Box::new(detail),
                     attempts,
                 }
             }
@@ -691,7 +692,10 @@ mod tests {
             "HTML page '502 Bad Gateway'"
         );
         let long = "x".repeat(1000);
-        assert_eq!(excerpt(long.as_bytes()).chars().count(), ERROR_BODY_EXCERPT + 1);
+        assert_eq!(
+            excerpt(long.as_bytes()).chars().count(),
+            ERROR_BODY_EXCERPT + 1
+        );
         assert_eq!(excerpt(b"bad\x00\x07 field"), "bad field");
     }
 }

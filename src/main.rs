@@ -140,7 +140,10 @@ fn load_config() -> Result<Config, i32> {
 
 /// Resolves to the number of the first SIGTERM (15) or SIGINT (2).
 async fn first_signal() -> i32 {
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {
@@ -167,7 +170,10 @@ async fn run(args: RunArgs) -> i32 {
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
             let sig = first_signal().await;
-            tracing::warn!(signal = sig, "signal received: finishing the request in flight, starting nothing new");
+            tracing::warn!(
+                signal = sig,
+                "signal received: finishing the request in flight, starting nothing new"
+            );
             shutdown.request();
             let _ = signal_tx.send(Some(sig));
         })
@@ -206,7 +212,15 @@ async fn check(scope: Scope) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    println!("ok   configuration: imports {}", config.imports.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "));
+    println!(
+        "ok   configuration: imports {}",
+        config
+            .imports
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let opts = RunOptions {
         imports: scope.imports,
         tenants: scope.tenants,
@@ -220,7 +234,13 @@ async fn check(scope: Scope) -> i32 {
 async fn demo(args: DemoArgs) -> i32 {
     // Readable by default: warnings and errors only, as text (RUST_LOG overrides).
     telemetry::init_for_demo();
-    let sim = match Simulator::start(([127, 0, 0, 1], 0).into(), World::demo(), SimOptions::default()).await {
+    let sim = match Simulator::start(
+        ([127, 0, 0, 1], 0).into(),
+        World::demo(),
+        SimOptions::default(),
+    )
+    .await
+    {
         Ok(sim) => sim,
         Err(e) => {
             eprintln!("halo-integrator demo: cannot start the simulator: {e}");
@@ -249,7 +269,12 @@ async fn demo(args: DemoArgs) -> i32 {
         sim.addr(),
         world.halo.clients.len(),
         world.entra.tenants.len(),
-        world.entra.tenants.iter().map(|t| t.users.len()).sum::<usize>(),
+        world
+            .entra
+            .tenants
+            .iter()
+            .map(|t| t.users.len())
+            .sum::<usize>(),
         world.halo.users.len(),
     );
     println!("Running `halo-integrator run` against it (INTEGRATOR_DEACTIVATE_MISSING=true)...\n");
@@ -277,10 +302,14 @@ async fn demo(args: DemoArgs) -> i32 {
         second.duration.as_secs_f64()
     );
     if args.metrics {
-        println!("\nPrometheus metrics of both runs (what /metrics and the Pushgateway receive):\n");
+        println!(
+            "\nPrometheus metrics of both runs (what /metrics and the Pushgateway receive):\n"
+        );
         print!("{}", metrics.encode());
     } else {
-        println!("\n(`halo-integrator demo --metrics` also prints the Prometheus metrics of both runs.)");
+        println!(
+            "\n(`halo-integrator demo --metrics` also prints the Prometheus metrics of both runs.)"
+        );
     }
     sim.shutdown();
     let severity = first.severity().max(second.severity());
@@ -300,13 +329,18 @@ async fn sim(args: SimArgs) -> i32 {
             return 1;
         }
     };
-    println!("Simulated HaloPSA + Entra + Graph listening on http://{}", sim.addr());
+    println!(
+        "Simulated HaloPSA + Entra + Graph listening on http://{}",
+        sim.addr()
+    );
     println!("Use it from another shell with:\n");
     for (k, v) in sim.env() {
         println!("  export {k}='{v}'");
     }
     println!("  export INTEGRATOR_IMPORTS=entra-users\n");
-    println!("Control API: GET /_sim/world, GET /_sim/requests, POST /_sim/faults, DELETE /_sim/faults.");
+    println!(
+        "Control API: GET /_sim/world, GET /_sim/requests, POST /_sim/faults, DELETE /_sim/faults."
+    );
     println!("Ctrl-C stops it.");
     first_signal().await;
     sim.shutdown();

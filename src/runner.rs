@@ -126,7 +126,11 @@ fn selected_imports(config: &Config, only: &[String]) -> Result<Vec<ImportKind>,
     for name in only {
         match ImportKind::parse(name) {
             Some(kind) if config.imports.contains(&kind) => {}
-            Some(_) => return Err(format!("--import {name}: not enabled in INTEGRATOR_IMPORTS")),
+            Some(_) => {
+                return Err(format!(
+                    "--import {name}: not enabled in INTEGRATOR_IMPORTS"
+                ));
+            }
             None => return Err(format!("--import {name}: unknown import")),
         }
     }
@@ -139,7 +143,12 @@ fn selected_imports(config: &Config, only: &[String]) -> Result<Vec<ImportKind>,
 }
 
 /// Runs every selected import.
-pub async fn run(config: &Config, opts: &RunOptions, metrics: &Metrics, shutdown: &Shutdown) -> RunReport {
+pub async fn run(
+    config: &Config,
+    opts: &RunOptions,
+    metrics: &Metrics,
+    shutdown: &Shutdown,
+) -> RunReport {
     let dry_run = opts.dry_run || config.dry_run;
     let started = Instant::now();
     let span = tracing::info_span!("run", dry_run);
@@ -158,7 +167,11 @@ pub async fn run(config: &Config, opts: &RunOptions, metrics: &Metrics, shutdown
         let directory = match resolve_tenants(config, &clients.halo, &opts.tenants).await {
             Ok(d) => d,
             Err(e) => {
-                return RunReport::failed(dry_run, halo_severity(&e), format!("reading Halo clients failed: {e}"));
+                return RunReport::failed(
+                    dry_run,
+                    halo_severity(&e),
+                    format!("reading Halo clients failed: {e}"),
+                );
             }
         };
         let ctx = Context {
@@ -192,29 +205,45 @@ pub async fn run(config: &Config, opts: &RunOptions, metrics: &Metrics, shutdown
     report.duration = started.elapsed();
     report.halo_requests = metrics.requests_to("halo");
     report.graph_requests = metrics.requests_to("graph");
-    if let Some(path) = &opts.plan_file {
-        if let Err(e) = write_plan_file(path, &report) {
-            tracing::error!(path = %path.display(), error = %e, "cannot write the plan file");
-            report.error_severity = report.error_severity.max(Severity::Failed);
-            report.error.get_or_insert(format!("cannot write the plan file {}: {e}", path.display()));
-        }
+    if let Some(path) = &opts.plan_file
+        && let Err(e) = write_plan_file(path, &report)
+    {
+        tracing::error!(path = %path.display(), error = %e, "cannot write the plan file");
+        report.error_severity = report.error_severity.max(Severity::Failed);
+        report.error.get_or_insert(format!(
+            "cannot write the plan file {}: {e}",
+            path.display()
+        ));
     }
     report
 }
 
 fn halo_severity(e: &HaloError) -> Severity {
-    if e.is_credentials() { Severity::Config } else { Severity::Failed }
+    if e.is_credentials() {
+        Severity::Config
+    } else {
+        Severity::Failed
+    }
 }
 
 /// The Halo clients → tenant map, when an import needs Entra.
-async fn resolve_tenants(config: &Config, halo: &Halo, only: &[String]) -> Result<tenants::Directory, HaloError> {
+async fn resolve_tenants(
+    config: &Config,
+    halo: &Halo,
+    only: &[String],
+) -> Result<tenants::Directory, HaloError> {
     let Some(entra) = &config.entra else {
         return Ok(tenants::Directory::default());
     };
     let clients = halo.clients().await?;
     let dir = tenants::resolve(&clients, &entra.tenants, only, config.shard);
-    if matches!(entra.tenants, TenantSelection::Auto) && dir.targets.is_empty() && dir.problems.is_empty() {
-        tracing::warn!("ENTRA_TENANTS=auto, but no active Halo client links an Entra tenant (or none in this shard)");
+    if matches!(entra.tenants, TenantSelection::Auto)
+        && dir.targets.is_empty()
+        && dir.problems.is_empty()
+    {
+        tracing::warn!(
+            "ENTRA_TENANTS=auto, but no active Halo client links an Entra tenant (or none in this shard)"
+        );
     }
     Ok(dir)
 }
@@ -231,13 +260,19 @@ fn record_import_metrics(metrics: &Metrics, import: &ImportReport) {
     let now = now_seconds();
     let ok = import.severity() == Severity::Ok;
     metrics.import_last_run.with_label_values(&[name]).set(now);
-    metrics.import_success.with_label_values(&[name]).set(if ok { 1.0 } else { 0.0 });
+    metrics
+        .import_success
+        .with_label_values(&[name])
+        .set(if ok { 1.0 } else { 0.0 });
     metrics
         .import_duration
         .with_label_values(&[name])
         .set(import.duration.as_secs_f64());
     if ok {
-        metrics.import_last_success.with_label_values(&[name]).set(now);
+        metrics
+            .import_last_success
+            .with_label_values(&[name])
+            .set(now);
     }
 }
 
@@ -270,10 +305,24 @@ fn write_plan_file(path: &std::path::Path, report: &RunReport) -> std::io::Resul
 /// The human summary printed at the end of `run`, `--dry-run` and `demo`.
 pub fn render_summary(report: &RunReport) -> String {
     let mut out = String::new();
-    let mode = if report.dry_run { " (dry run: nothing written)" } else { "" };
-    let _ = writeln!(out, "halo-integrator finished in {:.1}s{mode}", report.duration.as_secs_f64());
+    let mode = if report.dry_run {
+        " (dry run: nothing written)"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "halo-integrator finished in {:.1}s{mode}",
+        report.duration.as_secs_f64()
+    );
     for import in &report.imports {
-        let _ = writeln!(out, "\n{} ({}s), {:.1}s:", import.import, import.entity, import.duration.as_secs_f64());
+        let _ = writeln!(
+            out,
+            "\n{} ({}s), {:.1}s:",
+            import.import,
+            import.entity,
+            import.duration.as_secs_f64()
+        );
         for t in &import.tenants {
             let client = t.client.as_deref().unwrap_or("-");
             let _ = writeln!(out, "  tenant {} → {}", t.tenant, client);
@@ -285,7 +334,13 @@ pub fn render_summary(report: &RunReport) -> String {
                     let _ = writeln!(
                         out,
                         "    created={} updated={} deactivated={} reactivated={} unchanged={} skipped={} failed={}",
-                        a.created, a.updated, a.deactivated, a.reactivated, p.unchanged, p.skipped, a.failed
+                        a.created,
+                        a.updated,
+                        a.deactivated,
+                        a.reactivated,
+                        p.unchanged,
+                        p.skipped,
+                        a.failed
                     );
                 }
             }
@@ -305,7 +360,13 @@ pub fn render_summary(report: &RunReport) -> String {
             let _ = writeln!(
                 out,
                 "  total: created={} updated={} deactivated={} reactivated={} unchanged={} skipped={} failed={}",
-                a.created, a.updated, a.deactivated, a.reactivated, p.unchanged, p.skipped, a.failed
+                a.created,
+                a.updated,
+                a.deactivated,
+                a.reactivated,
+                p.unchanged,
+                p.skipped,
+                a.failed
             );
         }
     }
@@ -327,7 +388,9 @@ fn describe(severity: Severity) -> &'static str {
     match severity {
         Severity::Ok => "every import succeeded",
         Severity::Partial => "finished, but some records or tenants failed (see above)",
-        Severity::Threshold => "a safety threshold withheld deactivations; review and raise INTEGRATOR_MAX_DEACTIVATIONS / _PERCENT if intended",
+        Severity::Threshold => {
+            "a safety threshold withheld deactivations; review and raise INTEGRATOR_MAX_DEACTIVATIONS / _PERCENT if intended"
+        }
         Severity::Failed => "an import failed (network, server error or unexpected response)",
         Severity::Interrupted => "interrupted by a signal",
         Severity::Config => "configuration or credentials invalid",
@@ -350,7 +413,11 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
     match clients.halo.authenticate().await {
         Ok(()) => match clients.halo.probe().await {
             Ok(()) => {
-                let _ = writeln!(out, "ok   halo: authenticated at {} and read clients", config.halo.auth_url);
+                let _ = writeln!(
+                    out,
+                    "ok   halo: authenticated at {} and read clients",
+                    config.halo.auth_url
+                );
             }
             Err(e) => return (format!("{out}FAIL halo: {e}\n"), false),
         },
@@ -361,7 +428,9 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
         Err(e) => return (format!("{out}FAIL halo: reading clients: {e}\n"), false),
     };
     for kind in imports {
-        let Some(graph) = clients.graph.as_ref() else { continue };
+        let Some(graph) = clients.graph.as_ref() else {
+            continue;
+        };
         for p in &directory.problems {
             ok = false;
             let _ = writeln!(out, "FAIL {kind}: tenant {}: {}", p.tenant, p.message);
@@ -372,9 +441,16 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
         }
         for t in &directory.targets {
             let client = t.client.display_name();
-            match graph.probe_users(&t.tenant, config.entra_users.filter.as_deref()).await {
+            match graph
+                .probe_users(&t.tenant, config.entra_users.filter.as_deref())
+                .await
+            {
                 Ok(_) => {
-                    let _ = writeln!(out, "ok   {kind}: tenant {} → {client}: token and users readable", t.tenant);
+                    let _ = writeln!(
+                        out,
+                        "ok   {kind}: tenant {} → {client}: token and users readable",
+                        t.tenant
+                    );
                 }
                 Err(e) => {
                     ok = false;

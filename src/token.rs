@@ -24,7 +24,8 @@ pub struct TokenResponse {
 
 impl TokenResponse {
     pub fn into_token(self) -> AccessToken {
-        let lifetime = Duration::from_secs_f64(self.expires_in.unwrap_or(3600.0).clamp(0.0, 86_400.0));
+        let lifetime =
+            Duration::from_secs_f64(self.expires_in.unwrap_or(3600.0).clamp(0.0, 86_400.0));
         AccessToken {
             value: Secret::new(self.access_token),
             refresh_at: Instant::now() + lifetime.saturating_sub(REFRESH_MARGIN),

@@ -23,7 +23,12 @@ fn tenant_world(linked: usize) -> World {
     let site = w.client(client).unwrap().main_site_id;
     let users: Vec<EntraUser> = (0..linked)
         .map(|n| {
-            let mut u = EntraUser::member(&oid(1, n), &format!("Given{n}"), &format!("Sur{n}"), &format!("user{n}@contoso.example"));
+            let mut u = EntraUser::member(
+                &oid(1, n),
+                &format!("Given{n}"),
+                &format!("Sur{n}"),
+                &format!("user{n}@contoso.example"),
+            );
             u.job_title = Some("Engineer".into());
             u
         })
@@ -37,7 +42,12 @@ fn tenant_world(linked: usize) -> World {
 
 fn entra_user_mut<'a>(w: &'a mut World, tenant: &str, n: usize) -> &'a mut EntraUser {
     let id = oid(1, n);
-    w.tenant_mut(tenant).unwrap().users.iter_mut().find(|u| u.id == id).unwrap()
+    w.tenant_mut(tenant)
+        .unwrap()
+        .users
+        .iter_mut()
+        .find(|u| u.id == id)
+        .unwrap()
 }
 
 #[tokio::test]
@@ -52,7 +62,9 @@ async fn first_sync_then_a_second_run_writes_nothing() {
     let linked = users_by_oid(&world);
     for tenant in &world.entra.tenants {
         for u in tenant.users.iter().filter(|u| u.user_type == "Member") {
-            let h = linked.get(&u.id.to_lowercase()).unwrap_or_else(|| panic!("{} not in Halo", u.user_principal_name));
+            let h = linked
+                .get(&u.id.to_lowercase())
+                .unwrap_or_else(|| panic!("{} not in Halo", u.user_principal_name));
             assert_eq!(h.title, u.job_title, "title of {}", u.user_principal_name);
             assert_eq!(h.name, u.display_name);
         }
@@ -60,14 +72,23 @@ async fn first_sync_then_a_second_run_writes_nothing() {
     assert!(first.stdout.contains("created=10 updated=5"), "{first:?}");
     // Request economy: 1 token + 1 client page + 2 user pages and 2 write batches per
     // client (page cap 100, 110 users) = 10, never one request per user.
-    let halo_requests = sim.requests().iter().filter(|r| r.service.is_halo()).count();
+    let halo_requests = sim
+        .requests()
+        .iter()
+        .filter(|r| r.service.is_halo())
+        .count();
     assert!(halo_requests <= 10, "{halo_requests} Halo requests");
 
     sim.clear_requests();
     let second = run(&env, &["run"]).await;
     assert_eq!(second.code, 0, "{second:?}");
     assert_eq!(user_writes(&sim.requests()), 0, "second run must not write");
-    assert!(second.stdout.contains("created=0 updated=0 deactivated=0 reactivated=0 unchanged=120"), "{second:?}");
+    assert!(
+        second
+            .stdout
+            .contains("created=0 updated=0 deactivated=0 reactivated=0 unchanged=120"),
+        "{second:?}"
+    );
 }
 
 #[tokio::test]
@@ -78,21 +99,42 @@ async fn dry_run_prints_the_plan_and_writes_nothing() {
     let plan_file = dir.path().join("plan.json");
     let mut env = env_for(&sim);
 
-    let out = run(&env, &["run", "--dry-run", "--plan-file", plan_file.to_str().unwrap()]).await;
+    let out = run(
+        &env,
+        &[
+            "run",
+            "--dry-run",
+            "--plan-file",
+            plan_file.to_str().unwrap(),
+        ],
+    )
+    .await;
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("create=4 update=3 deactivate=0 reactivate=0 unchanged=43 skipped=0"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("create=4 update=3 deactivate=0 reactivate=0 unchanged=43 skipped=0"),
+        "{out:?}"
+    );
     assert_eq!(user_writes(&sim.requests()), 0);
     assert_eq!(sim.world(), before);
-    let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(&plan_file).unwrap()).unwrap();
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan_file).unwrap()).unwrap();
     let tenant = &plan["imports"][0]["tenants"][0];
     assert_eq!(tenant["plan"]["creates"].as_array().unwrap().len(), 4);
     let update = &tenant["plan"]["updates"][0];
-    assert!(update["changes"]["title"].is_string(), "changed fields listed: {update}");
+    assert!(
+        update["changes"]["title"].is_string(),
+        "changed fields listed: {update}"
+    );
 
     set(&mut env, "INTEGRATOR_DRY_RUN", "true");
     let out = run(&env, &["run"]).await;
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(user_writes(&sim.requests()), 0, "INTEGRATOR_DRY_RUN=true equals --dry-run");
+    assert_eq!(
+        user_writes(&sim.requests()),
+        0,
+        "INTEGRATOR_DRY_RUN=true equals --dry-run"
+    );
 }
 
 #[tokio::test]
@@ -107,7 +149,11 @@ async fn a_silent_page_cap_is_paged_through() {
     // Had paging stopped after the first (capped) page, 53 users would be "missing" and
     // created again as duplicates.
     assert_eq!(user_writes(&sim.requests()), 0, "{out:?}");
-    assert_eq!(count(&sim.requests(), Service::HaloApi, "GET", "/api/Users"), 9, "60 users / 7 per page");
+    assert_eq!(
+        count(&sim.requests(), Service::HaloApi, "GET", "/api/Users"),
+        9,
+        "60 users / 7 per page"
+    );
 }
 
 /// Runs a world with creates, updates and deactivations under `faults`, and checks the
@@ -121,7 +167,12 @@ async fn converges_under(faults: Vec<Fault>) -> (Run, Vec<halo_integrator::sim::
         entra_user_mut(&mut w, T1, 3).account_enabled = false;
         let tenant = w.tenant_mut(T1).unwrap();
         for n in 100..112 {
-            tenant.users.push(EntraUser::member(&oid(1, n), "New", &format!("Hire{n}"), &format!("new{n}@contoso.example")));
+            tenant.users.push(EntraUser::member(
+                &oid(1, n),
+                "New",
+                &format!("Hire{n}"),
+                &format!("new{n}@contoso.example"),
+            ));
         }
         w
     };
@@ -143,16 +194,36 @@ async fn converges_under(faults: Vec<Fault>) -> (Run, Vec<halo_integrator::sim::
     let out = run(&env, &["run"]).await;
     let world = sim.world();
     assert_no_duplicates(&world);
-    assert_eq!(user_state(&world), expected, "final state differs from a fault-free run: {out:?}");
+    assert_eq!(
+        user_state(&world),
+        expected,
+        "final state differs from a fault-free run: {out:?}"
+    );
     (out, sim.requests())
 }
 
 #[tokio::test]
 async fn throttling_without_retry_after_is_survived() {
     let (out, requests) = converges_under(vec![
-        Fault::halo_api("GET", "/api/Users", FaultKind::TooManyRequests { retry_after: None }).times(2),
-        Fault::halo_api("POST", "/api/Users", FaultKind::TooManyRequests { retry_after: None }).times(3),
-        Fault::graph("GET", "/users", FaultKind::TooManyRequests { retry_after: Some(1) }),
+        Fault::halo_api(
+            "GET",
+            "/api/Users",
+            FaultKind::TooManyRequests { retry_after: None },
+        )
+        .times(2),
+        Fault::halo_api(
+            "POST",
+            "/api/Users",
+            FaultKind::TooManyRequests { retry_after: None },
+        )
+        .times(3),
+        Fault::graph(
+            "GET",
+            "/users",
+            FaultKind::TooManyRequests {
+                retry_after: Some(1),
+            },
+        ),
     ])
     .await;
     assert_eq!(out.code, 0, "{out:?}");
@@ -166,7 +237,12 @@ async fn html_gateway_errors_are_retried_without_duplicates() {
         // The first create batch, not processed: its outcome is unknown to the client.
         Fault::halo_api("POST", "/api/Users", FaultKind::Html { status: 503 }),
         // A create batch processed, then a 500 page: must be reconciled, not re-sent.
-        Fault::halo_api("POST", "/api/Users", FaultKind::CommitThenHtml { status: 500 }).skip(1),
+        Fault::halo_api(
+            "POST",
+            "/api/Users",
+            FaultKind::CommitThenHtml { status: 500 },
+        )
+        .skip(1),
     ])
     .await;
     assert_eq!(out.code, 0, "{out:?}");
@@ -192,8 +268,17 @@ async fn a_token_revoked_mid_run_is_renewed_once() {
     ])
     .await;
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(count(&requests, Service::HaloAuth, "POST", "/auth/token"), 2);
-    assert_eq!(requests.iter().filter(|r| r.service == Service::EntraAuth).count(), 2);
+    assert_eq!(
+        count(&requests, Service::HaloAuth, "POST", "/auth/token"),
+        2
+    );
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.service == Service::EntraAuth)
+            .count(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -205,7 +290,11 @@ async fn leavers_are_deactivated_only_when_enabled_and_hand_made_users_never() {
     world.tenant_mut(T1).unwrap().users.retain(|u| u.id != gone);
     let client = world.halo.clients[0].id;
     let site = world.halo.clients[0].main_site_id;
-    let mut hand_made = HaloUser::from_entra(&EntraUser::member("x", "Hand", "Made", "hand.made@contoso.example"), client, site);
+    let mut hand_made = HaloUser::from_entra(
+        &EntraUser::member("x", "Hand", "Made", "hand.made@contoso.example"),
+        client,
+        site,
+    );
     hand_made.azureoid = None;
     let hand_made_id = world.add_halo_user(hand_made);
     let sim = start(world).await;
@@ -213,19 +302,35 @@ async fn leavers_are_deactivated_only_when_enabled_and_hand_made_users_never() {
 
     let out = run(&env, &["run"]).await;
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(sim.world().halo.users.iter().all(|u| !u.inactive), "nothing deactivated by default");
+    assert!(
+        sim.world().halo.users.iter().all(|u| !u.inactive),
+        "nothing deactivated by default"
+    );
 
     set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
     let out = run(&env, &["run"]).await;
     assert_eq!(out.code, 0, "{out:?}");
     let world = sim.world();
-    let inactive: Vec<String> = world.halo.users.iter().filter(|u| u.inactive).filter_map(|u| u.azureoid.clone()).collect();
+    let inactive: Vec<String> = world
+        .halo
+        .users
+        .iter()
+        .filter(|u| u.inactive)
+        .filter_map(|u| u.azureoid.clone())
+        .collect();
     assert_eq!(inactive.len(), 3, "{inactive:?}");
     for n in 0..3 {
         assert!(inactive.contains(&oid(1, n)));
     }
-    assert!(!world.halo_user(hand_made_id).unwrap().inactive, "hand-made user untouched");
-    assert_eq!(world.halo.users.len(), 31, "nothing deleted, nothing created");
+    assert!(
+        !world.halo_user(hand_made_id).unwrap().inactive,
+        "hand-made user untouched"
+    );
+    assert_eq!(
+        world.halo.users.len(),
+        31,
+        "nothing deleted, nothing created"
+    );
 
     sim.clear_requests();
     let out = run(&env, &["run"]).await;
@@ -247,15 +352,25 @@ async fn the_safety_threshold_withholds_every_deactivation_and_exits_4() {
     let out = run(&env, &["run"]).await;
     assert_eq!(out.code, 4, "{out:?}");
     let world = sim.world();
-    assert!(world.halo.users.iter().all(|u| !u.inactive), "no deactivation at all");
+    assert!(
+        world.halo.users.iter().all(|u| !u.inactive),
+        "no deactivation at all"
+    );
     let director = users_by_oid(&world)[&oid(1, 10)].clone();
-    assert_eq!(director.title.as_deref(), Some("Director"), "other changes still applied");
+    assert_eq!(
+        director.title.as_deref(),
+        Some("Director"),
+        "other changes still applied"
+    );
     assert!(out.all_output().contains("threshold"), "{out:?}");
 
     set(&mut env, "INTEGRATOR_MAX_DEACTIVATION_PERCENT", "20");
     let out = run(&env, &["run"]).await;
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(sim.world().halo.users.iter().filter(|u| u.inactive).count(), 4);
+    assert_eq!(
+        sim.world().halo.users.iter().filter(|u| u.inactive).count(),
+        4
+    );
 }
 
 #[tokio::test]
@@ -283,7 +398,12 @@ async fn users_matched_by_email_are_linked_and_guests_skipped() {
     halo.azureoid = None;
     halo.emailaddress = "email.only@contoso.example".into();
     let halo_id = world.add_halo_user(halo);
-    let mut guest = EntraUser::member(&oid(1, 60), "Guest", "User", "guest_example.com#EXT#@contoso.example");
+    let mut guest = EntraUser::member(
+        &oid(1, 60),
+        "Guest",
+        "User",
+        "guest_example.com#EXT#@contoso.example",
+    );
     guest.user_type = "Guest".into();
     world.tenant_mut(T1).unwrap().users.extend([entra, guest]);
     let sim = start(world).await;
@@ -292,13 +412,24 @@ async fn users_matched_by_email_are_linked_and_guests_skipped() {
     let out = run(&env, &["run"]).await;
     assert_eq!(out.code, 0, "{out:?}");
     let world = sim.world();
-    assert_eq!(world.halo_user(halo_id).unwrap().azureoid.as_deref(), Some(oid(1, 50).as_str()));
-    assert_eq!(world.halo.users.len(), 6, "linked, not duplicated; guest not created");
+    assert_eq!(
+        world.halo_user(halo_id).unwrap().azureoid.as_deref(),
+        Some(oid(1, 50).as_str())
+    );
+    assert_eq!(
+        world.halo.users.len(),
+        6,
+        "linked, not duplicated; guest not created"
+    );
 
     set(&mut env, "ENTRA_USERS_INCLUDE_GUESTS", "true");
     let out = run(&env, &["run"]).await;
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(sim.world().halo.users.len(), 7, "guest created when included");
+    assert_eq!(
+        sim.world().halo.users.len(),
+        7,
+        "guest created when included"
+    );
 }
 
 /// T1 fine, T2 without consent, T3 linked to two clients.
@@ -308,13 +439,18 @@ fn multi_tenant_world() -> World {
     w.add_tenant(T2, "Fabrikam").consented = false;
     w.add_client("Northwind Traders", &[T3]);
     w.add_client("Northwind (old)", &[T3]);
-    w.add_tenant(T3, "Northwind")
-        .users
-        .push(EntraUser::member(&oid(3, 1), "Nora", "West", "nora@northwind.example"));
-    w.tenant_mut(T1)
-        .unwrap()
-        .users
-        .push(EntraUser::member(&oid(1, 99), "Newbie", "One", "newbie@contoso.example"));
+    w.add_tenant(T3, "Northwind").users.push(EntraUser::member(
+        &oid(3, 1),
+        "Nora",
+        "West",
+        "nora@northwind.example",
+    ));
+    w.tenant_mut(T1).unwrap().users.push(EntraUser::member(
+        &oid(1, 99),
+        "Newbie",
+        "One",
+        "newbie@contoso.example",
+    ));
     w
 }
 
@@ -325,10 +461,19 @@ async fn broken_tenants_are_reported_and_the_others_still_sync() {
     assert_eq!(out.code, 3, "{out:?}");
     let world = sim.world();
     assert!(users_by_oid(&world).contains_key(&oid(1, 99)), "T1 synced");
-    assert!(!users_by_oid(&world).contains_key(&oid(3, 1)), "ambiguous T3 not synced");
+    assert!(
+        !users_by_oid(&world).contains_key(&oid(3, 1)),
+        "ambiguous T3 not synced"
+    );
     let text = out.all_output();
-    assert!(text.contains(T2) && text.contains("AADSTS700016"), "{out:?}");
-    assert!(text.contains(T3) && text.contains("Northwind Traders") && text.contains("Northwind (old)"), "{out:?}");
+    assert!(
+        text.contains(T2) && text.contains("AADSTS700016"),
+        "{out:?}"
+    );
+    assert!(
+        text.contains(T3) && text.contains("Northwind Traders") && text.contains("Northwind (old)"),
+        "{out:?}"
+    );
 }
 
 #[tokio::test]
@@ -338,13 +483,21 @@ async fn explicit_tenant_lists_and_the_tenant_flag_scope_a_run() {
     set(&mut env, "ENTRA_TENANTS", T1);
     let out = run(&env, &["run"]).await;
     assert_eq!(out.code, 0, "only the healthy tenant: {out:?}");
-    assert!(sim.requests().iter().all(|r| r.tenant.as_deref().is_none_or(|t| t == T1)));
+    assert!(
+        sim.requests()
+            .iter()
+            .all(|r| r.tenant.as_deref().is_none_or(|t| t == T1))
+    );
 
     unset(&mut env, "ENTRA_TENANTS");
     sim.clear_requests();
     let out = run(&env, &["run", "--tenant", T2]).await;
     assert_eq!(out.code, 3, "{out:?}");
-    assert!(sim.requests().iter().all(|r| r.tenant.as_deref().is_none_or(|t| t == T2)));
+    assert!(
+        sim.requests()
+            .iter()
+            .all(|r| r.tenant.as_deref().is_none_or(|t| t == T2))
+    );
 
     let out = run(&env, &["run", "--import", "intune-devices"]).await;
     assert_eq!(out.code, 2, "{out:?}");
@@ -390,7 +543,13 @@ async fn rejected_credentials_exit_2_after_one_token_attempt() {
     let out = run(&env, &["run"]).await;
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.all_output().contains("AADSTS7000215"), "{out:?}");
-    assert_eq!(sim.requests().iter().filter(|r| r.service == Service::EntraAuth).count(), 1);
+    assert_eq!(
+        sim.requests()
+            .iter()
+            .filter(|r| r.service == Service::EntraAuth)
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -399,15 +558,31 @@ async fn secrets_from_files_and_workload_identity() {
     let world = sim.world();
     let dir = tempfile::tempdir().unwrap();
     let halo_secret = dir.path().join("halo");
-    std::fs::write(&halo_secret, format!("{}\n", world.credentials.halo_client_secret)).unwrap();
+    std::fs::write(
+        &halo_secret,
+        format!("{}\n", world.credentials.halo_client_secret),
+    )
+    .unwrap();
     let federated = dir.path().join("token");
-    std::fs::write(&federated, world.credentials.federated_token.clone().unwrap()).unwrap();
+    std::fs::write(
+        &federated,
+        world.credentials.federated_token.clone().unwrap(),
+    )
+    .unwrap();
 
     let mut env = env_for(&sim);
     unset(&mut env, "HALO_CLIENT_SECRET");
     unset(&mut env, "ENTRA_CLIENT_SECRET");
-    set(&mut env, "HALO_CLIENT_SECRET_FILE", halo_secret.to_str().unwrap());
-    set(&mut env, "AZURE_FEDERATED_TOKEN_FILE", federated.to_str().unwrap());
+    set(
+        &mut env,
+        "HALO_CLIENT_SECRET_FILE",
+        halo_secret.to_str().unwrap(),
+    );
+    set(
+        &mut env,
+        "AZURE_FEDERATED_TOKEN_FILE",
+        federated.to_str().unwrap(),
+    );
     let out = run(&env, &["run"]).await;
     assert_eq!(out.code, 0, "{out:?}");
 
@@ -419,7 +594,11 @@ async fn secrets_from_files_and_workload_identity() {
 #[tokio::test]
 async fn no_secret_or_token_appears_in_any_output_even_at_debug() {
     let sim = start(multi_tenant_world()).await;
-    sim.inject(Fault::halo_api("GET", "/api/Users", FaultKind::RevokeTokens));
+    sim.inject(Fault::halo_api(
+        "GET",
+        "/api/Users",
+        FaultKind::RevokeTokens,
+    ));
     let mut env = env_for(&sim);
     set(&mut env, "RUST_LOG", "debug");
     let mut outputs = vec![run(&env, &["run"]).await, run(&env, &["check"]).await];
@@ -429,10 +608,19 @@ async fn no_secret_or_token_appears_in_any_output_even_at_debug() {
     let tokens = sim.issued_tokens();
     assert!(tokens.len() >= 3, "tokens were issued: {}", tokens.len());
     for out in &outputs {
-        assert!(out.stderr.contains("DEBUG") || out.stderr.contains("\"level\":\"DEBUG\""), "debug logging on");
+        assert!(
+            out.stderr.contains("DEBUG") || out.stderr.contains("\"level\":\"DEBUG\""),
+            "debug logging on"
+        );
         let text = out.all_output();
-        for secret in [&creds.halo_client_secret, &creds.entra_client_secret].into_iter().chain(&tokens) {
-            assert!(!text.contains(secret.as_str()), "a secret leaked into the output: {out:?}");
+        for secret in [&creds.halo_client_secret, &creds.entra_client_secret]
+            .into_iter()
+            .chain(&tokens)
+        {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret leaked into the output: {out:?}"
+            );
         }
     }
 }
@@ -442,13 +630,21 @@ async fn check_reports_per_tenant_verdicts() {
     let sim = start(tenant_world(2)).await;
     let out = run(&env_for(&sim), &["check"]).await;
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains(&format!("ok   entra-users: tenant {T1}")), "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("ok   entra-users: tenant {T1}")),
+        "{out:?}"
+    );
     assert_eq!(user_writes(&sim.requests()), 0);
 
     let sim = start(multi_tenant_world()).await;
     let out = run(&env_for(&sim), &["check"]).await;
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stdout.contains(&format!("FAIL entra-users: tenant {T2}")), "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("FAIL entra-users: tenant {T2}")),
+        "{out:?}"
+    );
 }
 
 #[tokio::test]
@@ -469,7 +665,12 @@ async fn per_record_rejections_are_counted_and_do_not_stop_the_import() {
     let mut world = tenant_world(3);
     let tenant = world.tenant_mut(T1).unwrap();
     for n in 10..16 {
-        tenant.users.push(EntraUser::member(&oid(1, n), "Good", &format!("User{n}"), &format!("good{n}@contoso.example")));
+        tenant.users.push(EntraUser::member(
+            &oid(1, n),
+            "Good",
+            &format!("User{n}"),
+            &format!("good{n}@contoso.example"),
+        ));
     }
     // Halo rejects this e-mail address (no '@'); the other five must still be created.
     let mut bad = EntraUser::member(&oid(1, 20), "Bad", "Mail", "bad-mail");
@@ -481,5 +682,8 @@ async fn per_record_rejections_are_counted_and_do_not_stop_the_import() {
     let world = sim.world();
     assert_eq!(world.halo.users.len(), 9, "3 existing + 6 good");
     assert!(out.stdout.contains("failed=1"), "{out:?}");
-    assert!(out.stderr.contains("not-an-address") || out.stderr.contains("bad-mail"), "failure logged with its key: {out:?}");
+    assert!(
+        out.stderr.contains("not-an-address") || out.stderr.contains("bad-mail"),
+        "failure logged with its key: {out:?}"
+    );
 }

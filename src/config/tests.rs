@@ -48,7 +48,10 @@ fn defaults_follow_the_design() {
     assert_eq!(c.log_format, LogFormat::Json);
     let entra = c.entra.expect("entra config");
     assert_eq!(entra.tenants, TenantSelection::Auto);
-    assert_eq!(entra.authority_host.as_str(), "https://login.microsoftonline.com/");
+    assert_eq!(
+        entra.authority_host.as_str(),
+        "https://login.microsoftonline.com/"
+    );
     assert_eq!(entra.graph_url.as_str(), "https://graph.microsoft.com/");
 }
 
@@ -58,44 +61,240 @@ fn invalid_values_name_the_variable() {
     let cases: &[(&str, &'static str, Option<&str>, &str, &str)] = &[
         ("missing url", "HALO_URL", None, "HALO_URL", "required"),
         ("empty url", "HALO_URL", Some(""), "HALO_URL", "required"),
-        ("url without scheme", "HALO_URL", Some("acme.halopsa.com"), "HALO_URL", "absolute URL"),
-        ("ftp url", "HALO_URL", Some("ftp://acme.halopsa.com"), "HALO_URL", "scheme 'ftp'"),
-        ("plain http remote", "HALO_URL", Some("http://acme.halopsa.com"), "HALO_URL", "loopback"),
-        ("url with query", "HALO_URL", Some("https://acme.halopsa.com/?x=1"), "HALO_URL", "without query"),
-        ("bad api url", "HALO_API_URL", Some("not a url"), "HALO_API_URL", "absolute URL"),
-        ("missing client id", "HALO_CLIENT_ID", None, "HALO_CLIENT_ID", "required"),
-        ("missing secret", "HALO_CLIENT_SECRET", None, "HALO_CLIENT_SECRET", "required"),
-        ("batch size text", "HALO_BATCH_SIZE", Some("many"), "HALO_BATCH_SIZE", "whole number, got 'many'"),
-        ("batch size empty", "HALO_BATCH_SIZE", Some(""), "HALO_BATCH_SIZE", "whole number"),
-        ("batch size zero", "HALO_BATCH_SIZE", Some("0"), "HALO_BATCH_SIZE", "greater than 0"),
-        ("batch size negative", "HALO_BATCH_SIZE", Some("-5"), "HALO_BATCH_SIZE", "whole number"),
-        ("batch size huge", "HALO_BATCH_SIZE", Some("5000"), "HALO_BATCH_SIZE", "at most 1000"),
-        ("timeout text", "HALO_TIMEOUT_SECONDS", Some("1m"), "HALO_TIMEOUT_SECONDS", "whole number"),
-        ("rate zero", "HALO_RATE_LIMIT_REQUESTS", Some("0"), "HALO_RATE_LIMIT_REQUESTS", "greater than 0"),
-        ("window zero", "HALO_RATE_LIMIT_WINDOW_SECONDS", Some("0"), "HALO_RATE_LIMIT_WINDOW_SECONDS", "greater than 0"),
-        ("no imports", "INTEGRATOR_IMPORTS", None, "INTEGRATOR_IMPORTS", "required"),
-        ("unknown import", "INTEGRATOR_IMPORTS", Some("entra-users,ad-users"), "INTEGRATOR_IMPORTS", "unknown import 'ad-users'"),
-        ("only commas", "INTEGRATOR_IMPORTS", Some(" , "), "INTEGRATOR_IMPORTS", "at least one import"),
-        ("dry run yes", "INTEGRATOR_DRY_RUN", Some("yes"), "INTEGRATOR_DRY_RUN", "`true` or `false`, got 'yes'"),
-        ("deactivate 1", "INTEGRATOR_DEACTIVATE_MISSING", Some("1"), "INTEGRATOR_DEACTIVATE_MISSING", "`true` or `false`"),
-        ("max deact text", "INTEGRATOR_MAX_DEACTIVATIONS", Some("ten"), "INTEGRATOR_MAX_DEACTIVATIONS", "whole number"),
-        ("percent over", "INTEGRATOR_MAX_DEACTIVATION_PERCENT", Some("150"), "INTEGRATOR_MAX_DEACTIVATION_PERCENT", "0 to 100"),
-        ("percent text", "INTEGRATOR_MAX_DEACTIVATION_PERCENT", Some("ten%"), "INTEGRATOR_MAX_DEACTIVATION_PERCENT", "0 to 100"),
-        ("shard count zero", "INTEGRATOR_SHARD_COUNT", Some("0"), "INTEGRATOR_SHARD_COUNT", "greater than 0"),
-        ("shard index out of range", "INTEGRATOR_SHARD_INDEX", Some("1"), "INTEGRATOR_SHARD_INDEX", "from 0 to 0"),
-        ("log format", "INTEGRATOR_LOG_FORMAT", Some("xml"), "INTEGRATOR_LOG_FORMAT", "`json` or `text`"),
-        ("entra client id", "ENTRA_CLIENT_ID", None, "ENTRA_CLIENT_ID", "required by entra-users"),
-        ("entra secret", "ENTRA_CLIENT_SECRET", None, "ENTRA_CLIENT_SECRET", "required by entra-users"),
-        ("tenants garbage", "ENTRA_TENANTS", Some("contoso"), "ENTRA_TENANTS", "`auto` or a comma-separated list"),
-        ("authority no scheme", "ENTRA_AUTHORITY_HOST", Some("login.microsoftonline.com"), "ENTRA_AUTHORITY_HOST", "absolute URL"),
-        ("graph http", "GRAPH_URL", Some("http://graph.example.com"), "GRAPH_URL", "loopback"),
-        ("retry attempts zero", "INTEGRATOR_RETRY_MAX_ATTEMPTS", Some("0"), "INTEGRATOR_RETRY_MAX_ATTEMPTS", "greater than 0"),
+        (
+            "url without scheme",
+            "HALO_URL",
+            Some("acme.halopsa.com"),
+            "HALO_URL",
+            "absolute URL",
+        ),
+        (
+            "ftp url",
+            "HALO_URL",
+            Some("ftp://acme.halopsa.com"),
+            "HALO_URL",
+            "scheme 'ftp'",
+        ),
+        (
+            "plain http remote",
+            "HALO_URL",
+            Some("http://acme.halopsa.com"),
+            "HALO_URL",
+            "loopback",
+        ),
+        (
+            "url with query",
+            "HALO_URL",
+            Some("https://acme.halopsa.com/?x=1"),
+            "HALO_URL",
+            "without query",
+        ),
+        (
+            "bad api url",
+            "HALO_API_URL",
+            Some("not a url"),
+            "HALO_API_URL",
+            "absolute URL",
+        ),
+        (
+            "missing client id",
+            "HALO_CLIENT_ID",
+            None,
+            "HALO_CLIENT_ID",
+            "required",
+        ),
+        (
+            "missing secret",
+            "HALO_CLIENT_SECRET",
+            None,
+            "HALO_CLIENT_SECRET",
+            "required",
+        ),
+        (
+            "batch size text",
+            "HALO_BATCH_SIZE",
+            Some("many"),
+            "HALO_BATCH_SIZE",
+            "whole number, got 'many'",
+        ),
+        (
+            "batch size empty",
+            "HALO_BATCH_SIZE",
+            Some(""),
+            "HALO_BATCH_SIZE",
+            "whole number",
+        ),
+        (
+            "batch size zero",
+            "HALO_BATCH_SIZE",
+            Some("0"),
+            "HALO_BATCH_SIZE",
+            "greater than 0",
+        ),
+        (
+            "batch size negative",
+            "HALO_BATCH_SIZE",
+            Some("-5"),
+            "HALO_BATCH_SIZE",
+            "whole number",
+        ),
+        (
+            "batch size huge",
+            "HALO_BATCH_SIZE",
+            Some("5000"),
+            "HALO_BATCH_SIZE",
+            "at most 1000",
+        ),
+        (
+            "timeout text",
+            "HALO_TIMEOUT_SECONDS",
+            Some("1m"),
+            "HALO_TIMEOUT_SECONDS",
+            "whole number",
+        ),
+        (
+            "rate zero",
+            "HALO_RATE_LIMIT_REQUESTS",
+            Some("0"),
+            "HALO_RATE_LIMIT_REQUESTS",
+            "greater than 0",
+        ),
+        (
+            "window zero",
+            "HALO_RATE_LIMIT_WINDOW_SECONDS",
+            Some("0"),
+            "HALO_RATE_LIMIT_WINDOW_SECONDS",
+            "greater than 0",
+        ),
+        (
+            "no imports",
+            "INTEGRATOR_IMPORTS",
+            None,
+            "INTEGRATOR_IMPORTS",
+            "required",
+        ),
+        (
+            "unknown import",
+            "INTEGRATOR_IMPORTS",
+            Some("entra-users,ad-users"),
+            "INTEGRATOR_IMPORTS",
+            "unknown import 'ad-users'",
+        ),
+        (
+            "only commas",
+            "INTEGRATOR_IMPORTS",
+            Some(" , "),
+            "INTEGRATOR_IMPORTS",
+            "at least one import",
+        ),
+        (
+            "dry run yes",
+            "INTEGRATOR_DRY_RUN",
+            Some("yes"),
+            "INTEGRATOR_DRY_RUN",
+            "`true` or `false`, got 'yes'",
+        ),
+        (
+            "deactivate 1",
+            "INTEGRATOR_DEACTIVATE_MISSING",
+            Some("1"),
+            "INTEGRATOR_DEACTIVATE_MISSING",
+            "`true` or `false`",
+        ),
+        (
+            "max deact text",
+            "INTEGRATOR_MAX_DEACTIVATIONS",
+            Some("ten"),
+            "INTEGRATOR_MAX_DEACTIVATIONS",
+            "whole number",
+        ),
+        (
+            "percent over",
+            "INTEGRATOR_MAX_DEACTIVATION_PERCENT",
+            Some("150"),
+            "INTEGRATOR_MAX_DEACTIVATION_PERCENT",
+            "0 to 100",
+        ),
+        (
+            "percent text",
+            "INTEGRATOR_MAX_DEACTIVATION_PERCENT",
+            Some("ten%"),
+            "INTEGRATOR_MAX_DEACTIVATION_PERCENT",
+            "0 to 100",
+        ),
+        (
+            "shard count zero",
+            "INTEGRATOR_SHARD_COUNT",
+            Some("0"),
+            "INTEGRATOR_SHARD_COUNT",
+            "greater than 0",
+        ),
+        (
+            "shard index out of range",
+            "INTEGRATOR_SHARD_INDEX",
+            Some("1"),
+            "INTEGRATOR_SHARD_INDEX",
+            "from 0 to 0",
+        ),
+        (
+            "log format",
+            "INTEGRATOR_LOG_FORMAT",
+            Some("xml"),
+            "INTEGRATOR_LOG_FORMAT",
+            "`json` or `text`",
+        ),
+        (
+            "entra client id",
+            "ENTRA_CLIENT_ID",
+            None,
+            "ENTRA_CLIENT_ID",
+            "required by entra-users",
+        ),
+        (
+            "entra secret",
+            "ENTRA_CLIENT_SECRET",
+            None,
+            "ENTRA_CLIENT_SECRET",
+            "required by entra-users",
+        ),
+        (
+            "tenants garbage",
+            "ENTRA_TENANTS",
+            Some("contoso"),
+            "ENTRA_TENANTS",
+            "`auto` or a comma-separated list",
+        ),
+        (
+            "authority no scheme",
+            "ENTRA_AUTHORITY_HOST",
+            Some("login.microsoftonline.com"),
+            "ENTRA_AUTHORITY_HOST",
+            "absolute URL",
+        ),
+        (
+            "graph http",
+            "GRAPH_URL",
+            Some("http://graph.example.com"),
+            "GRAPH_URL",
+            "loopback",
+        ),
+        (
+            "retry attempts zero",
+            "INTEGRATOR_RETRY_MAX_ATTEMPTS",
+            Some("0"),
+            "INTEGRATOR_RETRY_MAX_ATTEMPTS",
+            "greater than 0",
+        ),
     ];
     for (name, var, value, named, text) in cases {
         let err = load(&with(var, *value)).expect_err(name);
         let hit = err.0.iter().find(|e| e.var == *named);
         let hit = hit.unwrap_or_else(|| panic!("{name}: no error for {named}: {err}"));
-        assert!(hit.message.contains(text), "{name}: '{}' lacks '{text}'", hit.message);
+        assert!(
+            hit.message.contains(text),
+            "{name}: '{}' lacks '{text}'",
+            hit.message
+        );
         assert!(!err.to_string().contains(SECRET), "{name}: secret in error");
     }
 }
@@ -104,7 +303,13 @@ fn invalid_values_name_the_variable() {
 fn all_errors_are_reported_together() {
     let err = load(&[("INTEGRATOR_IMPORTS", "entra-users".to_string())]).expect_err("invalid");
     let vars: Vec<&str> = err.0.iter().map(|e| e.var.as_str()).collect();
-    for var in ["HALO_URL", "HALO_CLIENT_ID", "HALO_CLIENT_SECRET", "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET"] {
+    for var in [
+        "HALO_URL",
+        "HALO_CLIENT_ID",
+        "HALO_CLIENT_SECRET",
+        "ENTRA_CLIENT_ID",
+        "ENTRA_CLIENT_SECRET",
+    ] {
         assert!(vars.contains(&var), "{var} missing from {vars:?}");
     }
 }
@@ -119,7 +324,11 @@ fn secrets_from_files() {
     let mut vars = with("HALO_CLIENT_SECRET", None);
     vars.push(("HALO_CLIENT_SECRET_FILE", path.clone()));
     let (c, _) = load(&vars).expect("valid");
-    assert_eq!(c.halo.client_secret.expose(), SECRET, "trailing newline trimmed");
+    assert_eq!(
+        c.halo.client_secret.expose(),
+        SECRET,
+        "trailing newline trimmed"
+    );
 
     let mut both = base();
     both.push(("HALO_CLIENT_SECRET_FILE", path));
@@ -135,7 +344,10 @@ fn secrets_from_files() {
     let empty = dir.path().join("empty");
     std::fs::write(&empty, "\n").unwrap();
     let mut vars = with("HALO_CLIENT_SECRET", None);
-    vars.push(("HALO_CLIENT_SECRET_FILE", empty.to_string_lossy().to_string()));
+    vars.push((
+        "HALO_CLIENT_SECRET_FILE",
+        empty.to_string_lossy().to_string(),
+    ));
     let err = load(&vars).expect_err("empty file");
     assert!(err.0[0].message.contains("is empty"), "{err}");
 }
@@ -147,11 +359,17 @@ fn workload_identity_replaces_the_entra_secret() {
         .filter(|(k, _)| !k.starts_with("ENTRA_"))
         .collect();
     vars.push(("AZURE_CLIENT_ID", "wi-client".into()));
-    vars.push(("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token".into()));
+    vars.push((
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "/var/run/secrets/azure/tokens/azure-identity-token".into(),
+    ));
     let (c, _) = load(&vars).expect("valid");
     let entra = c.entra.unwrap();
     assert_eq!(entra.client_id, "wi-client");
-    assert!(matches!(entra.credential, EntraCredential::FederatedTokenFile(_)));
+    assert!(matches!(
+        entra.credential,
+        EntraCredential::FederatedTokenFile(_)
+    ));
 }
 
 #[test]
@@ -189,7 +407,10 @@ fn explicit_tenants_lists_and_options() {
     assert_eq!(c.halo.tenant.as_deref(), Some("acme"));
     assert_eq!(c.halo.api_url.as_str(), "http://127.0.0.1:8080/api");
     assert_eq!(c.shard, Shard { count: 3, index: 2 });
-    assert_eq!(c.halo.rate_limit.requests, 100, "each shard gets 1/3 of the budget");
+    assert_eq!(
+        c.halo.rate_limit.requests, 100,
+        "each shard gets 1/3 of the budget"
+    );
     assert_eq!(c.log_format, LogFormat::Text);
 }
 
@@ -215,12 +436,18 @@ fn unknown_variables_warn() {
 
 #[test]
 fn shards_split_tenants_stably_and_completely() {
-    let tenants: Vec<String> = (0..300).map(|i| format!("tenant-{i}.example.com")).collect();
+    let tenants: Vec<String> = (0..300)
+        .map(|i| format!("tenant-{i}.example.com"))
+        .collect();
     let shards: Vec<Shard> = (0..3).map(|index| Shard { count: 3, index }).collect();
     for t in &tenants {
         let owners = shards.iter().filter(|s| s.owns(t)).count();
         assert_eq!(owners, 1, "{t} must belong to exactly one shard");
-        assert_eq!(shards[0].owns(t), shards[0].owns(&t.to_uppercase()), "case-insensitive");
+        assert_eq!(
+            shards[0].owns(t),
+            shards[0].owns(&t.to_uppercase()),
+            "case-insensitive"
+        );
     }
     for s in &shards {
         let n = tenants.iter().filter(|t| s.owns(t)).count();

@@ -225,7 +225,12 @@ impl Halo {
             }
             if page_no == 1 && got < page_size {
                 // The server capped the page size without saying so: page on with its size.
-                tracing::debug!(entity, requested = page_size, served = got, "page size capped");
+                tracing::debug!(
+                    entity,
+                    requested = page_size,
+                    served = got,
+                    "page size capped"
+                );
                 page_size = got;
                 page_no = records.len() / page_size;
             } else if expected.is_none() && got < page_size {
@@ -279,7 +284,9 @@ impl Halo {
             .append_pair("pageinate", "true")
             .append_pair("page_size", "1")
             .append_pair("page_no", "1");
-        let resp = self.send(Method::GET, url, "/api/Client", None, true).await?;
+        let resp = self
+            .send(Method::GET, url, "/api/Client", None, true)
+            .await?;
         resp.json::<Page<Client>>()?;
         Ok(())
     }

@@ -145,7 +145,8 @@ mod tests {
         assert_eq!(u.client_id, Some(3));
         assert!(!u.inactive);
         assert_eq!(u.phonenumber.as_deref(), Some("12345"));
-        let c: Client = serde_json::from_str(r#"{"id":"4","name":"Contoso","azure_tenants":null}"#).unwrap();
+        let c: Client =
+            serde_json::from_str(r#"{"id":"4","name":"Contoso","azure_tenants":null}"#).unwrap();
         assert_eq!(c.id, 4);
         assert!(c.azure_tenants.is_empty());
     }

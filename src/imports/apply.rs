@@ -179,6 +179,10 @@ fn create_item(t: &Target<'_>, c: &Create) -> Value {
     Value::Object(item)
 }
 
+/// How often a create batch whose outcome stays unknown is reconciled and re-sent before
+/// the tenant is given up for this run (the next run reconciles the rest).
+const MAX_RECONCILE_ROUNDS: usize = 3;
+
 /// Creates one batch without ever creating a record twice.
 async fn create_batch<R>(
     t: &Target<'_>,
@@ -189,75 +193,63 @@ async fn create_batch<R>(
 where
     R: AsyncFn() -> Result<HashSet<String>, HaloError>,
 {
-    let items: Vec<Value> = batch.iter().map(|c| create_item(t, c)).collect();
-    let error = match t.halo.post(t.route, &items, false).await {
-        Ok(saved) => {
-            for (c, record) in batch.iter().zip(saved.iter().map(Some).chain(std::iter::repeat(None))) {
-                let id = record.and_then(|r| r.get("id")).and_then(Value::as_f64).map(|f| f as i64);
-                log(t, "created", &c.label, &c.source_id, id);
+    let mut pending: Vec<&Create> = batch.iter().collect();
+    let mut round = 0;
+    loop {
+        let items: Vec<Value> = pending.iter().map(|c| create_item(t, c)).collect();
+        let error = match t.halo.post(t.route, &items, false).await {
+            Ok(saved) => {
+                let ids = saved
+                    .iter()
+                    .map(|r| r.get("id").and_then(Value::as_f64).map(|f| f as i64));
+                let mut ids = ids.chain(std::iter::repeat(None));
+                for c in &pending {
+                    log(t, "created", &c.label, &c.source_id, ids.next().flatten());
+                }
+                applied.created += pending.len();
+                return Ok(());
             }
-            applied.created += batch.len();
+            Err(e) => e,
+        };
+        let bad_request = error.status() == Some(400);
+        if bad_request && pending.len() == 1 {
+            log_failure(t, &pending[0].label, &pending[0].source_id, &error);
+            applied.failed += 1;
             return Ok(());
         }
-        Err(e) => e,
-    };
-    let bad_request = error.status() == Some(400);
-    if !(error.outcome_unknown() || bad_request) {
-        return Err(error.into());
-    }
-    if bad_request && batch.len() == 1 {
-        log_failure(t, &batch[0].label, &batch[0].source_id, &error);
-        applied.failed += 1;
-        return Ok(());
-    }
-    // Did any of it land? Ask Halo before sending anything again.
-    tracing::warn!(
-        import = t.import,
-        entity = t.entity,
-        records = batch.len(),
-        error = %error,
-        "create batch outcome unknown; re-reading Halo before retrying"
-    );
-    let present = reread().await?;
-    let mut missing = Vec::new();
-    for c in batch {
-        if present.contains(&c.source_id) {
-            applied.created += 1;
-            log(t, "created", &c.label, &c.source_id, None);
-        } else {
-            missing.push(c.clone());
+        if !(error.outcome_unknown() || bad_request) || round == MAX_RECONCILE_ROUNDS {
+            return Err(error.into());
         }
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    if bad_request {
-        // Find the bad record(s): one request per record of this batch.
-        for c in &missing {
-            t.check_shutdown()?;
-            Box::pin(create_batch(t, std::slice::from_ref(c), reread, applied)).await?;
-        }
-        return Ok(());
-    }
-    // The batch did not land (or only partly): send what is missing once more. A second
-    // unknown outcome is an error for this tenant; the next run reconciles it.
-    let items: Vec<Value> = missing.iter().map(|c| create_item(t, c)).collect();
-    match t.halo.post(t.route, &items, false).await {
-        Ok(_) => {
-            for c in &missing {
+        // Did any of it land? Ask Halo before sending anything again.
+        tracing::warn!(
+            import = t.import,
+            entity = t.entity,
+            records = pending.len(),
+            error = %error,
+            "create batch outcome unknown; re-reading Halo before sending it again"
+        );
+        let present = reread().await?;
+        pending.retain(|c| {
+            let landed = present.contains(&c.source_id);
+            if landed {
+                applied.created += 1;
                 log(t, "created", &c.label, &c.source_id, None);
             }
-            applied.created += missing.len();
-            Ok(())
+            !landed
+        });
+        if pending.is_empty() {
+            return Ok(());
         }
-        Err(e) if e.status() == Some(400) => {
-            for c in &missing {
+        if bad_request {
+            // Find the bad record(s): one request per remaining record.
+            for c in pending {
                 t.check_shutdown()?;
                 Box::pin(create_batch(t, std::slice::from_ref(c), reread, applied)).await?;
             }
-            Ok(())
+            return Ok(());
         }
-        Err(e) => Err(e.into()),
+        t.check_shutdown()?;
+        round += 1;
     }
 }
 

@@ -56,7 +56,10 @@ pub fn desired(user: &GraphUser) -> Option<Desired> {
         ("surname", text(user.surname.as_deref())),
         ("emailaddress", text(email)),
         ("title", text(user.job_title.as_deref())),
-        ("phonenumber", text(user.business_phones.first().map(String::as_str))),
+        (
+            "phonenumber",
+            text(user.business_phones.first().map(String::as_str)),
+        ),
         ("mobilenumber", text(user.mobile_phone.as_deref())),
     ]
     .into_iter()
@@ -64,7 +67,9 @@ pub fn desired(user: &GraphUser) -> Option<Desired> {
     .collect();
     Some(Desired {
         source_id: id.to_ascii_lowercase(),
-        secondary: email.map(|e| e.trim().to_string()).filter(|e| !e.is_empty()),
+        secondary: email
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty()),
         label: user
             .user_principal_name
             .clone()
@@ -93,7 +98,10 @@ pub fn current(user: &User) -> Current {
     .collect();
     Current {
         id: user.id,
-        source_id: user.azureoid.as_ref().map(|s| s.trim().to_ascii_lowercase()),
+        source_id: user
+            .azureoid
+            .as_ref()
+            .map(|s| s.trim().to_ascii_lowercase()),
         secondary: user.emailaddress.clone(),
         inactive: user.inactive,
         fields,
@@ -130,7 +138,8 @@ pub async fn run(ctx: &Context<'_>) -> ImportReport {
             report.error_severity = Severity::Interrupted;
             break;
         }
-        let span = tracing::info_span!("tenant", tenant = %target.tenant, client_id = target.client.id);
+        let span =
+            tracing::info_span!("tenant", tenant = %target.tenant, client_id = target.client.id);
         let tenant = sync_tenant(ctx, graph, target).instrument(span).await;
         let stop = tenant.severity == Severity::Config;
         report.tenants.push(tenant);
@@ -163,7 +172,11 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
             return fail(Severity::Config, e.to_string());
         }
         if e.is_tenant_setup() || read.items.is_empty() {
-            let severity = if e.is_tenant_setup() { Severity::Partial } else { Severity::Failed };
+            let severity = if e.is_tenant_setup() {
+                Severity::Partial
+            } else {
+                Severity::Failed
+            };
             return fail(severity, e.to_string());
         }
         // Some pages were read: sync what is known, deactivate nothing.
@@ -196,9 +209,14 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
         max_deactivations: safety.max_deactivations,
         max_deactivation_percent: safety.max_deactivation_percent,
     };
-    let mut plan = tracing::info_span!("plan").in_scope(|| sync::plan(&SPEC, &desired, &current, &opts));
+    let mut plan =
+        tracing::info_span!("plan").in_scope(|| sync::plan(&SPEC, &desired, &current, &opts));
     let mut problem = source_problem;
-    let mut severity = if problem.is_some() { Severity::Failed } else { Severity::Ok };
+    let mut severity = if problem.is_some() {
+        Severity::Failed
+    } else {
+        Severity::Ok
+    };
     if target.client.main_site_id.is_none() && !plan.creates.is_empty() {
         let message = format!(
             "{} new users not created: the Halo client has no main site",
@@ -294,7 +312,11 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
 
 /// Credentials rejected mid-run are a configuration problem; everything else failed.
 fn halo_severity(e: &HaloError) -> Severity {
-    if e.is_credentials() { Severity::Config } else { Severity::Failed }
+    if e.is_credentials() {
+        Severity::Config
+    } else {
+        Severity::Failed
+    }
 }
 
 #[cfg(test)]
@@ -314,12 +336,20 @@ mod tests {
         );
         let d = desired(&u).unwrap();
         assert_eq!(d.source_id, "abc-1");
-        assert_eq!(d.secondary.as_deref(), Some("ann@contoso.example"), "UPN when mail is null");
+        assert_eq!(
+            d.secondary.as_deref(),
+            Some("ann@contoso.example"),
+            "UPN when mail is null"
+        );
         assert!(!d.enabled);
         assert_eq!(d.fields["name"], "Ann Lee");
         assert_eq!(d.fields["title"], "CTO");
         assert_eq!(d.fields["phonenumber"], "+1 555 0100");
-        assert_eq!(d.fields["mobilenumber"], Value::Null, "empty means no value");
+        assert_eq!(
+            d.fields["mobilenumber"],
+            Value::Null,
+            "empty means no value"
+        );
         assert_eq!(d.label, "ann@contoso.example");
     }
 

@@ -70,7 +70,12 @@ pub struct TenantReport {
 }
 
 impl TenantReport {
-    pub fn problem(tenant: &str, client: Option<String>, severity: Severity, message: String) -> Self {
+    pub fn problem(
+        tenant: &str,
+        client: Option<String>,
+        severity: Severity,
+        message: String,
+    ) -> Self {
         TenantReport {
             tenant: tenant.to_string(),
             client,
@@ -113,7 +118,9 @@ impl ImportReport {
 
     /// Sum of what was applied across tenants.
     pub fn applied(&self) -> Applied {
-        self.tenants.iter().fold(Applied::default(), |acc, t| acc + t.applied)
+        self.tenants
+            .iter()
+            .fold(Applied::default(), |acc, t| acc + t.applied)
     }
 
     /// Sum of the planned counts across tenants.

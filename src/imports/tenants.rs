@@ -52,10 +52,14 @@ pub fn resolve(
             let mut seen = Vec::new();
             for c in &active {
                 for t in &c.azure_tenants {
-                    if let Some(id) = t.azure_tenant_id.as_deref().map(|s| s.trim().to_ascii_lowercase()) {
-                        if !id.is_empty() && !seen.contains(&id) {
-                            seen.push(id);
-                        }
+                    if let Some(id) = t
+                        .azure_tenant_id
+                        .as_deref()
+                        .map(|s| s.trim().to_ascii_lowercase())
+                        && !id.is_empty()
+                        && !seen.contains(&id)
+                    {
+                        seen.push(id);
                     }
                 }
             }
@@ -69,8 +73,12 @@ pub fn resolve(
             dir.problems.push(TenantProblem {
                 tenant: wanted.clone(),
                 message: match selection {
-                    TenantSelection::Auto => "--tenant names a tenant that no active Halo client links".into(),
-                    TenantSelection::List(_) => "--tenant names a tenant that is not in ENTRA_TENANTS".into(),
+                    TenantSelection::Auto => {
+                        "--tenant names a tenant that no active Halo client links".into()
+                    }
+                    TenantSelection::List(_) => {
+                        "--tenant names a tenant that is not in ENTRA_TENANTS".into()
+                    }
                 },
             });
         }
@@ -133,7 +141,10 @@ mod tests {
     }
 
     fn targets(d: &Directory) -> Vec<(String, i64)> {
-        d.targets.iter().map(|t| (t.tenant.clone(), t.client.id)).collect()
+        d.targets
+            .iter()
+            .map(|t| (t.tenant.clone(), t.client.id))
+            .collect()
     }
 
     #[test]
@@ -173,7 +184,10 @@ mod tests {
 
     #[test]
     fn tenant_filter_narrows_and_reports_unknown_ids() {
-        let clients = [client(1, "Contoso", false, &[A]), client(2, "Fabrikam", false, &[B])];
+        let clients = [
+            client(1, "Contoso", false, &[A]),
+            client(2, "Fabrikam", false, &[B]),
+        ];
         let only = vec![B.to_uppercase(), C.into()];
         let d = resolve(&clients, &TenantSelection::Auto, &only, one_shard());
         assert_eq!(targets(&d), vec![(B.into(), 2)]);
@@ -183,7 +197,9 @@ mod tests {
 
     #[test]
     fn shards_partition_the_tenants() {
-        let ids: Vec<String> = (0..30).map(|i| format!("{i:08x}-0000-0000-0000-000000000000")).collect();
+        let ids: Vec<String> = (0..30)
+            .map(|i| format!("{i:08x}-0000-0000-0000-000000000000"))
+            .collect();
         let clients: Vec<Client> = ids
             .iter()
             .enumerate()
@@ -191,10 +207,15 @@ mod tests {
             .collect();
         let mut all: Vec<String> = (0..3)
             .flat_map(|index| {
-                resolve(&clients, &TenantSelection::Auto, &[], Shard { count: 3, index })
-                    .targets
-                    .into_iter()
-                    .map(|t| t.tenant)
+                resolve(
+                    &clients,
+                    &TenantSelection::Auto,
+                    &[],
+                    Shard { count: 3, index },
+                )
+                .targets
+                .into_iter()
+                .map(|t| t.tenant)
             })
             .collect();
         all.sort();

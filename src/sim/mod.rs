@@ -382,6 +382,11 @@ impl Simulator {
         self.shared.lock().requests.clear();
     }
 
+    /// Every access token issued so far (tests check that none leaks into output).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.lock().tokens.keys().cloned().collect()
+    }
+
     /// Makes every issued token of `service`'s issuer (Halo or Entra) expired now.
     pub fn expire_tokens(&self, service: Service) {
         let issuer = Issuer::of(service);

@@ -142,7 +142,10 @@ impl Graph {
             &self.cfg.authority_host,
             &format!("{tenant}/oauth2/v2.0/token"),
         );
-        let scope = format!("{}/.default", self.cfg.graph_url.as_str().trim_end_matches('/'));
+        let scope = format!(
+            "{}/.default",
+            self.cfg.graph_url.as_str().trim_end_matches('/')
+        );
         let assertion;
         let mut form = vec![
             ("grant_type", "client_credentials"),
@@ -205,7 +208,12 @@ impl Graph {
     }
 
     /// GET with the tenant's token; a 401 gets a new token and one more try.
-    async fn get(&self, tenant: &str, url: &Url, route: &str) -> Result<crate::http::Response, GraphError> {
+    async fn get(
+        &self,
+        tenant: &str,
+        url: &Url,
+        route: &str,
+    ) -> Result<crate::http::Response, GraphError> {
         let token = self.access_token(tenant).await?;
         let first = self
             .http
@@ -243,7 +251,13 @@ impl Graph {
     }
 
     /// Reads every page of a collection starting at `url`.
-    async fn collect<T: DeserializeOwned>(&self, tenant: &str, url: Url, route: &str, max_items: Option<usize>) -> Read<T> {
+    async fn collect<T: DeserializeOwned>(
+        &self,
+        tenant: &str,
+        url: Url,
+        route: &str,
+        max_items: Option<usize>,
+    ) -> Read<T> {
         #[derive(Deserialize)]
         struct Page<T> {
             value: Vec<T>,
@@ -273,7 +287,12 @@ impl Graph {
                         };
                     }
                 },
-                Err(e) => return Read { items, error: Some(e) },
+                Err(e) => {
+                    return Read {
+                        items,
+                        error: Some(e),
+                    };
+                }
             };
             items.extend(page.value);
             if max_items.is_some_and(|m| items.len() >= m) {
@@ -285,7 +304,10 @@ impl Graph {
                     Ok(_) => {
                         return Read {
                             items,
-                            error: Some(self.paging_error(tenant, "@odata.nextLink repeats an earlier page".into())),
+                            error: Some(self.paging_error(
+                                tenant,
+                                "@odata.nextLink repeats an earlier page".into(),
+                            )),
                         };
                     }
                     Err(message) => {
@@ -337,9 +359,15 @@ impl Graph {
     }
 
     /// Gets a token for `tenant` and reads one user (for `check`).
-    pub async fn probe_users(&self, tenant: &str, filter: Option<&str>) -> Result<usize, GraphError> {
+    pub async fn probe_users(
+        &self,
+        tenant: &str,
+        filter: Option<&str>,
+    ) -> Result<usize, GraphError> {
         let url = self.users_url(filter, "1");
-        let read = self.collect::<GraphUser>(tenant, url, "/v1.0/users", Some(1)).await;
+        let read = self
+            .collect::<GraphUser>(tenant, url, "/v1.0/users", Some(1))
+            .await;
         match read.error {
             Some(e) => Err(e),
             None => Ok(read.items.len()),

@@ -35,7 +35,11 @@ impl Run {
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -97,7 +101,10 @@ pub fn users_by_oid(world: &World) -> HashMap<String, HaloUser> {
     for u in &world.halo.users {
         if let Some(oid) = u.azureoid.as_ref().filter(|o| !o.is_empty()) {
             let previous = map.insert(oid.to_lowercase(), u.clone());
-            assert!(previous.is_none(), "duplicate Halo users for azureoid {oid}");
+            assert!(
+                previous.is_none(),
+                "duplicate Halo users for azureoid {oid}"
+            );
         }
     }
     map
@@ -109,10 +116,13 @@ pub fn assert_no_duplicates(world: &World) {
     let mut emails = HashMap::new();
     for u in &world.halo.users {
         let key = (u.client_id, u.emailaddress.to_lowercase());
-        if !key.1.is_empty() {
-            if let Some(other) = emails.insert(key.clone(), u.id) {
-                panic!("Halo users {other} and {} share e-mail {} in client {}", u.id, key.1, key.0);
-            }
+        if !key.1.is_empty()
+            && let Some(other) = emails.insert(key.clone(), u.id)
+        {
+            panic!(
+                "Halo users {other} and {} share e-mail {} in client {}",
+                u.id, key.1, key.0
+            );
         }
     }
 }
