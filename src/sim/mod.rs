@@ -549,33 +549,13 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
                 base: &shared.base,
                 now: Instant::now(),
             };
-            let mut st = shared.lock();
-            if fault == Some(FaultKind::RevokeTokens) {
-                st.revoke_tokens(Issuer::of(service));
-            }
-            match rate_limited(&mut st, service, &shared.opts, ctx.now) {
-                Some(limited) => limited,
-                None => {
-                    let response = match service {
-                        Service::HaloAuth => halo::token(&ctx, &mut st),
-                        Service::HaloApi => halo::api(&ctx, &mut st),
-                        Service::EntraAuth => graph::token(&ctx, &mut st),
-                        Service::Graph => graph::api(&ctx, &mut st),
-                    };
-                    drop(st);
-                    match &fault {
-                        Some(FaultKind::CommitThenDrop) => {
-                            let tenant = response.extensions().get::<TenantTag>().cloned();
-                            let mut dropped = dropped();
-                            if let Some(tenant) = tenant {
-                                dropped.extensions_mut().insert(tenant);
-                            }
-                            dropped
-                        }
-                        Some(FaultKind::CommitThenHtml { status }) => html_page(*status),
-                        _ => response,
-                    }
+            let response = process(&shared, service, fault.as_ref(), &ctx);
+            match &fault {
+                Some(FaultKind::CommitThenDrop) => keep_tag(response, dropped()),
+                Some(FaultKind::CommitThenHtml { status }) => {
+                    keep_tag(response, html_page(*status))
                 }
+                _ => response,
             }
         }
     };
@@ -602,6 +582,37 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
     };
     shared.lock().requests.push(record);
     response
+}
+
+/// Handles a request for real (under the lock), after a `RevokeTokens` fault and the rate
+/// limit had their say.
+fn process(
+    shared: &Shared,
+    service: Service,
+    fault: Option<&FaultKind>,
+    ctx: &Ctx<'_>,
+) -> Response {
+    let mut st = shared.lock();
+    if fault == Some(&FaultKind::RevokeTokens) {
+        st.revoke_tokens(Issuer::of(service));
+    }
+    if let Some(limited) = rate_limited(&mut st, service, &shared.opts, ctx.now) {
+        return limited;
+    }
+    match service {
+        Service::HaloAuth => halo::token(ctx, &mut st),
+        Service::HaloApi => halo::api(ctx, &mut st),
+        Service::EntraAuth => graph::token(ctx, &mut st),
+        Service::Graph => graph::api(ctx, &mut st),
+    }
+}
+
+/// `replacement`, carrying the tenant tag of the `processed` response it replaces.
+fn keep_tag(processed: Response, mut replacement: Response) -> Response {
+    if let Some(tag) = processed.extensions().get::<TenantTag>().cloned() {
+        replacement.extensions_mut().insert(tag);
+    }
+    replacement
 }
 
 /// Counts a Halo request against the sliding window; the 429 to send if over the limit.
