@@ -415,14 +415,33 @@ fn split_and(filter: &str) -> Vec<String> {
     parts
 }
 
-fn matches(user: &Value, clauses: &[Clause]) -> bool {
-    clauses
-        .iter()
-        .all(|clause| match (user.get(clause.property), &clause.value) {
-            (Some(Value::String(have)), Value::String(want)) => have.eq_ignore_ascii_case(want),
-            (Some(have), want) => have == want,
-            (None, _) => false,
-        })
+fn matches(user: &EntraUser, clauses: &[Clause]) -> bool {
+    clauses.iter().all(
+        |clause| match (property(user, clause.property), &clause.value) {
+            (Value::String(have), Value::String(want)) => have.eq_ignore_ascii_case(want),
+            (have, want) => have == *want,
+        },
+    )
+}
+
+/// One Graph property of a user (`null` for properties the simulator does not model).
+fn property(user: &EntraUser, name: &str) -> Value {
+    let text = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
+    match name {
+        "id" => Value::String(user.id.clone()),
+        "displayName" => Value::String(user.display_name.clone()),
+        "givenName" => text(&user.given_name),
+        "surname" => text(&user.surname),
+        "mail" => text(&user.mail),
+        "userPrincipalName" => Value::String(user.user_principal_name.clone()),
+        "accountEnabled" => Value::Bool(user.account_enabled),
+        "jobTitle" => text(&user.job_title),
+        "businessPhones" => json!(user.business_phones),
+        "mobilePhone" => text(&user.mobile_phone),
+        "department" => text(&user.department),
+        "userType" => Value::String(user.user_type.clone()),
+        _ => Value::Null,
+    }
 }
 
 /// FNV-1a, for binding skip tokens to a tenant and query.
@@ -467,10 +486,6 @@ fn encode(value: &str) -> String {
         }
     }
     out
-}
-
-fn user_value(user: &EntraUser) -> Value {
-    serde_json::to_value(user).unwrap_or_default()
 }
 
 /// `GET /graph/v1.0/users`
@@ -563,10 +578,9 @@ fn list_users(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
             }
         },
     };
-    let matching: Vec<Value> = tenant
+    let matching: Vec<&EntraUser> = tenant
         .users
         .iter()
-        .map(user_value)
         .filter(|u| matches(u, &clauses))
         .collect();
     let page: Vec<Value> = matching
@@ -575,11 +589,8 @@ fn list_users(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
         .take(top)
         .map(|user| {
             let mut out = Map::new();
-            for property in &select {
-                out.insert(
-                    (*property).to_string(),
-                    user.get(*property).cloned().unwrap_or(Value::Null),
-                );
+            for name in &select {
+                out.insert((*name).to_string(), property(user, name));
             }
             Value::Object(out)
         })

@@ -258,8 +258,9 @@ fn number(ctx: &Ctx<'_>, name: &str) -> Result<Option<i64>, Reject> {
     }
 }
 
-/// Wraps matching records in Halo's list envelope, paged or silently truncated.
-fn envelope(ctx: &Ctx<'_>, key: &str, items: Vec<Value>) -> Reply {
+/// Wraps matching records in Halo's list envelope, paged or silently truncated; only the
+/// records returned are rendered.
+fn envelope<T>(ctx: &Ctx<'_>, key: &str, items: Vec<T>, render: impl Fn(T) -> Value) -> Reply {
     let total = items.len();
     let mut out = Map::new();
     let page: Vec<Value> = if flag(ctx, "pageinate") {
@@ -275,9 +276,14 @@ fn envelope(ctx: &Ctx<'_>, key: &str, items: Vec<Value>) -> Reply {
             .saturating_mul(size);
         out.insert("page_no".into(), json!(page_no));
         out.insert("page_size".into(), json!(requested));
-        items.into_iter().skip(start).take(size).collect()
+        items
+            .into_iter()
+            .skip(start)
+            .take(size)
+            .map(render)
+            .collect()
     } else {
-        items.into_iter().take(UNPAGED_LIMIT).collect()
+        items.into_iter().take(UNPAGED_LIMIT).map(render).collect()
     };
     out.insert("record_count".into(), json!(total));
     out.insert(key.into(), Value::Array(page));
@@ -362,11 +368,7 @@ fn list_users(ctx: &Ctx<'_>, world: &World) -> Reply {
         })
         .collect();
     users.sort_by_key(|u| u.id);
-    let items = users
-        .into_iter()
-        .map(|u| user_json(world, u, false))
-        .collect();
-    envelope(ctx, "users", items)
+    envelope(ctx, "users", users, |u| user_json(world, u, false))
 }
 
 fn list_clients(ctx: &Ctx<'_>, world: &World) -> Reply {
@@ -388,11 +390,7 @@ fn list_clients(ctx: &Ctx<'_>, world: &World) -> Reply {
         })
         .collect();
     clients.sort_by_key(|c| c.id);
-    let items = clients
-        .into_iter()
-        .map(|c| client_json(c, details, false))
-        .collect();
-    envelope(ctx, "clients", items)
+    envelope(ctx, "clients", clients, |c| client_json(c, details, false))
 }
 
 fn list_sites(ctx: &Ctx<'_>, world: &World) -> Reply {
@@ -404,8 +402,7 @@ fn list_sites(ctx: &Ctx<'_>, world: &World) -> Reply {
         .filter(|s| client_id.is_none_or(|c| s.client_id == c))
         .collect();
     sites.sort_by_key(|s| s.id);
-    let items = sites.into_iter().map(|s| site_json(world, s)).collect();
-    envelope(ctx, "sites", items)
+    envelope(ctx, "sites", sites, |s| site_json(world, s))
 }
 
 /// The items of a write: a JSON array, or a single object.

@@ -15,6 +15,19 @@
 //! | Entra | `ENTRA_AUTHORITY_HOST` = base`/entra` | `POST /entra/{tenant}/oauth2/v2.0/token` |
 //! | Graph | `GRAPH_URL` = base`/graph` | `GET /graph/v1.0/users` |
 //! | control | base`/_sim` | `GET /_sim/world`, `GET /_sim/requests`, `POST /_sim/faults`, `DELETE /_sim/faults` |
+//!
+//! Control requests are neither logged nor faulted. A fault in JSON, as `POST /_sim/faults`
+//! takes it (`skip` defaults to 0, `times` to 1):
+//!
+//! ```json
+//! {"target": {"service": "HaloApi", "method": "POST", "path_contains": "/api/users"},
+//!  "kind": "CommitThenDrop", "skip": 0, "times": 1}
+//! {"target": {"service": "Graph"}, "kind": {"TooManyRequests": {"retry_after": 2}}}
+//! ```
+//!
+//! In-process tests on a current-thread runtime must not block it while the simulator
+//! serves (e.g. waiting for a subprocess with `std::process`): use
+//! [`Simulator::start_on_thread`], which serves from its own thread and runtime.
 
 mod faults;
 mod graph;
@@ -319,6 +332,46 @@ impl Simulator {
         Ok(Simulator { shared })
     }
 
+    /// Like [`Simulator::start`], but serves from a new thread with its own runtime, so the
+    /// caller may block (synchronous tests, running the binary with `std::process`). The
+    /// thread ends on [`Simulator::shutdown`].
+    pub fn start_on_thread(
+        addr: SocketAddr,
+        world: World,
+        opts: SimOptions,
+    ) -> std::io::Result<Self> {
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("halo-sim".to_string())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        let _ = started_tx.send(Err(error));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match Simulator::start(addr, world, opts).await {
+                        Ok(sim) => {
+                            let mut stop = sim.shared.shutdown.subscribe();
+                            let _ = started_tx.send(Ok(sim));
+                            let _ = stop.wait_for(|stopped| *stopped).await;
+                        }
+                        Err(error) => {
+                            let _ = started_tx.send(Err(error));
+                        }
+                    }
+                });
+            })?;
+        started_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the simulator thread ended before starting"))?
+    }
+
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.shared.addr
@@ -501,33 +554,13 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
                 base: &shared.base,
                 now: Instant::now(),
             };
-            let mut st = shared.lock();
-            if fault == Some(FaultKind::RevokeTokens) {
-                st.revoke_tokens(Issuer::of(service));
-            }
-            match rate_limited(&mut st, service, &shared.opts, ctx.now) {
-                Some(limited) => limited,
-                None => {
-                    let response = match service {
-                        Service::HaloAuth => halo::token(&ctx, &mut st),
-                        Service::HaloApi => halo::api(&ctx, &mut st),
-                        Service::EntraAuth => graph::token(&ctx, &mut st),
-                        Service::Graph => graph::api(&ctx, &mut st),
-                    };
-                    drop(st);
-                    match &fault {
-                        Some(FaultKind::CommitThenDrop) => {
-                            let tenant = response.extensions().get::<TenantTag>().cloned();
-                            let mut dropped = dropped();
-                            if let Some(tenant) = tenant {
-                                dropped.extensions_mut().insert(tenant);
-                            }
-                            dropped
-                        }
-                        Some(FaultKind::CommitThenHtml { status }) => html_page(*status),
-                        _ => response,
-                    }
+            let response = process(&shared, service, fault.as_ref(), &ctx);
+            match &fault {
+                Some(FaultKind::CommitThenDrop) => keep_tag(response, dropped()),
+                Some(FaultKind::CommitThenHtml { status }) => {
+                    keep_tag(response, html_page(*status))
                 }
+                _ => response,
             }
         }
     };
@@ -554,6 +587,37 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
     };
     shared.lock().requests.push(record);
     response
+}
+
+/// Handles a request for real (under the lock), after a `RevokeTokens` fault and the rate
+/// limit had their say.
+fn process(
+    shared: &Shared,
+    service: Service,
+    fault: Option<&FaultKind>,
+    ctx: &Ctx<'_>,
+) -> Response {
+    let mut st = shared.lock();
+    if fault == Some(&FaultKind::RevokeTokens) {
+        st.revoke_tokens(Issuer::of(service));
+    }
+    if let Some(limited) = rate_limited(&mut st, service, &shared.opts, ctx.now) {
+        return limited;
+    }
+    match service {
+        Service::HaloAuth => halo::token(ctx, &mut st),
+        Service::HaloApi => halo::api(ctx, &mut st),
+        Service::EntraAuth => graph::token(ctx, &mut st),
+        Service::Graph => graph::api(ctx, &mut st),
+    }
+}
+
+/// `replacement`, carrying the tenant tag of the `processed` response it replaces.
+fn keep_tag(processed: Response, mut replacement: Response) -> Response {
+    if let Some(tag) = processed.extensions().get::<TenantTag>().cloned() {
+        replacement.extensions_mut().insert(tag);
+    }
+    replacement
 }
 
 /// Counts a Halo request against the sliding window; the 429 to send if over the limit.

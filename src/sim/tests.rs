@@ -1277,3 +1277,20 @@ fn synthetic_seed_mirrors_the_field_mapping() {
         "clamped"
     );
 }
+
+#[test]
+fn serves_from_its_own_thread_for_blocking_callers() {
+    use std::io::{Read, Write};
+    let sim = Simulator::start_on_thread(loopback(), World::empty(), SimOptions::default())
+        .expect("simulator starts");
+    let mut stream = std::net::TcpStream::connect(sim.addr()).expect("connect");
+    stream
+        .write_all(b"GET /api/authinfo HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("x-request-id"), "{response}");
+    assert_eq!(sim.requests().len(), 1);
+    sim.shutdown();
+}

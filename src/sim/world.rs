@@ -412,16 +412,12 @@ impl World {
             }
             let site_id = world.client(client_id).map_or(0, |c| c.main_site_id);
             seed_demo_halo(&mut world, &mut rng, index, client_id, site_id);
-            for n in 0..2 {
+            for vendor in ["northpoint-consulting.example", "copiers-direct.example"] {
                 let (first, last) = rng.name();
                 world.add_halo_user(hand_made(
                     first,
                     last,
-                    &format!(
-                        "{}.{}.{n}@partner-{short}.example",
-                        lower(first),
-                        lower(last)
-                    ),
+                    &format!("{}.{}@{vendor}", lower(first), lower(last)),
                     client_id,
                     site_id,
                 ));
