@@ -13,9 +13,10 @@ use tracing::Instrument;
 use crate::config::{Config, ImportKind, TenantSelection};
 use crate::halo::{Halo, HaloError};
 use crate::http::{BuildError, ClientSettings, HttpClient};
-use crate::imports::{self, Context, ImportReport, Severity, Shutdown, tenants};
+use crate::imports::{self, Applied, Context, ImportReport, Severity, Shutdown, tenants};
 use crate::metrics::Metrics;
 use crate::sources::graph::Graph;
+use crate::sync::PlanCounts;
 
 /// What the command line adds to the configuration.
 #[derive(Debug, Clone, Default)]
@@ -330,18 +331,7 @@ pub fn render_summary(report: &RunReport) -> String {
                 if report.dry_run {
                     let _ = writeln!(out, "    planned: {p}");
                 } else {
-                    let a = &t.applied;
-                    let _ = writeln!(
-                        out,
-                        "    created={} updated={} deactivated={} reactivated={} unchanged={} skipped={} failed={}",
-                        a.created,
-                        a.updated,
-                        a.deactivated,
-                        a.reactivated,
-                        p.unchanged,
-                        p.skipped,
-                        a.failed
-                    );
+                    let _ = writeln!(out, "    {}", outcome_counts(&t.applied, p));
                 }
             }
             if let Some(w) = &t.withheld {
@@ -355,19 +345,8 @@ pub fn render_summary(report: &RunReport) -> String {
             let _ = writeln!(out, "  ! {e}");
         }
         if !report.dry_run {
-            let a = import.applied();
-            let p = import.planned();
-            let _ = writeln!(
-                out,
-                "  total: created={} updated={} deactivated={} reactivated={} unchanged={} skipped={} failed={}",
-                a.created,
-                a.updated,
-                a.deactivated,
-                a.reactivated,
-                p.unchanged,
-                p.skipped,
-                a.failed
-            );
+            let totals = outcome_counts(&import.applied(), &import.planned());
+            let _ = writeln!(out, "  total: {totals}");
         }
     }
     if let Some(e) = &report.error {
@@ -382,6 +361,14 @@ pub fn render_summary(report: &RunReport) -> String {
         describe(severity)
     );
     out
+}
+
+/// What was written, with what the plan left alone, as one summary line.
+fn outcome_counts(a: &Applied, p: &PlanCounts) -> String {
+    format!(
+        "created={} updated={} deactivated={} reactivated={} unchanged={} skipped={} failed={}",
+        a.created, a.updated, a.deactivated, a.reactivated, p.unchanged, p.skipped, a.failed
+    )
 }
 
 fn describe(severity: Severity) -> &'static str {
