@@ -415,6 +415,11 @@ impl HttpClient {
             .inspect(|resp| {
                 span.record("http.response.status_code", resp.status);
             })
+            .inspect_err(|e| {
+                if let Some(status) = e.status() {
+                    span.record("http.response.status_code", status);
+                }
+            })
     }
 
     async fn send_with_retries(&self, req: &Request<'_>) -> Result<Response, HttpError> {

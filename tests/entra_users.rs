@@ -687,3 +687,59 @@ async fn per_record_rejections_are_counted_and_do_not_stop_the_import() {
         "failure logged with its key: {out:?}"
     );
 }
+
+#[tokio::test]
+async fn sigterm_during_apply_stops_cleanly_with_143_and_a_rerun_converges() {
+    let mut world = tenant_world(5);
+    let tenant = world.tenant_mut(T1).unwrap();
+    for n in 100..130 {
+        tenant.users.push(EntraUser::member(
+            &oid(1, n),
+            "New",
+            &format!("Hire{n}"),
+            &format!("new{n}@contoso.example"),
+        ));
+    }
+    let sim = start(world).await;
+    // Every write takes a while, so the signal lands while a batch is in flight.
+    sim.inject(Fault::halo_api("POST", "/api/Users", FaultKind::Delay { ms: 400 }).always());
+    let mut env = env_for(&sim);
+    set(&mut env, "HALO_BATCH_SIZE", "5");
+    let child = tokio::process::Command::new(BIN)
+        .arg("run")
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap() as i32;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while user_writes(&sim.requests()) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no write started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created = sim.world().halo.users.len() - 5;
+    assert!(
+        created < 30,
+        "stopped before all batches: {created} created"
+    );
+    assert_no_duplicates(&sim.world());
+
+    sim.clear_faults();
+    let rerun = run(&env, &["run"]).await;
+    assert_eq!(rerun.code, 0, "{rerun:?}");
+    let world = sim.world();
+    assert_no_duplicates(&world);
+    assert_eq!(world.halo.users.len(), 35);
+}
