@@ -705,15 +705,7 @@ async fn sigterm_during_apply_stops_cleanly_with_143_and_a_rerun_converges() {
     sim.inject(Fault::halo_api("POST", "/api/Users", FaultKind::Delay { ms: 400 }).always());
     let mut env = env_for(&sim);
     set(&mut env, "HALO_BATCH_SIZE", "5");
-    let child = tokio::process::Command::new(BIN)
-        .arg("run")
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let child = spawn(&env, &["run"]);
     let pid = child.id().unwrap() as i32;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     while user_writes(&sim.requests()) == 0 {

@@ -80,18 +80,26 @@ pub fn unset(env: &mut Vec<(String, String)>, key: &str) {
     env.retain(|(k, _)| k != key);
 }
 
-/// Runs the binary with exactly `env` (nothing inherited) and `args`.
-pub async fn run(env: &[(String, String)], args: &[&str]) -> Run {
-    let child = tokio::process::Command::new(BIN)
+/// Starts the binary with exactly `env` (nothing inherited) and `args`, output captured.
+pub fn spawn(env: &[(String, String)], args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(BIN)
         .args(args)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
-        .output();
+        .spawn()
+        .expect("the binary starts")
+}
+
+/// Runs the binary with exactly `env` (nothing inherited) and `args`.
+pub async fn run(env: &[(String, String)], args: &[&str]) -> Run {
+    let child = spawn(env, args).wait_with_output();
     let output = tokio::time::timeout(Duration::from_secs(120), child)
         .await
         .expect("the binary finishes within 2 minutes")
-        .expect("the binary starts");
+        .expect("the binary's output is read");
     Run::from(output)
 }
 
