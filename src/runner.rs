@@ -48,15 +48,23 @@ fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
 }
 
 impl RunReport {
-    fn failed(dry_run: bool, severity: Severity, error: String) -> Self {
+    fn new(dry_run: bool) -> Self {
         RunReport {
             dry_run,
             duration: Duration::ZERO,
             imports: Vec::new(),
-            error: Some(error),
-            error_severity: severity,
+            error: None,
+            error_severity: Severity::Ok,
             halo_requests: 0,
             graph_requests: 0,
+        }
+    }
+
+    fn failed(dry_run: bool, severity: Severity, error: String) -> Self {
+        RunReport {
+            error: Some(error),
+            error_severity: severity,
+            ..RunReport::new(dry_run)
         }
     }
 
@@ -184,8 +192,7 @@ pub async fn run(
             directory: &directory,
             dry_run,
         };
-        let mut report = RunReport::failed(dry_run, Severity::Ok, String::new());
-        report.error = None;
+        let mut report = RunReport::new(dry_run);
         for kind in imports {
             if shutdown.requested() {
                 report.error = Some("interrupted; remaining imports not started".into());
