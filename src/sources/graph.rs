@@ -258,68 +258,60 @@ impl Graph {
         route: &str,
         max_items: Option<usize>,
     ) -> Read<T> {
+        let mut items = Vec::new();
+        let error = self
+            .collect_into(tenant, url, route, max_items, &mut items)
+            .await
+            .err();
+        Read { items, error }
+    }
+
+    /// Appends every page to `items`; what was read before an error stays there.
+    async fn collect_into<T: DeserializeOwned>(
+        &self,
+        tenant: &str,
+        url: Url,
+        route: &str,
+        max_items: Option<usize>,
+        items: &mut Vec<T>,
+    ) -> Result<(), GraphError> {
         #[derive(Deserialize)]
         struct Page<T> {
             value: Vec<T>,
             #[serde(rename = "@odata.nextLink")]
             next_link: Option<String>,
         }
-        let mut items = Vec::new();
         let mut seen_links = HashSet::new();
         let mut next = Some(url);
         while let Some(url) = next.take() {
             if seen_links.len() >= MAX_PAGES {
-                return Read {
-                    items,
-                    error: Some(self.paging_error(tenant, format!("more than {MAX_PAGES} pages"))),
-                };
+                return Err(self.paging_error(tenant, format!("more than {MAX_PAGES} pages")));
             }
-            let page: Page<T> = match self.get(tenant, &url, route).await {
-                Ok(resp) => match resp.json() {
-                    Ok(page) => page,
-                    Err(e) => {
-                        return Read {
-                            items,
-                            error: Some(GraphError::Http {
-                                tenant: tenant.to_string(),
-                                source: e,
-                            }),
-                        };
-                    }
-                },
-                Err(e) => {
-                    return Read {
-                        items,
-                        error: Some(e),
-                    };
-                }
-            };
+            let page: Page<T> =
+                self.get(tenant, &url, route)
+                    .await?
+                    .json()
+                    .map_err(|e| GraphError::Http {
+                        tenant: tenant.to_string(),
+                        source: e,
+                    })?;
             items.extend(page.value);
             if max_items.is_some_and(|m| items.len() >= m) {
                 break;
             }
             if let Some(link) = page.next_link {
-                match self.check_next_link(&link) {
-                    Ok(link) if seen_links.insert(link.to_string()) => next = Some(link),
-                    Ok(_) => {
-                        return Read {
-                            items,
-                            error: Some(self.paging_error(
-                                tenant,
-                                "@odata.nextLink repeats an earlier page".into(),
-                            )),
-                        };
-                    }
-                    Err(message) => {
-                        return Read {
-                            items,
-                            error: Some(self.paging_error(tenant, message)),
-                        };
-                    }
+                let link = self
+                    .check_next_link(&link)
+                    .map_err(|message| self.paging_error(tenant, message))?;
+                if !seen_links.insert(link.to_string()) {
+                    return Err(
+                        self.paging_error(tenant, "@odata.nextLink repeats an earlier page".into())
+                    );
                 }
+                next = Some(link);
             }
         }
-        Read { items, error: None }
+        Ok(())
     }
 
     fn paging_error(&self, tenant: &str, message: String) -> GraphError {
