@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -208,6 +208,10 @@ pub struct Config {
     pub shard: Shard,
     pub retry: RetryConfig,
     pub log_format: LogFormat,
+    /// `INTEGRATOR_METRICS_ADDR`: serve `/metrics` here while running.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `INTEGRATOR_PUSHGATEWAY_URL`: push the run's metrics here at the end.
+    pub pushgateway_url: Option<Url>,
     pub entra_users: EntraUsersOptions,
 }
 
@@ -243,6 +247,8 @@ struct Raw {
     integrator_shard_index: Option<u32>,
     job_completion_index: Option<u32>,
     integrator_log_format: Option<String>,
+    integrator_metrics_addr: Option<String>,
+    integrator_pushgateway_url: Option<String>,
     integrator_retry_max_attempts: Option<u32>,
     integrator_retry_initial_delay_ms: Option<u64>,
     integrator_retry_max_delay_seconds: Option<u64>,
@@ -273,6 +279,8 @@ const KNOWN: &[&str] = &[
     "INTEGRATOR_SHARD_COUNT",
     "INTEGRATOR_SHARD_INDEX",
     "INTEGRATOR_LOG_FORMAT",
+    "INTEGRATOR_METRICS_ADDR",
+    "INTEGRATOR_PUSHGATEWAY_URL",
     "INTEGRATOR_RETRY_MAX_ATTEMPTS",
     "INTEGRATOR_RETRY_INITIAL_DELAY_MS",
     "INTEGRATOR_RETRY_MAX_DELAY_SECONDS",
@@ -630,6 +638,21 @@ impl Validator {
             }
         };
 
+        let metrics_addr = Self::optional(raw.integrator_metrics_addr).and_then(|addr| {
+            addr.parse::<SocketAddr>()
+                .map_err(|_| {
+                    self.error(
+                        "INTEGRATOR_METRICS_ADDR",
+                        format!("expected an address and port such as 0.0.0.0:9464, got '{addr}'"),
+                    )
+                })
+                .ok()
+        });
+        // A Pushgateway is usually an in-cluster http:// service and receives no secret,
+        // so plain http is fine here.
+        let pushgateway_url = Self::optional(raw.integrator_pushgateway_url)
+            .and_then(|u| self.url("INTEGRATOR_PUSHGATEWAY_URL", &u, true));
+
         let entra_users = EntraUsersOptions {
             include_guests: raw.entra_users_include_guests.unwrap_or(false),
             filter: Self::optional(raw.entra_users_filter),
@@ -659,6 +682,8 @@ impl Validator {
             shard,
             retry,
             log_format,
+            metrics_addr,
+            pushgateway_url,
             entra_users,
         })
     }

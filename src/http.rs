@@ -174,6 +174,10 @@ pub enum Body<'a> {
     Empty,
     Json(&'a serde_json::Value),
     Form(&'a [(&'a str, &'a str)]),
+    Text {
+        content_type: &'static str,
+        body: &'a str,
+    },
 }
 
 /// One request, as the caller describes it.
@@ -291,6 +295,15 @@ impl RateLimiter {
     }
 }
 
+/// The `reason` values of `halo_integrator_http_retries_total`.
+pub const RETRY_REASONS: &[&str] = &[
+    "connect",
+    "timeout",
+    "transport",
+    "throttled",
+    "server_error",
+];
+
 /// Why one attempt failed (before the retry policy has decided).
 #[derive(Debug)]
 enum AttemptError {
@@ -323,7 +336,8 @@ impl AttemptError {
         }
     }
 
-    /// The `reason` label of `halo_integrator_http_retries_total`.
+    /// The `reason` label of `halo_integrator_http_retries_total` (one of
+    /// [`RETRY_REASONS`]).
     fn reason(&self) -> &'static str {
         match self {
             AttemptError::Transport { connect: true, .. } => "connect",
@@ -382,6 +396,13 @@ impl HttpClient {
                 api: settings.api,
                 message: e.to_string(),
             })?;
+        // Series at zero, so "no retries" is a value and not an absent series.
+        for reason in RETRY_REASONS {
+            metrics
+                .http_retries
+                .with_label_values(&[settings.api, reason]);
+        }
+        metrics.rate_limit_wait.with_label_values(&[settings.api]);
         Ok(HttpClient {
             inner,
             api: settings.api,
@@ -478,6 +499,9 @@ impl HttpClient {
             Body::Empty => builder,
             Body::Json(value) => builder.json(value),
             Body::Form(pairs) => builder.form(pairs),
+            Body::Text { content_type, body } => builder
+                .header(reqwest::header::CONTENT_TYPE, *content_type)
+                .body(body.to_string()),
         };
         let started = Instant::now();
         let outcome = match builder.send().await {

@@ -16,6 +16,7 @@ use halo_integrator::metrics::Metrics;
 use halo_integrator::runner::{self, RunOptions};
 use halo_integrator::sim::{SimOptions, Simulator, World};
 use halo_integrator::telemetry;
+use halo_integrator::telemetry::serve::MetricsServer;
 
 /// How long in-flight work may take to stop after SIGTERM/SIGINT before the process
 /// exits anyway (Kubernetes' default grace period is 30 s).
@@ -78,6 +79,9 @@ struct DemoArgs {
     /// Print the full Prometheus metrics of the demo runs at the end.
     #[arg(long)]
     metrics: bool,
+    /// Keep the simulator and /metrics running after the demo, until Ctrl-C.
+    #[arg(long)]
+    keep_running: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -99,41 +103,59 @@ struct SimArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let command = cli.command.unwrap_or(Command::Run(RunArgs::default()));
+    // Telemetry is installed before the async runtime starts and flushed after it ends:
+    // the OTLP exporter's HTTP client is a blocking one with its own thread.
+    let (config, telemetry) = match &command {
+        Command::Run(_) | Command::Check(_) => match Config::from_env() {
+            Ok((config, warnings)) => {
+                let telemetry = telemetry::init(config.log_format, "info");
+                for w in warnings {
+                    tracing::warn!("{w}");
+                }
+                (Some(config), telemetry)
+            }
+            Err(e) => {
+                eprintln!("halo-integrator: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        // Readable by default: warnings and errors only, as text (RUST_LOG overrides).
+        Command::Demo(_) => (None, telemetry::init(LogFormat::Text, "warn")),
+        Command::Sim(_) => (None, telemetry::init(LogFormat::Text, "info")),
+    };
+    let code = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
+        Ok(runtime) => runtime.block_on(async {
+            match (command, config) {
+                (Command::Run(args), Some(config)) => run(config, args).await,
+                (Command::Check(scope), Some(config)) => check(config, scope).await,
+                (Command::Demo(args), _) => demo(args).await,
+                (Command::Sim(args), _) => sim(args).await,
+                (Command::Run(_) | Command::Check(_), None) => 2,
+            }
+        }),
         Err(e) => {
             eprintln!("halo-integrator: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
+            1
         }
     };
-    let code = runtime.block_on(async {
-        match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
-            Command::Run(args) => run(args).await,
-            Command::Check(scope) => check(scope).await,
-            Command::Demo(args) => demo(args).await,
-            Command::Sim(args) => sim(args).await,
-        }
-    });
+    telemetry.shutdown();
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
-/// Loads the configuration; on error prints every problem and returns exit code 2.
-fn load_config() -> Result<Config, i32> {
-    match Config::from_env() {
-        Ok((config, warnings)) => {
-            telemetry::init(config.log_format);
-            for w in warnings {
-                tracing::warn!("{w}");
-            }
-            Ok(config)
-        }
+/// Serves `/metrics` at `addr` for the length of a run; a port that cannot be bound is
+/// logged and the run goes on without it.
+async fn metrics_server(addr: Option<SocketAddr>, metrics: &Metrics) -> Option<MetricsServer> {
+    let addr = addr?;
+    match MetricsServer::start(addr, metrics.clone()).await {
+        Ok(server) => Some(server),
         Err(e) => {
-            eprintln!("halo-integrator: {e}");
-            Err(2)
+            tracing::error!(%addr, error = %e, "cannot serve /metrics; continuing without it");
+            None
         }
     }
 }
@@ -152,11 +174,7 @@ async fn first_signal() -> i32 {
     }
 }
 
-async fn run(args: RunArgs) -> i32 {
-    let config = match load_config() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+async fn run(config: Config, args: RunArgs) -> i32 {
     let opts = RunOptions {
         dry_run: args.dry_run,
         imports: args.scope.imports,
@@ -164,6 +182,7 @@ async fn run(args: RunArgs) -> i32 {
         plan_file: args.plan_file,
     };
     let metrics = Metrics::new();
+    let server = metrics_server(config.metrics_addr, &metrics).await;
     let shutdown = Shutdown::default();
     let (signal_tx, mut signal_rx) = watch::channel(None::<i32>);
     let watcher = {
@@ -198,6 +217,9 @@ async fn run(args: RunArgs) -> i32 {
         }
     };
     watcher.abort();
+    if let Some(server) = server {
+        server.stop();
+    }
     let signal = *signal_rx.borrow();
     let mut severity = report.severity();
     if signal.is_some() {
@@ -207,11 +229,7 @@ async fn run(args: RunArgs) -> i32 {
     runner::exit_code(severity, signal)
 }
 
-async fn check(scope: Scope) -> i32 {
-    let config = match load_config() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+async fn check(config: Config, scope: Scope) -> i32 {
     println!(
         "ok   configuration: imports {}",
         config
@@ -232,8 +250,6 @@ async fn check(scope: Scope) -> i32 {
 }
 
 async fn demo(args: DemoArgs) -> i32 {
-    // Readable by default: warnings and errors only, as text (RUST_LOG overrides).
-    telemetry::init_for_demo();
     let sim = match Simulator::start(
         ([127, 0, 0, 1], 0).into(),
         World::demo(),
@@ -255,6 +271,11 @@ async fn demo(args: DemoArgs) -> i32 {
             ("INTEGRATOR_LOG_FORMAT", "text"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    // Telemetry settings pass through, so the demo can feed a local monitoring stack.
+    vars.extend(
+        std::env::vars()
+            .filter(|(k, _)| k == "INTEGRATOR_PUSHGATEWAY_URL" || k == "INTEGRATOR_METRICS_ADDR"),
     );
     let config = match Config::from_vars(vars) {
         Ok((config, _)) => config,
@@ -279,6 +300,11 @@ async fn demo(args: DemoArgs) -> i32 {
     );
     println!("Running `halo-integrator run` against it (INTEGRATOR_DEACTIVATE_MISSING=true)...\n");
     let metrics = Metrics::new();
+    let server = metrics_server(
+        Some(config.metrics_addr.unwrap_or(([127, 0, 0, 1], 0).into())),
+        &metrics,
+    )
+    .await;
     let shutdown = Shutdown::default();
     let first = runner::run(&config, &RunOptions::default(), &metrics, &shutdown).await;
     print!("{}", runner::render_summary(&first));
@@ -301,6 +327,9 @@ async fn demo(args: DemoArgs) -> i32 {
         second.graph_requests - first_graph,
         second.duration.as_secs_f64()
     );
+    if let Some(server) = &server {
+        println!("\n/metrics of these runs: http://{}/metrics", server.addr());
+    }
     if args.metrics {
         println!(
             "\nPrometheus metrics of both runs (what /metrics and the Pushgateway receive):\n"
@@ -308,16 +337,21 @@ async fn demo(args: DemoArgs) -> i32 {
         print!("{}", metrics.encode());
     } else {
         println!(
-            "\n(`halo-integrator demo --metrics` also prints the Prometheus metrics of both runs.)"
+            "(`demo --metrics` prints them; `demo --keep-running` keeps the simulator and /metrics up.)"
         );
     }
+    if args.keep_running {
+        println!("\nThe simulator and /metrics keep running; Ctrl-C stops them.");
+        first_signal().await;
+    }
+    if let Some(server) = server {
+        server.stop();
+    }
     sim.shutdown();
-    let severity = first.severity().max(second.severity());
-    runner::exit_code(severity, None)
+    runner::exit_code(first.severity().max(second.severity()), None)
 }
 
 async fn sim(args: SimArgs) -> i32 {
-    telemetry::init(LogFormat::Text);
     let world = match args.seed {
         Seed::Demo => World::demo(),
         Seed::Empty => World::empty(),

@@ -13,6 +13,7 @@ pub struct Metrics {
     pub import_last_success: GaugeVec,
     pub import_success: GaugeVec,
     pub import_duration: GaugeVec,
+    pub deactivations_withheld: GaugeVec,
     pub records: CounterVec,
     pub http_requests: CounterVec,
     pub http_duration: HistogramVec,
@@ -21,6 +22,16 @@ pub struct Metrics {
 }
 
 const PREFIX: &str = "halo_integrator";
+
+/// The `action` values of `halo_integrator_records_total`.
+pub const ACTIONS: &[&str] = &[
+    "created",
+    "updated",
+    "deactivated",
+    "unchanged",
+    "skipped",
+    "failed",
+];
 
 fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
     let g = GaugeVec::new(Opts::new(name, help).namespace(PREFIX), labels)
@@ -92,6 +103,12 @@ impl Metrics {
                 "Duration of the last run of the import.",
                 &["import"],
             ),
+            deactivations_withheld: gauge(
+                &registry,
+                "import_deactivations_withheld",
+                "Deactivations a safety threshold withheld in the last run (exit 4 when > 0).",
+                &["import"],
+            ),
             records: counter(
                 &registry,
                 "records_total",
@@ -126,6 +143,47 @@ impl Metrics {
         let mut buf = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding into memory cannot fail");
+        String::from_utf8(buf).expect("the text format is UTF-8")
+    }
+
+    /// Creates the per-import series at zero, so that dashboards and alerts see a value
+    /// (not an absent series) for actions that did not happen in this run.
+    pub fn init_import(&self, import: &str, entity: &str) {
+        for action in ACTIONS {
+            self.records.with_label_values(&[import, entity, action]);
+        }
+        self.deactivations_withheld
+            .with_label_values(&[import])
+            .set(0.0);
+    }
+
+    /// The metrics of one import (`Some(name)`: series labelled `import=name`) or of the
+    /// run as a whole (`None`: series without an `import` label), in text format — one
+    /// Pushgateway group each.
+    pub fn encode_import(&self, import: Option<&str>) -> String {
+        let families: Vec<_> = self
+            .registry
+            .gather()
+            .into_iter()
+            .filter_map(|mut family| {
+                let metrics: Vec<_> = family
+                    .take_metric()
+                    .into_iter()
+                    .filter(|m| {
+                        let label = m.get_label().iter().find(|l| l.name() == "import");
+                        label.map(|l| l.value()) == import
+                    })
+                    .collect();
+                (!metrics.is_empty()).then(|| {
+                    family.set_metric(metrics);
+                    family
+                })
+            })
+            .collect();
+        let mut buf = Vec::new();
+        TextEncoder::new()
+            .encode(&families, &mut buf)
             .expect("text encoding into memory cannot fail");
         String::from_utf8(buf).expect("the text format is UTF-8")
     }

@@ -10,13 +10,14 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::config::{Config, ImportKind, TenantSelection};
+use crate::config::{Config, ImportKind, RetryConfig, TenantSelection};
 use crate::halo::{Halo, HaloError};
 use crate::http::{BuildError, ClientSettings, HttpClient};
 use crate::imports::{self, Applied, Context, ImportReport, Severity, Shutdown, tenants};
 use crate::metrics::Metrics;
 use crate::sources::graph::Graph;
-use crate::sync::PlanCounts;
+use crate::sync::{PlanCounts, Withheld};
+use crate::telemetry::push;
 
 /// What the command line adds to the configuration.
 #[derive(Debug, Clone, Default)]
@@ -161,11 +162,11 @@ pub async fn run(
     let dry_run = opts.dry_run || config.dry_run;
     let started = Instant::now();
     let span = tracing::info_span!("run", dry_run);
+    let imports = match selected_imports(config, &opts.imports) {
+        Ok(imports) => imports,
+        Err(e) => return RunReport::failed(dry_run, Severity::Config, e),
+    };
     let mut report = async {
-        let imports = match selected_imports(config, &opts.imports) {
-            Ok(imports) => imports,
-            Err(e) => return RunReport::failed(dry_run, Severity::Config, e),
-        };
         let clients = match Clients::new(config, metrics) {
             Ok(c) => c,
             Err(e) => return RunReport::failed(dry_run, Severity::Config, e.to_string()),
@@ -193,7 +194,7 @@ pub async fn run(
             dry_run,
         };
         let mut report = RunReport::new(dry_run);
-        for kind in imports {
+        for &kind in &imports {
             if shutdown.requested() {
                 report.error = Some("interrupted; remaining imports not started".into());
                 report.error_severity = Severity::Interrupted;
@@ -211,6 +212,16 @@ pub async fn run(
     .instrument(span)
     .await;
     report.duration = started.elapsed();
+    // An import that never ran (Halo unreachable, credentials rejected, interrupted)
+    // failed too: its Last Sync must show that, not the previous run's state.
+    for kind in &imports {
+        if !report.imports.iter().any(|i| i.import == *kind) {
+            record_not_run(metrics, kind.name());
+        }
+    }
+    if let Some(url) = &config.pushgateway_url {
+        push_metrics(config, url, metrics, &imports).await;
+    }
     report.halo_requests = metrics.requests_to("halo");
     report.graph_requests = metrics.requests_to("graph");
     if let Some(path) = &opts.plan_file
@@ -263,8 +274,53 @@ fn now_seconds() -> f64 {
         .unwrap_or_default()
 }
 
+fn record_not_run(metrics: &Metrics, name: &str) {
+    metrics
+        .import_last_run
+        .with_label_values(&[name])
+        .set(now_seconds());
+    metrics.import_success.with_label_values(&[name]).set(0.0);
+    metrics.import_duration.with_label_values(&[name]).set(0.0);
+}
+
+/// Pushes the metrics; a Pushgateway that is down is logged and changes nothing else.
+async fn push_metrics(config: &Config, url: &url::Url, metrics: &Metrics, imports: &[ImportKind]) {
+    let http = HttpClient::new(
+        ClientSettings {
+            api: "pushgateway",
+            timeout: Duration::from_secs(10),
+            rate_limit: None,
+            retry: RetryConfig {
+                max_attempts: config.retry.max_attempts.min(3),
+                ..config.retry
+            },
+        },
+        metrics.clone(),
+    );
+    let names: Vec<&str> = imports.iter().map(|k| k.name()).collect();
+    match http {
+        Ok(http) => {
+            let _ = push::push(&http, url, metrics, &names, config.shard).await;
+        }
+        Err(e) => tracing::error!(error = %e, "cannot push metrics"),
+    }
+}
+
 fn record_import_metrics(metrics: &Metrics, import: &ImportReport) {
     let name = import.import.name();
+    metrics.init_import(name, import.entity);
+    let withheld: usize = import
+        .tenants
+        .iter()
+        .filter_map(|t| match &t.withheld {
+            Some(Withheld::Threshold { candidates, .. }) => Some(*candidates),
+            _ => None,
+        })
+        .sum();
+    metrics
+        .deactivations_withheld
+        .with_label_values(&[name])
+        .set(withheld as f64);
     let now = now_seconds();
     let ok = import.severity() == Severity::Ok;
     metrics.import_last_run.with_label_values(&[name]).set(now);

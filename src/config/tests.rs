@@ -279,6 +279,20 @@ fn invalid_values_name_the_variable() {
             "loopback",
         ),
         (
+            "metrics addr without host",
+            "INTEGRATOR_METRICS_ADDR",
+            Some("9464"),
+            "INTEGRATOR_METRICS_ADDR",
+            "such as 0.0.0.0:9464",
+        ),
+        (
+            "pushgateway without scheme",
+            "INTEGRATOR_PUSHGATEWAY_URL",
+            Some("pushgateway:9091"),
+            "INTEGRATOR_PUSHGATEWAY_URL",
+            "scheme 'pushgateway'",
+        ),
+        (
             "retry attempts zero",
             "INTEGRATOR_RETRY_MAX_ATTEMPTS",
             Some("0"),
@@ -453,4 +467,21 @@ fn shards_split_tenants_stably_and_completely() {
         let n = tenants.iter().filter(|t| s.owns(t)).count();
         assert!((60..=140).contains(&n), "shard {} got {n} of 300", s.index);
     }
+}
+
+#[test]
+fn telemetry_endpoints() {
+    let mut vars = base();
+    vars.push(("INTEGRATOR_METRICS_ADDR", "0.0.0.0:9464".into()));
+    // In-cluster Pushgateways speak plain http and receive no secret.
+    vars.push((
+        "INTEGRATOR_PUSHGATEWAY_URL",
+        "http://pushgateway.monitoring:9091".into(),
+    ));
+    let (c, _) = load(&vars).expect("valid");
+    assert_eq!(c.metrics_addr, Some("0.0.0.0:9464".parse().unwrap()));
+    assert_eq!(
+        c.pushgateway_url.unwrap().as_str(),
+        "http://pushgateway.monitoring:9091/"
+    );
 }
