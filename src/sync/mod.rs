@@ -538,7 +538,16 @@ impl<'a> CurrentIndex<'a> {
 
     /// Matches one desired record on its own (claims by other desired records are resolved
     /// afterwards, in [`resolve_all`]).
-    fn resolve(&self, d: &Desired, current: &[Current]) -> Outcome {
+    ///
+    /// `renamed` maps the source id of each enabled desired record to its secondary key:
+    /// a linked record whose own source record now has another key gives up its old one
+    /// in this plan, so the old key is free for someone else.
+    fn resolve(
+        &self,
+        d: &Desired,
+        current: &[Current],
+        renamed: &HashMap<&str, String>,
+    ) -> Outcome {
         if let Some(linked) = self.by_link.get(d.source_id.as_str()) {
             return match linked.as_slice() {
                 [only] => Ok(Some(Match {
@@ -565,11 +574,21 @@ impl<'a> CurrentIndex<'a> {
                 }),
             };
         }
-        if let Some(linked) = self.linked_by_secondary.get(&key) {
+        let keeps_key = |i: &&usize| {
+            link_of(&current[**i])
+                .and_then(|link| renamed.get(link))
+                .is_none_or(|new_key| *new_key == key)
+        };
+        let linked: Vec<&usize> = self
+            .linked_by_secondary
+            .get(&key)
+            .map(|l| l.iter().filter(keeps_key).collect())
+            .unwrap_or_default();
+        if !linked.is_empty() {
             return Err(SkipReason::SecondaryLinkedToOther {
                 key,
                 linked: linked
-                    .iter()
+                    .into_iter()
                     .map(|&i| LinkedRecord {
                         id: current[i].id,
                         source_id: link_of(&current[i]).unwrap_or_default().to_owned(),
@@ -588,6 +607,25 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
     for d in desired {
         *seen.entry(d.source_id.as_str()).or_default() += 1;
     }
+    let renamed: HashMap<&str, String> = desired
+        .iter()
+        // Only a record its source record will really update by link: enabled, unique
+        // in the source, linked to exactly one Halo record.
+        .filter(|d| {
+            d.enabled
+                && seen[d.source_id.as_str()] == 1
+                && index
+                    .by_link
+                    .get(d.source_id.as_str())
+                    .is_some_and(|l| l.len() == 1)
+        })
+        .filter_map(|d| {
+            Some((
+                d.source_id.as_str(),
+                normalize_secondary(d.secondary.as_deref())?,
+            ))
+        })
+        .collect();
     let mut outcomes: Vec<Outcome> = desired
         .iter()
         .map(|d| {
@@ -596,7 +634,7 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
             } else if seen[d.source_id.as_str()] > 1 {
                 Err(SkipReason::DuplicateInSource)
             } else {
-                index.resolve(d, current)
+                index.resolve(d, current, &renamed)
             }
         })
         .collect();

@@ -213,6 +213,17 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "an e-mail its linked owner gives up in this plan is free for another account",
+            vec![want("a", "ann@x.com"), want("b", "dee@x.com")],
+            vec![have(1, Some("a"), "dee@x.com").with("name", Some(json!("Name a")))],
+            opts(),
+            &[
+                r#"create b {"azureoid":"b","emailaddress":"dee@x.com","name":"Name b"}"#,
+                r#"update #1 {"emailaddress":"ann@x.com"}"#,
+                "unchanged=0",
+            ],
+        ),
+        case(
             "linked and identical is unchanged",
             vec![want("a", "ann@x.com")],
             vec![have(1, Some("a"), "ann@x.com")],
@@ -1123,4 +1134,155 @@ fn asset_spec_works_the_same() {
             "unchanged=0"
         ]
     );
+}
+
+/// Property-based tests: random source and Halo states — duplicates already in Halo,
+/// case-variant e-mails, missing fields, inactive records — against the engine's
+/// promises. Failing cases are kept in `proptest-regressions/` and replayed first.
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    const OIDS: &[&str] = &["a", "b", "c", "d", "e", "f"];
+    const EMAILS: &[&str] = &[
+        "ann@x.com",
+        "ANN@x.com",
+        " bob@x.com",
+        "cy@x.com",
+        "dee@x.com",
+    ];
+    const VALUES: &[&str] = &["", "Boss", "Intern", "  Boss "];
+
+    fn value() -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            select(VALUES).prop_map(|v| Some(json!(v))),
+        ]
+    }
+
+    fn desired() -> impl Strategy<Value = Desired> {
+        (
+            select(OIDS),
+            proptest::option::of(select(EMAILS)),
+            any::<bool>(),
+            value(),
+        )
+            .prop_map(|(oid, email, enabled, title)| {
+                let mut d = want(oid, email.unwrap_or("")).with("title", title);
+                if email.is_none() {
+                    d.secondary = None;
+                    d.fields.remove("emailaddress");
+                }
+                d.enabled = enabled || oid < "c";
+                d
+            })
+    }
+
+    fn current() -> impl Strategy<
+        Value = (
+            Option<&'static str>,
+            Option<&'static str>,
+            bool,
+            Option<Value>,
+        ),
+    > {
+        (
+            proptest::option::of(select(OIDS)),
+            proptest::option::of(select(EMAILS)),
+            any::<bool>(),
+            value(),
+        )
+    }
+
+    fn currents() -> impl Strategy<Value = Vec<Current>> {
+        proptest::collection::vec(current(), 0..8).prop_map(|rows| {
+            rows.into_iter()
+                .enumerate()
+                .map(|(i, (oid, email, inactive, title))| {
+                    let mut c = have(i as i64 + 1, oid, email.unwrap_or("")).with("title", title);
+                    if email.is_none() {
+                        c.secondary = None;
+                        c.fields.remove("emailaddress");
+                    }
+                    c.inactive = inactive;
+                    c
+                })
+                .collect()
+        })
+    }
+
+    fn options() -> impl Strategy<Value = PlanOptions> {
+        (any::<bool>(), any::<bool>(), 0u64..6, 0.0f64..=100.0).prop_map(
+            |(deactivate_missing, source_complete, max_deactivations, max_deactivation_percent)| {
+                PlanOptions {
+                    deactivate_missing,
+                    source_complete,
+                    max_deactivations,
+                    max_deactivation_percent,
+                }
+            },
+        )
+    }
+
+    fn same_key(a: &Option<String>, b: &Option<String>) -> bool {
+        match (a, b) {
+            (Some(a), Some(b)) => {
+                let (a, b) = (a.trim(), b.trim());
+                !a.is_empty() && a.eq_ignore_ascii_case(b)
+            }
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Applying a plan and planning again writes nothing (thresholds out of the way).
+        #[test]
+        fn applying_a_plan_converges(desired in proptest::collection::vec(desired(), 0..8), current in currents(), mut opts in options()) {
+            opts.max_deactivations = u64::MAX;
+            opts.max_deactivation_percent = 100.0;
+            let first = plan(&SPEC, &desired, &current, &opts);
+            let after = apply(&first, &desired, &current);
+            let second = plan(&SPEC, &desired, &after, &opts);
+            prop_assert!(second.is_empty(), "second plan not empty: {:?}\nfirst: {:?}", render(&second), render(&first));
+        }
+
+        /// No create duplicates a record whose match key Halo already has, no record is
+        /// written twice, and deactivations respect the switches and the thresholds.
+        #[test]
+        fn plans_never_duplicate_and_respect_safety(desired in proptest::collection::vec(desired(), 0..8), current in currents(), opts in options()) {
+            let p = plan(&SPEC, &desired, &current, &opts);
+            for c in &p.creates {
+                prop_assert!(!current.iter().any(|h| h.source_id.as_deref() == Some(c.source_id.as_str())), "create of a linked id {}", c.source_id);
+                let d = desired.iter().find(|d| d.source_id == c.source_id).unwrap();
+                prop_assert!(d.enabled, "disabled account created");
+                // An existing record may hold the e-mail only if this plan moves it away
+                // (its own source record changed address).
+                let after = apply(&p, &desired, &current);
+                let holders = current.iter().filter(|h| {
+                    let now = after.iter().find(|a| a.id == h.id).unwrap();
+                    same_key(&h.secondary, &d.secondary) && same_key(&now.secondary, &d.secondary)
+                });
+                prop_assert_eq!(holders.count(), 0, "create of an e-mail Halo already has: {:?}", d.secondary);
+            }
+            let mut updated: Vec<i64> = p.updates.iter().map(|u| u.id).collect();
+            updated.sort();
+            updated.dedup();
+            prop_assert_eq!(updated.len(), p.updates.len(), "a record updated twice");
+            if !opts.deactivate_missing || !opts.source_complete {
+                prop_assert!(p.deactivations.is_empty());
+            }
+            prop_assert!(p.deactivations.len() as u64 <= opts.max_deactivations);
+            for d in &p.deactivations {
+                let record = current.iter().find(|c| c.id == d.id).unwrap();
+                let linked = record.source_id.as_deref().is_some_and(|s| !s.is_empty())
+                    || p.updates.iter().any(|u| u.id == d.id && u.changes.contains_key(SPEC.link_field));
+                prop_assert!(linked, "deactivation of a record not linked to the source: {:?}", record);
+                prop_assert!(!record.inactive, "deactivation of an inactive record");
+            }
+        }
+    }
 }
