@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::process::Output;
 use std::time::Duration;
 
-use halo_integrator::sim::{HaloUser, RequestRecord, Service, SimOptions, Simulator, World};
+use halo_integrator::sim::{
+    EntraUser, Fault, HaloUser, RequestRecord, Service, SimOptions, Simulator, World,
+};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_halo-integrator");
 
@@ -166,4 +168,96 @@ pub fn user_state(world: &World) -> Vec<(String, String, Option<String>, bool, i
         .collect();
     state.sort();
     state
+}
+
+// --- Worlds and the fault-free comparison shared by the end-to-end tests.
+
+pub const T1: &str = "11111111-1111-4111-8111-111111111111";
+pub const T2: &str = "22222222-2222-4222-8222-222222222222";
+pub const T3: &str = "33333333-3333-4333-8333-333333333333";
+
+pub fn oid(tenant: usize, n: usize) -> String {
+    format!("{tenant:08x}-0000-4000-8000-{n:012x}")
+}
+
+/// One client linked to T1 with `linked` Entra users already in Halo and in sync.
+pub fn tenant_world(linked: usize) -> World {
+    let mut w = World::empty();
+    let client = w.add_client("Contoso Ltd", &[T1]);
+    let site = w.client(client).unwrap().main_site_id;
+    let users: Vec<EntraUser> = (0..linked)
+        .map(|n| {
+            let mut u = EntraUser::member(
+                &oid(1, n),
+                &format!("Given{n}"),
+                &format!("Sur{n}"),
+                &format!("user{n}@contoso.example"),
+            );
+            u.job_title = Some("Engineer".into());
+            u
+        })
+        .collect();
+    w.add_tenant(T1, "Contoso").users = users.clone();
+    for u in &users {
+        w.add_halo_user(HaloUser::from_entra(u, client, site));
+    }
+    w
+}
+
+pub fn entra_user_mut<'a>(w: &'a mut World, tenant: &str, n: usize) -> &'a mut EntraUser {
+    let id = oid(1, n);
+    w.tenant_mut(tenant)
+        .unwrap()
+        .users
+        .iter_mut()
+        .find(|u| u.id == id)
+        .unwrap()
+}
+
+/// Runs a world with creates, updates and deactivations under `faults`, and checks the
+/// final state equals the fault-free run's, with no duplicate and the expected exit code.
+pub async fn converges_under(
+    faults: Vec<Fault>,
+) -> (Run, Vec<halo_integrator::sim::RequestRecord>) {
+    let world = {
+        let mut w = tenant_world(40);
+        for n in 0..3 {
+            entra_user_mut(&mut w, T1, n).job_title = Some("Manager".into());
+        }
+        entra_user_mut(&mut w, T1, 3).account_enabled = false;
+        let tenant = w.tenant_mut(T1).unwrap();
+        for n in 100..112 {
+            tenant.users.push(EntraUser::member(
+                &oid(1, n),
+                "New",
+                &format!("Hire{n}"),
+                &format!("new{n}@contoso.example"),
+            ));
+        }
+        w
+    };
+    let clean = start(world.clone()).await;
+    let mut env = env_for(&clean);
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    set(&mut env, "HALO_BATCH_SIZE", "5");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "fault-free run: {out:?}");
+    let expected = user_state(&clean.world());
+
+    let sim = start(world).await;
+    for f in faults {
+        sim.inject(f);
+    }
+    let mut env = env_for(&sim);
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    set(&mut env, "HALO_BATCH_SIZE", "5");
+    let out = run(&env, &["run"]).await;
+    let world = sim.world();
+    assert_no_duplicates(&world);
+    assert_eq!(
+        user_state(&world),
+        expected,
+        "final state differs from a fault-free run: {out:?}"
+    );
+    (out, sim.requests())
 }
