@@ -81,16 +81,17 @@ pub fn excerpt(body: &[u8]) -> String {
         if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>"))
             && a + 7 <= b
         {
-            return format!("HTML page '{}'", text[a + 7..b].trim());
+            return format!("HTML page '{}'", printable(text[a + 7..b].trim(), 100));
         }
         return "HTML page".into();
     }
-    let mut out: String = text
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(ERROR_BODY_EXCERPT)
-        .collect();
-    if text.chars().count() > ERROR_BODY_EXCERPT {
+    printable(text, ERROR_BODY_EXCERPT)
+}
+
+/// At most `max` characters of `text` without control characters (an ellipsis marks a cut).
+fn printable(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().filter(|c| !c.is_control()).take(max).collect();
+    if text.chars().count() > max {
         out.push('…');
     }
     out
@@ -712,6 +713,18 @@ mod tests {
         assert!(plain.message.contains("emailaddress"));
         let message = parse_error(br#"{"message":"Rate limited"}"#);
         assert_eq!(message.message, "Rate limited");
+    }
+
+    proptest::proptest! {
+        /// Fuzzing of error-body parsing: any bytes give a bounded, printable message.
+        #[test]
+        fn any_error_body_is_read_without_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+            let detail = parse_error(&body);
+            proptest::prop_assert!(detail.message.chars().count() <= ERROR_BODY_EXCERPT + 1);
+            let html = [b"<html><title>".as_slice(), &body, b"</title>"].concat();
+            proptest::prop_assert!(!parse_error(&html).message.chars().any(char::is_control));
+            proptest::prop_assert!(!detail.message.chars().any(char::is_control));
+        }
     }
 
     #[test]

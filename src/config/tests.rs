@@ -485,3 +485,48 @@ fn telemetry_endpoints() {
         "http://pushgateway.monitoring:9091/"
     );
 }
+
+/// Fuzzing of configuration parsing (proptest-driven; failing inputs are kept in
+/// `proptest-regressions/`): any values for any of our variables give a config or
+/// errors that each name one of those variables — never a panic, never a secret echoed.
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ -~]{0,40}",
+            "\\PC{0,20}",
+            Just(String::new()),
+            Just("0".to_string()),
+            Just("-1".to_string()),
+            Just("18446744073709551616".to_string()),
+            Just("https://".to_string()),
+            Just("http://[::1]:99999".to_string()),
+            Just("true".to_string()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_values_never_panic_and_errors_name_a_variable(
+            picks in proptest::collection::vec((proptest::sample::select(KNOWN), any_value()), 0..6)
+        ) {
+            let mut vars: Vec<(String, String)> = base().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            for (k, v) in &picks {
+                vars.retain(|(name, _)| name != k);
+                vars.push((k.to_string(), v.clone()));
+            }
+            if let Err(errors) = Config::from_vars(vars) {
+                let mut known: Vec<String> = KNOWN.iter().map(|k| k.to_string()).collect();
+                known.extend(["ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET", "ENTRA_TENANTS", "JOB_COMPLETION_INDEX"].map(String::from));
+                for e in &errors.0 {
+                    prop_assert!(known.contains(&e.var), "error names an unknown variable: {e}");
+                }
+                prop_assert!(!errors.to_string().contains(SECRET));
+            }
+        }
+    }
+}
