@@ -151,6 +151,42 @@ mod tests {
         assert!(c.azure_tenants.is_empty());
     }
 
+    /// Any JSON value.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            "\\PC{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..3)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Fuzzing of the lenient record parsing: any value in any field gives a record
+        /// or an error, never a panic, and a record always has a whole-number id.
+        #[test]
+        fn any_field_values_parse_or_fail_cleanly(fields in proptest::collection::btree_map(
+            proptest::sample::select(vec!["id", "name", "emailaddress", "azureoid", "site_id", "client_id", "inactive", "main_site_id", "azure_tenants"]),
+            json_value(),
+            0..9,
+        )) {
+            let value = serde_json::Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+            if let Ok(user) = serde_json::from_value::<User>(value.clone()) {
+                proptest::prop_assert!(user.id != 0);
+            }
+            let _ = serde_json::from_value::<Client>(value);
+        }
+    }
+
     #[test]
     fn wrong_types_are_errors_not_guesses() {
         for bad in [
