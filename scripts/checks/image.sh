@@ -181,8 +181,10 @@ mkdir "$WORK/nocert"
 cp "$CTX/halo-integrator" "$WORK/nocert/"
 grep -v 'ca-certificates' "$CTX/Containerfile" > "$WORK/nocert/Containerfile"
 "${PODMAN[@]}" build --isolation chroot --quiet -t "$NOCERT_IMAGE" "$WORK/nocert" >/dev/null
-out=$("${RUN[@]}" "$NOCERT_IMAGE" demo 2>&1) || true
+code=0
+out=$("${RUN[@]}" "$NOCERT_IMAGE" demo 2>&1) || code=$?
 grep -q 'outcome: every import succeeded' <<<"$out" && fail "control image without CA bundle succeeded: the bundle check proves nothing"
+[ "$code" = 2 ] || { echo "$out"; fail "control image without CA bundle exited $code, expected 2 (cannot build the HTTP client = configuration)"; }
 pass "control image without the CA bundle fails (the bundle is needed and shipped)"
 
 echo "image check: $PASSED passed, 0 failed (image $SIZE bytes, $KIND binary)"
