@@ -128,7 +128,7 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
         .await;
     let (users, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
-        Err(report) => return report,
+        Err(report) => return *report,
     };
     let desired: Vec<Desired> = users
         .iter()

@@ -295,7 +295,7 @@ async fn sync_tenant(
         .await;
     let (devices, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
-        Err(report) => return report,
+        Err(report) => return *report,
     };
 
     let client = target.client.id;

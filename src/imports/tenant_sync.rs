@@ -87,17 +87,18 @@ pub(super) fn fail(
 }
 
 /// What a source read gave: the records, and why they may be incomplete (then nothing is
-/// deactivated). `Err` = nothing usable was read; the tenant's report says why.
+/// deactivated). `Err` = nothing usable was read; the tenant's report (boxed: it is large)
+/// says why.
 pub(super) fn source_records<T>(
     job: &Job,
     target: &TenantTarget,
     read: Read<T>,
-) -> Result<(Vec<T>, Option<String>), TenantReport> {
+) -> Result<(Vec<T>, Option<String>), Box<TenantReport>> {
     let Some(e) = read.error else {
         return Ok((read.items, None));
     };
     if e.is_credentials() {
-        return Err(fail(job, target, Severity::Config, e.to_string()));
+        return Err(Box::new(fail(job, target, Severity::Config, e.to_string())));
     }
     if e.is_tenant_setup() || read.items.is_empty() {
         let severity = if e.is_tenant_setup() {
@@ -105,7 +106,7 @@ pub(super) fn source_records<T>(
         } else {
             Severity::Failed
         };
-        return Err(fail(job, target, severity, e.to_string()));
+        return Err(Box::new(fail(job, target, severity, e.to_string())));
     }
     // Some pages were read: sync what is known, deactivate nothing.
     Ok((read.items, Some(format!("source read incomplete: {e}"))))

@@ -39,8 +39,10 @@ mod tests;
 
 pub use faults::{Fault, FaultKind, Service, Target};
 pub use world::{
-    AzureTenant, Credentials, EntraTenant, EntraUser, EntraWorld, HaloAssetType, HaloClient,
-    HaloSite, HaloUser, HaloWorld, World,
+    ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL,
+    ASSET_FIELD_WARRANTY, AzureTenant, Credentials, EntraTenant, EntraUser, EntraWorld, HaloAsset,
+    HaloAssetFieldDef, HaloAssetFieldValue, HaloAssetType, HaloClient, HaloSite, HaloUser,
+    HaloWorld, ManagedDevice, World,
 };
 
 use std::collections::{HashMap, VecDeque};
