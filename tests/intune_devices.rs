@@ -74,7 +74,7 @@ fn device_world(linked: usize) -> World {
     w
 }
 
-fn device_mut<'a>(w: &'a mut World, n: usize) -> &'a mut ManagedDevice {
+fn device_mut(w: &mut World, n: usize) -> &mut ManagedDevice {
     let id = device_id(1, n);
     w.tenant_mut(T1)
         .unwrap()

@@ -171,6 +171,16 @@ pub fn user_state(world: &World) -> Vec<(String, String, Option<String>, bool, i
     state
 }
 
+/// One asset's content: (intune id, name, client, inactive, user's e-mail, fields).
+pub type AssetContent = (
+    String,
+    String,
+    i64,
+    bool,
+    Option<String>,
+    Vec<(i64, String)>,
+);
+
 /// [`env_for`] running the intune-devices import with the simulator's standard asset fields.
 pub fn env_for_devices(sim: &Simulator) -> Vec<(String, String)> {
     let mut env = env_for(sim);
@@ -213,18 +223,8 @@ pub fn asset_writes(requests: &[RequestRecord]) -> usize {
     count(requests, Service::HaloApi, "POST", "/api/Asset")
 }
 
-/// The content of every asset, ids left out (they depend on creation order): (intune id,
-/// name, client, inactive, user's e-mail, fields), sorted.
-pub fn asset_state(
-    world: &World,
-) -> Vec<(
-    String,
-    String,
-    i64,
-    bool,
-    Option<String>,
-    Vec<(i64, String)>,
-)> {
+/// The content of every asset, ids left out (they depend on creation order), sorted.
+pub fn asset_state(world: &World) -> Vec<AssetContent> {
     let mut state: Vec<_> = world
         .halo
         .assets
