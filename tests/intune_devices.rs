@@ -443,3 +443,67 @@ async fn a_tenant_without_the_intune_permission_exits_3_naming_it() {
         "the other tenant still synced"
     );
 }
+
+#[tokio::test]
+async fn a_rejected_asset_is_counted_and_the_others_still_land() {
+    let mut world = device_world(3);
+    for n in 100..105 {
+        new_device(&mut world, n);
+    }
+    // Halo rejects an inventory number longer than 255 characters.
+    new_device(&mut world, 106);
+    device_mut(&mut world, 106).device_name = "X".repeat(300);
+    device_mut(&mut world, 2).device_name = "Y".repeat(300);
+    let sim = start(world).await;
+    let out = run(&env_for_devices(&sim), &["run"]).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stdout.contains("failed=2"), "{out:?}");
+    let assets = assets_by_intune_id(&sim.world());
+    assert_eq!(assets.len(), 8, "3 existing + 5 good");
+    assert!(
+        out.stderr.contains(&device_id(1, 106)),
+        "failure logged by key: {out:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_partial_device_read_syncs_what_was_read_and_deactivates_nothing() {
+    // 1,000 devices are two Graph pages; the second one keeps failing. One more is gone.
+    let mut world = device_world(1001);
+    world
+        .tenant_mut(T1)
+        .unwrap()
+        .devices
+        .retain(|d| d.id != device_id(1, 1000));
+    device_mut(&mut world, 0).model = Some("Latitude 9450".into());
+    let sim = start(world).await;
+    sim.inject(
+        Fault::graph(
+            "GET",
+            "skiptoken",
+            FaultKind::Status {
+                status: 503,
+                body: "{}".into(),
+                content_type: "application/json".into(),
+            },
+        )
+        .times(50),
+    );
+    let mut env = env_for_devices(&sim);
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    set(&mut env, "HALO_BATCH_SIZE", "500");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all_output().contains("incomplete"), "{out:?}");
+    let world = sim.world();
+    assert!(
+        world.halo.assets.iter().all(|a| !a.inactive),
+        "a partial read is no evidence"
+    );
+    assert_eq!(
+        assets_by_intune_id(&world)[&device_id(1, 0)]
+            .field(halo_integrator::sim::ASSET_FIELD_MODEL),
+        Some("Latitude 9450"),
+        "what was read is synced"
+    );
+}

@@ -11,9 +11,9 @@
 //!
 //! | service | base | endpoints |
 //! |---|---|---|
-//! | Halo | `HALO_URL` = base | `POST /auth/token`, `GET /api/authinfo`, `/api/Users`, `/api/Client`, `/api/Site`, `/api/AssetType` |
+//! | Halo | `HALO_URL` = base | `POST /auth/token`, `GET /api/authinfo`, `/api/Users`, `/api/Client`, `/api/Site`, `/api/Asset`, `/api/AssetType` |
 //! | Entra | `ENTRA_AUTHORITY_HOST` = base`/entra` | `POST /entra/{tenant}/oauth2/v2.0/token` |
-//! | Graph | `GRAPH_URL` = base`/graph` | `GET /graph/v1.0/users` |
+//! | Graph | `GRAPH_URL` = base`/graph` | `GET /graph/v1.0/users`, `GET /graph/v1.0/deviceManagement/managedDevices` |
 //! | control | base`/_sim` | `GET /_sim/world`, `GET /_sim/requests`, `POST /_sim/faults`, `DELETE /_sim/faults` |
 //!
 //! Control requests are neither logged nor faulted. A fault in JSON, as `POST /_sim/faults`
