@@ -69,14 +69,16 @@ impl fmt::Display for ConfigErrors {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum ImportKind {
     EntraUsers,
+    IntuneDevices,
 }
 
 impl ImportKind {
-    pub const ALL: &'static [ImportKind] = &[ImportKind::EntraUsers];
+    pub const ALL: &'static [ImportKind] = &[ImportKind::EntraUsers, ImportKind::IntuneDevices];
 
     pub fn name(self) -> &'static str {
         match self {
             ImportKind::EntraUsers => "entra-users",
+            ImportKind::IntuneDevices => "intune-devices",
         }
     }
 
@@ -87,7 +89,7 @@ impl ImportKind {
     /// Whether the import reads Microsoft Graph (and so needs the `ENTRA_*` settings).
     pub fn needs_entra(self) -> bool {
         match self {
-            ImportKind::EntraUsers => true,
+            ImportKind::EntraUsers | ImportKind::IntuneDevices => true,
         }
     }
 
@@ -196,6 +198,30 @@ pub struct EntraUsersOptions {
     pub filter: Option<String>,
 }
 
+/// Options of the `intune-devices` import (`INTUNE_*`); validated only when it is enabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntuneDevicesOptions {
+    /// `INTUNE_ASSET_TYPE`: the name of the Halo asset type of new assets.
+    pub asset_type: String,
+    /// Halo asset field ids (`INTUNE_FIELD_*`) receiving these device values.
+    pub field_serial: Option<i64>,
+    pub field_model: Option<i64>,
+    pub field_os: Option<i64>,
+    pub field_last_seen: Option<i64>,
+}
+
+impl Default for IntuneDevicesOptions {
+    fn default() -> Self {
+        IntuneDevicesOptions {
+            asset_type: "Workstation".into(),
+            field_serial: None,
+            field_model: None,
+            field_os: None,
+            field_last_seen: None,
+        }
+    }
+}
+
 /// The validated configuration of one process.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -213,6 +239,7 @@ pub struct Config {
     /// `INTEGRATOR_PUSHGATEWAY_URL`: push the run's metrics here at the end.
     pub pushgateway_url: Option<Url>,
     pub entra_users: EntraUsersOptions,
+    pub intune_devices: IntuneDevicesOptions,
 }
 
 /// The raw variables, as `envy` reads them (field name = variable name, lower-cased).
@@ -255,6 +282,12 @@ struct Raw {
     integrator_allow_insecure_http: Option<bool>,
     entra_users_include_guests: Option<bool>,
     entra_users_filter: Option<String>,
+    intune_asset_type: Option<String>,
+    // Read as text so that a bad value is reported by this module, naming the variable.
+    intune_field_serial: Option<String>,
+    intune_field_model: Option<String>,
+    intune_field_os: Option<String>,
+    intune_field_last_seen: Option<String>,
 }
 
 /// Variables this build reads; any other `HALO_*` / `INTEGRATOR_*` draws a warning.
@@ -658,6 +691,38 @@ impl Validator {
             filter: Self::optional(raw.entra_users_filter),
         };
 
+        let intune_devices = if imports.contains(&ImportKind::IntuneDevices) {
+            IntuneDevicesOptions {
+                asset_type: Self::optional(raw.intune_asset_type)
+                    .unwrap_or_else(|| "Workstation".into()),
+                field_serial: self.field_id("INTUNE_FIELD_SERIAL", raw.intune_field_serial),
+                field_model: self.field_id("INTUNE_FIELD_MODEL", raw.intune_field_model),
+                field_os: self.field_id("INTUNE_FIELD_OS", raw.intune_field_os),
+                field_last_seen: self
+                    .field_id("INTUNE_FIELD_LAST_SEEN", raw.intune_field_last_seen),
+            }
+        } else {
+            IntuneDevicesOptions::default()
+        };
+        let field_ids = [
+            ("INTUNE_FIELD_SERIAL", intune_devices.field_serial),
+            ("INTUNE_FIELD_MODEL", intune_devices.field_model),
+            ("INTUNE_FIELD_OS", intune_devices.field_os),
+            ("INTUNE_FIELD_LAST_SEEN", intune_devices.field_last_seen),
+        ];
+        for (i, (var, id)) in field_ids.iter().enumerate() {
+            if let Some(id) = id
+                && let Some((other, _)) = field_ids[..i].iter().find(|(_, o)| *o == Some(*id))
+            {
+                self.error(
+                    var,
+                    format!(
+                        "field id {id} is already used by {other}; each value needs its own field"
+                    ),
+                );
+            }
+        }
+
         let scope = Self::optional(raw.halo_scope).unwrap_or_else(|| "all".into());
         let tenant = Self::optional(raw.halo_tenant);
         Some(Config {
@@ -685,7 +750,23 @@ impl Validator {
             metrics_addr,
             pushgateway_url,
             entra_users,
+            intune_devices,
         })
+    }
+
+    /// An optional Halo field id: a whole number greater than 0.
+    fn field_id(&mut self, var: &str, value: Option<String>) -> Option<i64> {
+        let value = Self::optional(value)?;
+        match value.parse::<i64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                self.error(
+                    var,
+                    format!("expected a Halo asset field id (a whole number greater than 0), got '{value}'"),
+                );
+                None
+            }
+        }
     }
 
     fn imports(&mut self, value: Option<String>) -> Vec<ImportKind> {

@@ -255,6 +255,12 @@ impl Response {
 }
 
 /// Client-side sliding-window limiter: at most `requests` in any `window`.
+///
+/// A slot is taken when a request is sent and re-stamped when it completes
+/// ([`RateLimiter::release`]): the server saw the request at some point in between, so
+/// counting the window from the completion keeps the server's own window (measured at
+/// arrival) within the limit too, whatever the network jitter. That is what lets shards
+/// share one Halo budget exactly.
 pub struct RateLimiter {
     limit: usize,
     window: Duration,
@@ -270,8 +276,9 @@ impl RateLimiter {
         }
     }
 
-    /// Waits for a slot; returns how long it waited.
-    pub async fn acquire(&self) -> Duration {
+    /// Waits for a slot; returns how long it waited and the slot's stamp (for
+    /// [`RateLimiter::release`]).
+    pub async fn acquire(&self) -> (Duration, Instant) {
         let start = Instant::now();
         loop {
             let wait = {
@@ -287,11 +294,20 @@ impl RateLimiter {
                     Some(oldest) if sent.len() >= self.limit => *oldest + self.window - now,
                     _ => {
                         sent.push_back(now);
-                        return start.elapsed();
+                        return (start.elapsed(), now);
                     }
                 }
             };
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Marks the request of slot `stamp` complete: its slot now counts from this moment.
+    pub fn release(&self, stamp: Instant) {
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = sent.iter_mut().find(|t| **t == stamp) {
+            *slot = Instant::now().max(stamp);
+            sent.make_contiguous().sort_unstable();
         }
     }
 }
@@ -483,15 +499,19 @@ impl HttpClient {
     }
 
     async fn attempt(&self, req: &Request<'_>) -> Result<Response, AttemptError> {
-        if let Some(limiter) = &self.limiter {
-            let waited = limiter.acquire().await;
-            if !waited.is_zero() {
-                self.metrics
-                    .rate_limit_wait
-                    .with_label_values(&[self.api])
-                    .inc_by(waited.as_secs_f64());
+        let slot = match &self.limiter {
+            Some(limiter) => {
+                let (waited, stamp) = limiter.acquire().await;
+                if !waited.is_zero() {
+                    self.metrics
+                        .rate_limit_wait
+                        .with_label_values(&[self.api])
+                        .inc_by(waited.as_secs_f64());
+                }
+                Some((limiter, stamp))
             }
-        }
+            None => None,
+        };
         let mut builder = self.inner.request(req.method.clone(), req.url.clone());
         if let Some(token) = req.bearer {
             builder = builder.bearer_auth(token.expose());
@@ -517,6 +537,9 @@ impl HttpClient {
             }
             Err(e) => Err(transport(e)),
         };
+        if let Some((limiter, stamp)) = slot {
+            limiter.release(stamp);
+        }
         self.metrics
             .http_duration
             .with_label_values(&[self.api])
@@ -648,7 +671,7 @@ mod tests {
         });
         let start = Instant::now();
         for _ in 0..3 {
-            assert_eq!(limiter.acquire().await, Duration::ZERO);
+            assert_eq!(limiter.acquire().await.0, Duration::ZERO);
         }
         // The 4th waits until the first leaves the window, the 7th until the 4th does.
         limiter.acquire().await;
@@ -659,6 +682,21 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::from_secs(10));
         limiter.acquire().await;
         assert_eq!(start.elapsed(), Duration::from_secs(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_counts_from_the_completion_of_its_request() {
+        let limiter = RateLimiter::new(&RateLimit {
+            requests: 1,
+            window: Duration::from_secs(10),
+        });
+        let start = Instant::now();
+        let (_, stamp) = limiter.acquire().await;
+        // The request takes 3 s; the server may have seen it at any moment of those.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        limiter.release(stamp);
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(13));
     }
 
     #[test]

@@ -14,7 +14,10 @@ use halo_integrator::config::{Config, LogFormat};
 use halo_integrator::imports::{Severity, Shutdown};
 use halo_integrator::metrics::Metrics;
 use halo_integrator::runner::{self, RunOptions};
-use halo_integrator::sim::{SimOptions, Simulator, World};
+use halo_integrator::sim::{
+    ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL, SimOptions,
+    Simulator, World,
+};
 use halo_integrator::telemetry;
 use halo_integrator::telemetry::serve::MetricsServer;
 
@@ -266,7 +269,6 @@ async fn demo(args: DemoArgs) -> i32 {
     let mut vars = sim.env();
     vars.extend(
         [
-            ("INTEGRATOR_IMPORTS", "entra-users"),
             ("INTEGRATOR_DEACTIVATE_MISSING", "true"),
             ("INTEGRATOR_LOG_FORMAT", "text"),
         ]
@@ -277,6 +279,7 @@ async fn demo(args: DemoArgs) -> i32 {
         std::env::vars()
             .filter(|(k, _)| k == "INTEGRATOR_PUSHGATEWAY_URL" || k == "INTEGRATOR_METRICS_ADDR"),
     );
+    vars.extend(both_imports_env());
     let config = match Config::from_vars(vars) {
         Ok((config, _)) => config,
         Err(e) => {
@@ -286,7 +289,7 @@ async fn demo(args: DemoArgs) -> i32 {
     };
     let world = sim.world();
     println!(
-        "Simulated HaloPSA + Microsoft Entra ID at http://{} — {} Halo clients, {} Entra tenants, {} Entra users, {} Halo users.",
+        "Simulated HaloPSA + Microsoft Entra ID + Intune at http://{} — {} Halo clients, {} Entra tenants, {} Entra users, {} Intune devices, {} Halo users, {} Halo assets.",
         sim.addr(),
         world.halo.clients.len(),
         world.entra.tenants.len(),
@@ -296,7 +299,14 @@ async fn demo(args: DemoArgs) -> i32 {
             .iter()
             .map(|t| t.users.len())
             .sum::<usize>(),
+        world
+            .entra
+            .tenants
+            .iter()
+            .map(|t| t.devices.len())
+            .sum::<usize>(),
         world.halo.users.len(),
+        world.halo.assets.len(),
     );
     println!("Running `halo-integrator run` against it (INTEGRATOR_DEACTIVATE_MISSING=true)...\n");
     let metrics = Metrics::new();
@@ -351,6 +361,22 @@ async fn demo(args: DemoArgs) -> i32 {
     runner::exit_code(first.severity().max(second.severity()), None)
 }
 
+/// Both imports, with the `INTUNE_FIELD_*` ids of the simulator's standard asset fields.
+fn both_imports_env() -> Vec<(String, String)> {
+    [
+        (
+            "INTEGRATOR_IMPORTS",
+            "entra-users,intune-devices".to_string(),
+        ),
+        ("INTUNE_FIELD_SERIAL", ASSET_FIELD_SERIAL.to_string()),
+        ("INTUNE_FIELD_MODEL", ASSET_FIELD_MODEL.to_string()),
+        ("INTUNE_FIELD_OS", ASSET_FIELD_OS.to_string()),
+        ("INTUNE_FIELD_LAST_SEEN", ASSET_FIELD_LAST_SEEN.to_string()),
+    ]
+    .map(|(k, v)| (k.to_string(), v))
+    .into()
+}
+
 async fn sim(args: SimArgs) -> i32 {
     let world = match args.seed {
         Seed::Demo => World::demo(),
@@ -371,7 +397,10 @@ async fn sim(args: SimArgs) -> i32 {
     for (k, v) in sim.env() {
         println!("  export {k}='{v}'");
     }
-    println!("  export INTEGRATOR_IMPORTS=entra-users\n");
+    for (k, v) in both_imports_env() {
+        println!("  export {k}={v}");
+    }
+    println!();
     println!(
         "Control API: GET /_sim/world, GET /_sim/requests, POST /_sim/faults, DELETE /_sim/faults."
     );

@@ -13,7 +13,9 @@ use tracing::Instrument;
 use crate::config::{Config, ImportKind, RetryConfig, TenantSelection};
 use crate::halo::{Halo, HaloError};
 use crate::http::{BuildError, ClientSettings, HttpClient};
-use crate::imports::{self, Applied, Context, ImportReport, Severity, Shutdown, tenants};
+use crate::imports::{
+    self, Applied, Context, ImportReport, Severity, Shutdown, intune_devices, tenants,
+};
 use crate::metrics::Metrics;
 use crate::sources::graph::Graph;
 use crate::sync::{PlanCounts, Withheld};
@@ -184,6 +186,19 @@ pub async fn run(
                 );
             }
         };
+        let intune_asset_type = if imports.contains(&ImportKind::IntuneDevices) {
+            match intune_devices::resolve_asset_type(
+                &clients.halo,
+                &config.intune_devices.asset_type,
+            )
+            .await
+            {
+                Ok(id) => Some(id),
+                Err((severity, e)) => return RunReport::failed(dry_run, severity, e),
+            }
+        } else {
+            None
+        };
         let ctx = Context {
             config,
             halo: &clients.halo,
@@ -192,6 +207,7 @@ pub async fn run(
             shutdown,
             directory: &directory,
             dry_run,
+            intune_asset_type,
         };
         let mut report = RunReport::new(dry_run);
         for &kind in &imports {
@@ -481,6 +497,18 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
         let Some(graph) = clients.graph.as_ref() else {
             continue;
         };
+        if kind == ImportKind::IntuneDevices {
+            let name = &config.intune_devices.asset_type;
+            match intune_devices::resolve_asset_type(&clients.halo, name).await {
+                Ok(id) => {
+                    let _ = writeln!(out, "ok   {kind}: asset type '{name}' is id {id}");
+                }
+                Err((_, e)) => {
+                    ok = false;
+                    let _ = writeln!(out, "FAIL {kind}: {e}");
+                }
+            }
+        }
         for p in &directory.problems {
             ok = false;
             let _ = writeln!(out, "FAIL {kind}: tenant {}: {}", p.tenant, p.message);
@@ -491,14 +519,20 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
         }
         for t in &directory.targets {
             let client = t.client.display_name();
-            match graph
-                .probe_users(&t.tenant, config.entra_users.filter.as_deref())
-                .await
-            {
+            let (probe, what) = match kind {
+                ImportKind::EntraUsers => (
+                    graph
+                        .probe_users(&t.tenant, config.entra_users.filter.as_deref())
+                        .await,
+                    "users",
+                ),
+                ImportKind::IntuneDevices => (graph.probe_devices(&t.tenant).await, "devices"),
+            };
+            match probe {
                 Ok(_) => {
                     let _ = writeln!(
                         out,
-                        "ok   {kind}: tenant {} → {client}: token and users readable",
+                        "ok   {kind}: tenant {} → {client}: token and {what} readable",
                         t.tenant
                     );
                 }

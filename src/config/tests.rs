@@ -530,3 +530,87 @@ mod fuzz {
         }
     }
 }
+
+/// `base()` with both imports enabled and the `INTUNE_*` variables given.
+fn intune(vars: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let mut all: Vec<_> = base()
+        .into_iter()
+        .filter(|(k, _)| *k != "INTEGRATOR_IMPORTS")
+        .collect();
+    all.push(("INTEGRATOR_IMPORTS", "entra-users,intune-devices".into()));
+    all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
+    all
+}
+
+#[test]
+fn intune_options_are_typed_and_defaulted() {
+    let (c, _) = load(&intune(&[])).expect("valid");
+    assert_eq!(
+        c.imports,
+        vec![ImportKind::EntraUsers, ImportKind::IntuneDevices]
+    );
+    assert_eq!(c.intune_devices, IntuneDevicesOptions::default());
+    assert_eq!(c.intune_devices.asset_type, "Workstation");
+
+    let (c, _) = load(&intune(&[
+        ("INTUNE_ASSET_TYPE", " Laptop "),
+        ("INTUNE_FIELD_SERIAL", "12"),
+        ("INTUNE_FIELD_MODEL", "13"),
+        ("INTUNE_FIELD_OS", "14"),
+        ("INTUNE_FIELD_LAST_SEEN", " 15 "),
+    ]))
+    .expect("valid");
+    assert_eq!(
+        c.intune_devices,
+        IntuneDevicesOptions {
+            asset_type: "Laptop".into(),
+            field_serial: Some(12),
+            field_model: Some(13),
+            field_os: Some(14),
+            field_last_seen: Some(15),
+        }
+    );
+}
+
+#[test]
+fn intune_options_are_validated_only_when_the_import_is_enabled() {
+    // (case, variable, value, text in the message)
+    let cases: &[(&str, &'static str, &str, &str)] = &[
+        (
+            "serial zero",
+            "INTUNE_FIELD_SERIAL",
+            "0",
+            "greater than 0), got '0'",
+        ),
+        ("model negative", "INTUNE_FIELD_MODEL", "-3", "got '-3'"),
+        ("os text", "INTUNE_FIELD_OS", "os", "asset field id"),
+        (
+            "last seen float",
+            "INTUNE_FIELD_LAST_SEEN",
+            "4.5",
+            "got '4.5'",
+        ),
+    ];
+    for (name, var, value, text) in cases {
+        let err = load(&intune(&[(var, value)])).expect_err(name);
+        let hit = err.0.iter().find(|e| e.var == *var);
+        let hit = hit.unwrap_or_else(|| panic!("{name}: no error for {var}: {err}"));
+        assert!(hit.message.contains(text), "{name}: '{}'", hit.message);
+        // The same value with only entra-users enabled is not looked at.
+        let mut vars = base();
+        vars.push((var, value.to_string()));
+        let (c, _) = load(&vars).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(c.intune_devices, IntuneDevicesOptions::default());
+    }
+    let err = load(&intune(&[
+        ("INTUNE_FIELD_SERIAL", "7"),
+        ("INTUNE_FIELD_OS", "7"),
+    ]))
+    .expect_err("one field for two values");
+    assert!(
+        err.0
+            .iter()
+            .any(|e| e.var == "INTUNE_FIELD_OS" && e.message.contains("INTUNE_FIELD_SERIAL")),
+        "{err}"
+    );
+}

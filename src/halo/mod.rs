@@ -17,7 +17,7 @@ use crate::config::{HaloConfig, Secret, join};
 use crate::http::{Body, HttpClient, HttpError, Request};
 use crate::token::{AccessToken, TokenCache, TokenResponse};
 
-pub use model::{Client, User};
+pub use model::{Asset, AssetField, AssetType, Client, User};
 
 /// Largest page asked for; servers cap it silently (100 is common) and paging adapts.
 const PAGE_SIZE: usize = 1000;
@@ -74,6 +74,11 @@ trait HasId {
     fn id(&self) -> i64;
 }
 impl HasId for User {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+impl HasId for Asset {
     fn id(&self) -> i64 {
         self.id
     }
@@ -275,6 +280,47 @@ impl Halo {
             ],
         )
         .await
+    }
+
+    /// Every asset of a client, inactive ones included, with their `fields` (which list
+    /// responses leave out without `includeassetfields=true`).
+    pub async fn assets_of_client(&self, client_id: i64) -> Result<Vec<Asset>, HaloError> {
+        let assets: Vec<Asset> = self
+            .list(
+                "Asset",
+                &[
+                    ("client_id", client_id.to_string()),
+                    ("includeinactive", "true".into()),
+                    ("includeassetfields", "true".into()),
+                ],
+            )
+            .await?;
+        if let Some(a) = assets.iter().find(|a| a.fields.is_none()) {
+            // Updating `fields` from a record read without them would wipe the values the
+            // integrator does not own.
+            return Err(HaloError::Inconsistent {
+                route: "/api/Asset".into(),
+                message: format!(
+                    "asset {} came without its fields despite includeassetfields=true",
+                    a.id
+                ),
+            });
+        }
+        Ok(assets)
+    }
+
+    /// Every asset type (`/api/AssetType` answers a bare array).
+    pub async fn asset_types(&self) -> Result<Vec<AssetType>, HaloError> {
+        let resp = self
+            .send(
+                Method::GET,
+                self.api_url("AssetType"),
+                "/api/AssetType",
+                None,
+                true,
+            )
+            .await?;
+        Ok(resp.json()?)
     }
 
     /// Reads the first page of clients (for `check`).

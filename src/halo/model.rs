@@ -128,6 +128,46 @@ pub struct User {
     pub mobilenumber: Option<String>,
 }
 
+/// One value of an asset's `fields` child array (`{id, value}`); the value is kept as Halo
+/// sent it, so that values the integrator does not own are sent back unchanged.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct AssetField {
+    #[serde(deserialize_with = "id")]
+    pub id: i64,
+    #[serde(default)]
+    pub value: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Asset {
+    #[serde(deserialize_with = "id")]
+    pub id: i64,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub inventory_number: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub key_field: Option<String>,
+    #[serde(default, deserialize_with = "opt_id")]
+    pub client_id: Option<i64>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub intune_id: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    pub inactive: bool,
+    /// The asset's user (the device's primary user).
+    #[serde(default, deserialize_with = "opt_id")]
+    pub user_id: Option<i64>,
+    /// `None` when the response had no `fields` (listed without `includeassetfields`).
+    #[serde(default)]
+    pub fields: Option<Vec<AssetField>>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct AssetType {
+    #[serde(deserialize_with = "id")]
+    pub id: i64,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub name: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +225,23 @@ mod tests {
             }
             let _ = serde_json::from_value::<Client>(value);
         }
+    }
+
+    #[test]
+    fn assets_keep_field_values_as_sent() {
+        let a: Asset = serde_json::from_str(
+            r#"{"id":5.0,"inventory_number":"PC-1","intune_id":"","user_id":0,"inactive":false,
+                "fields":[{"id":"12","value":"SN1"},{"id":13,"value":42}]}"#,
+        )
+        .unwrap();
+        assert_eq!(a.id, 5);
+        assert_eq!(a.intune_id, None);
+        assert_eq!(a.user_id, None, "0 means no user");
+        let fields = a.fields.unwrap();
+        assert_eq!(fields[0].id, 12);
+        assert_eq!(fields[1].value, serde_json::json!(42));
+        let bare: Asset = serde_json::from_str(r#"{"id":6}"#).unwrap();
+        assert_eq!(bare.fields, None, "absent, not empty");
     }
 
     #[test]

@@ -49,6 +49,12 @@ pub enum ApplyError {
     Interrupted,
 }
 
+/// Turns the fields of one write (the plan's, plus the create defaults) into the item Halo
+/// is sent. `Some(id)` = an update of record `id`, `None` = a create. This is where an entity
+/// whose child arrays are replaced wholesale (asset `fields`) completes them from the record
+/// it read.
+pub type Shape<'a> = &'a dyn Fn(Option<i64>, Map<String, Value>) -> Map<String, Value>;
+
 /// Where a plan is written.
 pub struct Target<'a> {
     pub import: &'static str,
@@ -57,6 +63,8 @@ pub struct Target<'a> {
     pub route: &'static str,
     /// Fields every create carries besides the plan's (`client_id`, `site_id`).
     pub create_defaults: Map<String, Value>,
+    /// `None`: the plan's fields are sent as they are.
+    pub shape: Option<Shape<'a>>,
     pub halo: &'a Halo,
     pub metrics: &'a Metrics,
     pub shutdown: &'a Shutdown,
@@ -96,7 +104,7 @@ where
     }
     for batch in plan.updates.chunks(size) {
         t.check_shutdown()?;
-        let items: Vec<(Value, &Update)> = batch.iter().map(|u| (update_item(u), u)).collect();
+        let items: Vec<(Value, &Update)> = batch.iter().map(|u| (update_item(t, u), u)).collect();
         let failed = write_idempotent(t, &items, &mut |u: &Update| {
             if u.reactivate {
                 applied.reactivated += 1;
@@ -162,12 +170,17 @@ fn log_failure(t: &Target<'_>, label: &str, source_id: &str, error: &HaloError) 
     );
 }
 
-fn update_item(u: &Update) -> Value {
-    let mut item = Map::new();
+fn update_item(t: &Target<'_>, u: &Update) -> Value {
+    let changes: Map<String, Value> = u
+        .changes
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut item = match t.shape {
+        Some(shape) => shape(Some(u.id), changes),
+        None => changes,
+    };
     item.insert("id".into(), Value::from(u.id));
-    for (k, v) in &u.changes {
-        item.insert(k.clone(), v.clone());
-    }
     Value::Object(item)
 }
 
@@ -176,7 +189,10 @@ fn create_item(t: &Target<'_>, c: &Create) -> Value {
     for (k, v) in &c.fields {
         item.insert(k.clone(), v.clone());
     }
-    Value::Object(item)
+    Value::Object(match t.shape {
+        Some(shape) => shape(None, item),
+        None => item,
+    })
 }
 
 /// How often a create batch whose outcome stays unknown is reconciled and re-sent before

@@ -3,25 +3,24 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Map, Value};
-use tokio::time::Instant;
+use serde_json::Value;
 use tracing::Instrument;
 
-use super::apply::{self, ApplyError, Target};
+use super::tenant_sync::{
+    Job, Source, halo_read_failed, plan_and_apply, run_tenants, source_records,
+};
 use super::tenants::TenantTarget;
-use super::{Applied, Context, ImportReport, Severity, TenantReport};
+use super::{Context, ImportReport, TenantReport};
 use crate::config::ImportKind;
 use crate::halo::{HaloError, User};
 use crate::sources::graph::{Graph, GraphUser};
-use crate::sync::{self, Current, Desired, EntitySpec, Fields, PlanOptions, Withheld};
+use crate::sync::{Current, Desired, EntitySpec, Fields};
 
 pub const SPEC: EntitySpec = EntitySpec {
     entity: "user",
     link_field: "azureoid",
     case_insensitive: &["emailaddress"],
 };
-
-const IMPORT: &str = "entra-users";
 
 /// Whether a Graph user is in scope: guests only when `ENTRA_USERS_INCLUDE_GUESTS`.
 pub fn in_scope(user: &GraphUser, include_guests: bool) -> bool {
@@ -108,88 +107,35 @@ pub fn current(user: &User) -> Current {
     }
 }
 
+const JOB: Job = Job {
+    kind: ImportKind::EntraUsers,
+    spec: &SPEC,
+    route: "Users",
+};
+
 pub async fn run(ctx: &Context<'_>) -> ImportReport {
-    let started = Instant::now();
-    let mut report = ImportReport {
-        import: ImportKind::EntraUsers,
-        entity: SPEC.entity,
-        duration: Default::default(),
-        tenants: Vec::new(),
-        error: None,
-        error_severity: Severity::Ok,
-    };
-    let Some(graph) = ctx.graph else {
-        report.error = Some("no Entra configuration".into());
-        report.error_severity = Severity::Config;
-        return report;
-    };
-    for problem in &ctx.directory.problems {
-        tracing::error!(import = IMPORT, tenant = %problem.tenant, "{}", problem.message);
-        report.tenants.push(TenantReport::problem(
-            &problem.tenant,
-            None,
-            Severity::Partial,
-            problem.message.clone(),
-        ));
-    }
-    for target in &ctx.directory.targets {
-        if ctx.shutdown.requested() {
-            report.error = Some("interrupted before all tenants were synced".into());
-            report.error_severity = Severity::Interrupted;
-            break;
-        }
-        let span =
-            tracing::info_span!("tenant", tenant = %target.tenant, client_id = target.client.id);
-        let tenant = sync_tenant(ctx, graph, target).instrument(span).await;
-        let stop = tenant.severity == Severity::Config;
-        report.tenants.push(tenant);
-        if stop {
-            // The app's credentials are wrong for every tenant: don't hammer the others.
-            break;
-        }
-    }
-    report.duration = started.elapsed();
-    report
+    run_tenants(ctx, &JOB, async |graph: &Graph, target: &TenantTarget| {
+        sync_tenant(ctx, graph, target).await
+    })
+    .await
 }
 
 async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) -> TenantReport {
-    let tenant = target.tenant.as_str();
-    let client_name = target.client.display_name();
-    let fail = |severity, message: String| {
-        tracing::error!(import = IMPORT, tenant, client = %client_name, "{message}");
-        TenantReport::problem(tenant, Some(client_name.clone()), severity, message)
-    };
-
-    // Source.
     let options = &ctx.config.entra_users;
     let read = graph
-        .users(tenant, options.filter.as_deref())
+        .users(&target.tenant, options.filter.as_deref())
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
-    let mut source_problem = None;
-    if let Some(e) = read.error {
-        if e.is_credentials() {
-            return fail(Severity::Config, e.to_string());
-        }
-        if e.is_tenant_setup() || read.items.is_empty() {
-            let severity = if e.is_tenant_setup() {
-                Severity::Partial
-            } else {
-                Severity::Failed
-            };
-            return fail(severity, e.to_string());
-        }
-        // Some pages were read: sync what is known, deactivate nothing.
-        source_problem = Some(format!("source read incomplete: {e}"));
-    }
-    let desired: Vec<Desired> = read
-        .items
+    let (users, problem) = match source_records(&JOB, target, read) {
+        Ok(read) => read,
+        Err(report) => return *report,
+    };
+    let desired: Vec<Desired> = users
         .iter()
         .filter(|u| in_scope(u, options.include_guests))
         .filter_map(desired)
         .collect();
 
-    // Halo.
     let halo_users = match ctx
         .halo
         .users_of_client(target.client.id)
@@ -197,126 +143,19 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
         .await
     {
         Ok(users) => users,
-        Err(e) => return fail(halo_severity(&e), format!("reading Halo users failed: {e}")),
+        Err(e) => return halo_read_failed(&JOB, target, "users", &e),
     };
     let current: Vec<Current> = halo_users.iter().map(current).collect();
 
-    // Plan.
-    let safety = ctx.config.safety;
-    let opts = PlanOptions {
-        deactivate_missing: safety.deactivate_missing,
-        source_complete: source_problem.is_none(),
-        max_deactivations: safety.max_deactivations,
-        max_deactivation_percent: safety.max_deactivation_percent,
+    let reread = async || -> Result<HashSet<String>, HaloError> {
+        let users = ctx.halo.users_of_client(target.client.id).await?;
+        Ok(users
+            .iter()
+            .filter_map(|u| u.azureoid.as_ref().map(|s| s.trim().to_ascii_lowercase()))
+            .collect())
     };
-    let mut plan =
-        tracing::info_span!("plan").in_scope(|| sync::plan(&SPEC, &desired, &current, &opts));
-    let mut problem = source_problem;
-    let mut severity = if problem.is_some() {
-        Severity::Failed
-    } else {
-        Severity::Ok
-    };
-    if target.client.main_site_id.is_none() && !plan.creates.is_empty() {
-        let message = format!(
-            "{} new users not created: the Halo client has no main site",
-            plan.creates.len()
-        );
-        tracing::error!(import = IMPORT, tenant, client = %client_name, "{message}");
-        plan.creates.clear();
-        severity = severity.max(Severity::Partial);
-        problem.get_or_insert(message);
-    }
-    for skip in &plan.skipped {
-        tracing::warn!(
-            import = IMPORT,
-            entity = SPEC.entity,
-            tenant,
-            key = %skip.label,
-            source_id = %skip.source_id,
-            action = "skipped",
-            reason = %skip.reason,
-            "record skipped"
-        );
-    }
-    if let Some(withheld) = &plan.withheld {
-        tracing::error!(import = IMPORT, tenant, client = %client_name, "deactivations withheld: {withheld}");
-        if matches!(withheld, Withheld::Threshold { .. }) {
-            severity = severity.max(Severity::Threshold);
-        }
-    }
-    let counts = plan.counts();
-    tracing::info!(import = IMPORT, tenant, client = %client_name, plan = %counts, "planned");
-    let records = &ctx.metrics.records;
-    records
-        .with_label_values(&[IMPORT, SPEC.entity, "unchanged"])
-        .inc_by(plan.unchanged as f64);
-    records
-        .with_label_values(&[IMPORT, SPEC.entity, "skipped"])
-        .inc_by(plan.skipped.len() as f64);
-
-    // Apply.
-    let mut applied = Applied::default();
-    if !ctx.dry_run && !plan.is_empty() {
-        let mut defaults = Map::new();
-        defaults.insert("client_id".into(), Value::from(target.client.id));
-        if let Some(site) = target.client.main_site_id {
-            defaults.insert("site_id".into(), Value::from(site));
-        }
-        let t = Target {
-            import: IMPORT,
-            entity: SPEC.entity,
-            route: "Users",
-            create_defaults: defaults,
-            halo: ctx.halo,
-            metrics: ctx.metrics,
-            shutdown: ctx.shutdown,
-        };
-        let reread = async || -> Result<HashSet<String>, HaloError> {
-            let users = ctx.halo.users_of_client(target.client.id).await?;
-            Ok(users
-                .iter()
-                .filter_map(|u| u.azureoid.as_ref().map(|s| s.trim().to_ascii_lowercase()))
-                .collect())
-        };
-        match apply::apply(&t, &plan, reread)
-            .instrument(tracing::info_span!("apply"))
-            .await
-        {
-            Ok(done) => applied = done,
-            Err(ApplyError::Interrupted) => {
-                severity = severity.max(Severity::Interrupted);
-                problem.get_or_insert("interrupted while applying".into());
-            }
-            Err(ApplyError::Halo(e)) => {
-                severity = severity.max(halo_severity(&e));
-                problem.get_or_insert(format!("writing to Halo failed: {e}"));
-                tracing::error!(import = IMPORT, tenant, client = %client_name, error = %e, "apply failed");
-            }
-        }
-        if applied.failed > 0 {
-            severity = severity.max(Severity::Partial);
-        }
-    }
-    TenantReport {
-        tenant: tenant.to_string(),
-        client: Some(client_name),
-        planned: Some(counts),
-        applied,
-        severity,
-        problem,
-        withheld: plan.withheld.clone(),
-        plan: Some(plan),
-    }
-}
-
-/// Credentials rejected mid-run are a configuration problem; everything else failed.
-fn halo_severity(e: &HaloError) -> Severity {
-    if e.is_credentials() {
-        Severity::Config
-    } else {
-        Severity::Failed
-    }
+    let source = Source { desired, problem };
+    plan_and_apply(ctx, &JOB, target, source, &current, None, reread).await
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 
 pub mod apply;
 pub mod entra_users;
+pub mod intune_devices;
+mod tenant_sync;
 pub mod tenants;
 
 use std::sync::Arc;
@@ -107,6 +109,18 @@ fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
 }
 
 impl ImportReport {
+    /// A report with no tenants yet.
+    pub fn new(import: ImportKind, entity: &'static str) -> Self {
+        ImportReport {
+            import,
+            entity,
+            duration: Duration::ZERO,
+            tenants: Vec::new(),
+            error: None,
+            error_severity: Severity::Ok,
+        }
+    }
+
     pub fn severity(&self) -> Severity {
         self.tenants
             .iter()
@@ -141,11 +155,15 @@ pub struct Context<'a> {
     pub shutdown: &'a Shutdown,
     pub directory: &'a tenants::Directory,
     pub dry_run: bool,
+    /// The `assettype_id` for new assets (`INTUNE_ASSET_TYPE`), resolved once per run
+    /// before any import when `intune-devices` runs.
+    pub intune_asset_type: Option<i64>,
 }
 
 /// Runs one import and reports on it; never panics on remote data.
 pub async fn run(kind: ImportKind, ctx: &Context<'_>) -> ImportReport {
     match kind {
         ImportKind::EntraUsers => entra_users::run(ctx).await,
+        ImportKind::IntuneDevices => intune_devices::run(ctx).await,
     }
 }

@@ -1,17 +1,18 @@
 //! The simulated Microsoft Entra token endpoint (`POST /entra/{tenant}/oauth2/v2.0/token`)
-//! and Microsoft Graph (`/graph/v1.0/users`).
+//! and Microsoft Graph (`/graph/v1.0/users`, `/graph/v1.0/deviceManagement/managedDevices`).
 //!
 //! Awkward parts reproduced on purpose: tokens are per tenant; errors come as AADSTS OAuth
 //! bodies from Entra and in Graph's error envelope from Graph (with the `request-id` of the
 //! response header); without `$select`, `accountEnabled`, `userType` and `department` are
-//! not returned; `$top` above the cap is a 400; only simple `eq` filters are supported;
-//! `@odata.nextLink` is absolute and carries an opaque `$skiptoken`.
+//! not returned; `$top` above the cap is a 400; only simple `eq` filters on users are
+//! supported; `@odata.nextLink` is absolute and carries an opaque `$skiptoken`; a tenant
+//! without the needed permission answers 403 `Authorization_RequestDenied`.
 
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::world::{EntraTenant, EntraUser};
+use super::world::{EntraTenant, EntraUser, ManagedDevice};
 use super::{
     Ctx, IssuedToken, Issuer, RequestIds, State, TenantTag, TokenError, json_response, utc_now,
 };
@@ -55,6 +56,37 @@ const DEFAULT_SELECT: &[&str] = &[
     "userPrincipalName",
     "id",
 ];
+
+/// Graph's managed-device properties the simulator models, in canonical spelling.
+const DEVICE_PROPERTIES: &[&str] = &[
+    "id",
+    "deviceName",
+    "serialNumber",
+    "manufacturer",
+    "model",
+    "operatingSystem",
+    "osVersion",
+    "userPrincipalName",
+    "emailAddress",
+    "azureADDeviceId",
+    "lastSyncDateTime",
+    "complianceState",
+];
+
+/// One Graph collection the simulator serves: its records' properties and paging rules.
+struct Collection<'a, T> {
+    /// The path after `/v1.0/`, for next links and `@odata.context`.
+    path: &'static str,
+    /// The entity type named in `$select` errors.
+    type_name: &'static str,
+    properties: &'static [&'static str],
+    /// What is returned without `$select`.
+    default_select: &'static [&'static str],
+    /// Properties `$filter` supports (with whether their value is a boolean).
+    filterable: &'static [(&'static str, bool)],
+    property: fn(&T, &str) -> Value,
+    records: &'a [T],
+}
 
 /// Properties `$filter` supports, with whether their value is a boolean.
 const FILTERABLE: &[(&str, bool)] = &[
@@ -304,8 +336,48 @@ fn route(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
     let rest = ctx.path.get("/graph".len()..).unwrap_or("");
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
+        ["v1.0", dm, devices]
+            if dm.eq_ignore_ascii_case("deviceManagement")
+                && devices.eq_ignore_ascii_case("managedDevices") =>
+        {
+            match *ctx.method {
+                Method::GET if tenant.can_read_devices => list(
+                    ctx,
+                    tenant,
+                    &Collection {
+                        path: "deviceManagement/managedDevices",
+                        type_name: "microsoft.graph.managedDevice",
+                        properties: DEVICE_PROPERTIES,
+                        default_select: DEVICE_PROPERTIES,
+                        filterable: &[],
+                        property: device_property,
+                        records: &tenant.devices,
+                    },
+                ),
+                Method::GET => forbidden(ctx),
+                _ => error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "Request_BadRequest",
+                    "Specified HTTP method is not allowed for the request target.",
+                    ctx.ids,
+                ),
+            }
+        }
         ["v1.0", users] if users.eq_ignore_ascii_case("users") => match *ctx.method {
-            Method::GET => list_users(ctx, tenant),
+            Method::GET if tenant.can_read_users => list(
+                ctx,
+                tenant,
+                &Collection {
+                    path: "users",
+                    type_name: "microsoft.graph.user",
+                    properties: USER_PROPERTIES,
+                    default_select: DEFAULT_SELECT,
+                    filterable: FILTERABLE,
+                    property,
+                    records: &tenant.users,
+                },
+            ),
+            Method::GET => forbidden(ctx),
             Method::POST => error(
                 StatusCode::FORBIDDEN,
                 "Authorization_RequestDenied",
@@ -340,13 +412,22 @@ fn route(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
     }
 }
 
+fn forbidden(ctx: &Ctx<'_>) -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+        ctx.ids,
+    )
+}
+
 /// One `<prop> eq <value>` clause.
 struct Clause {
     property: &'static str,
     value: Value,
 }
 
-fn parse_filter(filter: &str) -> Option<Vec<Clause>> {
+fn parse_filter(filter: &str, filterable: &[(&'static str, bool)]) -> Option<Vec<Clause>> {
     let mut clauses = Vec::new();
     for part in split_and(filter) {
         let part = part.trim();
@@ -361,7 +442,7 @@ fn parse_filter(filter: &str) -> Option<Vec<Clause>> {
             return None;
         }
         let literal = literal.trim();
-        let (property, boolean) = FILTERABLE
+        let (property, boolean) = filterable
             .iter()
             .find(|(p, _)| p.eq_ignore_ascii_case(property))?;
         let value = if *boolean {
@@ -415,9 +496,9 @@ fn split_and(filter: &str) -> Vec<String> {
     parts
 }
 
-fn matches(user: &EntraUser, clauses: &[Clause]) -> bool {
+fn matches<T>(record: &T, property: fn(&T, &str) -> Value, clauses: &[Clause]) -> bool {
     clauses.iter().all(
-        |clause| match (property(user, clause.property), &clause.value) {
+        |clause| match (property(record, clause.property), &clause.value) {
             (Value::String(have), Value::String(want)) => have.eq_ignore_ascii_case(want),
             (have, want) => have == *want,
         },
@@ -440,6 +521,26 @@ fn property(user: &EntraUser, name: &str) -> Value {
         "mobilePhone" => text(&user.mobile_phone),
         "department" => text(&user.department),
         "userType" => Value::String(user.user_type.clone()),
+        _ => Value::Null,
+    }
+}
+
+/// One Graph property of a managed device.
+fn device_property(device: &ManagedDevice, name: &str) -> Value {
+    let text = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
+    match name {
+        "id" => Value::String(device.id.clone()),
+        "deviceName" => Value::String(device.device_name.clone()),
+        "serialNumber" => text(&device.serial_number),
+        "manufacturer" => text(&device.manufacturer),
+        "model" => text(&device.model),
+        "operatingSystem" => Value::String(device.operating_system.clone()),
+        "osVersion" => Value::String(device.os_version.clone()),
+        "userPrincipalName" => text(&device.user_principal_name),
+        "emailAddress" => text(&device.email_address),
+        "azureADDeviceId" => text(&device.azure_ad_device_id),
+        "lastSyncDateTime" => Value::String(device.last_sync_date_time.clone()),
+        "complianceState" => Value::String(device.compliance_state.clone()),
         _ => Value::Null,
     }
 }
@@ -488,17 +589,9 @@ fn encode(value: &str) -> String {
     out
 }
 
-/// `GET /graph/v1.0/users`
-fn list_users(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
+/// `GET` of a collection: `$select`, `$top`, `$filter`, `$skiptoken` paging.
+fn list<T>(ctx: &Ctx<'_>, tenant: &EntraTenant, c: &Collection<'_, T>) -> Response {
     let bad = |code: &str, message: String| error(StatusCode::BAD_REQUEST, code, &message, ctx.ids);
-    if !tenant.can_read_users {
-        return error(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-            ctx.ids,
-        );
-    }
     for (key, _) in &ctx.query {
         let known = ["$select", "$top", "$filter", "$skiptoken"];
         if key.starts_with('$') && !known.iter().any(|k| k.eq_ignore_ascii_case(key)) {
@@ -510,18 +603,17 @@ fn list_users(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
     }
     let select_raw = ctx.param("$select").filter(|s| !s.trim().is_empty());
     let select: Vec<&'static str> = match select_raw {
-        None => DEFAULT_SELECT.to_vec(),
+        None => c.default_select.to_vec(),
         Some(raw) => {
             let mut selected = vec!["id"];
             for name in raw.split(',').map(str::trim) {
-                let Some(property) = USER_PROPERTIES
-                    .iter()
-                    .find(|p| p.eq_ignore_ascii_case(name))
+                let Some(property) = c.properties.iter().find(|p| p.eq_ignore_ascii_case(name))
                 else {
                     return bad(
                         "Request_BadRequest",
                         format!(
-                            "Parsing OData Select and Expand failed: Could not find a property named '{name}' on type 'microsoft.graph.user'."
+                            "Parsing OData Select and Expand failed: Could not find a property named '{name}' on type '{}'.",
+                            c.type_name
                         ),
                     );
                 };
@@ -551,7 +643,7 @@ fn list_users(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
     let filter_raw = ctx.param("$filter");
     let clauses = match filter_raw {
         None => Vec::new(),
-        Some(raw) => match parse_filter(raw) {
+        Some(raw) => match parse_filter(raw, c.filterable) {
             Some(clauses) => clauses,
             None => {
                 return bad(
@@ -563,6 +655,7 @@ fn list_users(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
     };
     let binding = [
         tenant.id.as_str(),
+        c.path,
         select_raw.unwrap_or(""),
         filter_raw.unwrap_or(""),
     ];
@@ -578,28 +671,29 @@ fn list_users(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
             }
         },
     };
-    let matching: Vec<&EntraUser> = tenant
-        .users
+    let matching: Vec<&T> = c
+        .records
         .iter()
-        .filter(|u| matches(u, &clauses))
+        .filter(|r| matches(*r, c.property, &clauses))
         .collect();
     let page: Vec<Value> = matching
         .iter()
         .skip(offset)
         .take(top)
-        .map(|user| {
+        .map(|record| {
             let mut out = Map::new();
             for name in &select {
-                out.insert((*name).to_string(), property(user, name));
+                out.insert((*name).to_string(), (c.property)(record, name));
             }
             Value::Object(out)
         })
         .collect();
     let context = match select_raw {
-        None => format!("{}/graph/v1.0/$metadata#users", ctx.base),
+        None => format!("{}/graph/v1.0/$metadata#{}", ctx.base, c.path),
         Some(_) => format!(
-            "{}/graph/v1.0/$metadata#users({})",
+            "{}/graph/v1.0/$metadata#{}({})",
             ctx.base,
+            c.path,
             select[1..].join(",")
         ),
     };
@@ -620,7 +714,12 @@ fn list_users(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
         query.push(format!("$skiptoken={}", encode_skiptoken(next, &binding)));
         body.insert(
             "@odata.nextLink".into(),
-            Value::String(format!("{}/graph/v1.0/users?{}", ctx.base, query.join("&"))),
+            Value::String(format!(
+                "{}/graph/v1.0/{}?{}",
+                ctx.base,
+                c.path,
+                query.join("&")
+            )),
         );
     }
     body.insert("value".into(), Value::Array(page));

@@ -1,19 +1,23 @@
 //! The simulated HaloPSA: the OAuth token endpoint (`POST /auth/token`) and the REST API
-//! (`/api/...`: Users, Client, Site, AssetType, authinfo).
+//! (`/api/...`: Users, Client, Site, Asset, AssetType, authinfo).
 //!
 //! Awkward parts reproduced on purpose: paths and query parameter names are
 //! case-insensitive and unknown parameters are ignored; `page_size` is silently capped while
 //! the envelope echoes the requested size; unpaged lists are silently truncated to 50
 //! records; inactive records are hidden unless `includeinactive=true`; a client's
 //! `azure_tenants` appear in lists only with `includedetails=true`; `search` does not look at
-//! `azureoid`; writes answer with float ids, an object for one item and an array otherwise;
-//! a batch with one invalid item is rejected as a whole with a plain-text 400.
+//! `azureoid`; an asset's `fields` appear in lists only with `includeassetfields=true`, and
+//! `fields` sent in an update replace the stored array wholesale; writes answer with float
+//! ids, an object for one item and an array otherwise; a batch with one invalid item is
+//! rejected as a whole with a plain-text 400.
 
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::world::{AzureTenant, HaloClient, HaloSite, HaloUser, World};
+use super::world::{
+    AzureTenant, HaloAsset, HaloAssetFieldValue, HaloClient, HaloSite, HaloUser, World,
+};
 use super::{Ctx, IssuedToken, Issuer, State, TokenError, json_response};
 
 /// Records returned by a list request without `pageinate=true`.
@@ -205,6 +209,13 @@ fn api_inner(ctx: &Ctx<'_>, st: &mut State) -> Reply {
                 .ok_or_else(|| not_found(id))?;
             Ok(ok_json(site_json(&st.world, site)))
         }
+        ["asset"] if get => list_assets(ctx, &st.world),
+        ["asset"] if post => write_assets(ctx, &mut st.world),
+        ["asset", id] if get => {
+            let id = parse_id(id)?;
+            let asset = st.world.halo_asset(id).ok_or_else(|| not_found(id))?;
+            Ok(ok_json(asset_json(&st.world, asset, true, false)))
+        }
         ["assettype"] if get => Ok(ok_json(Value::Array(
             st.world
                 .halo
@@ -213,7 +224,7 @@ fn api_inner(ctx: &Ctx<'_>, st: &mut State) -> Reply {
                 .map(|t| json!({"id": t.id, "name": t.name}))
                 .collect(),
         ))),
-        ["users" | "client" | "site" | "assettype", ..] => {
+        ["users" | "client" | "site" | "asset" | "assettype", ..] => {
             Err(reject(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"))
         }
         _ => Err(reject(StatusCode::NOT_FOUND, "Not Found")),
@@ -343,6 +354,60 @@ fn site_json(world: &World, site: &HaloSite) -> Value {
         "name": site.name,
         "client_id": site.client_id,
         "client_name": world.client(site.client_id).map(|c| c.name.clone()),
+    })
+}
+
+fn asset_json(world: &World, asset: &HaloAsset, fields: bool, float: bool) -> Value {
+    let mut value = json!({
+        "id": id_value(asset.id, float),
+        "inventory_number": asset.inventory_number,
+        "key_field": asset.key_field,
+        "assettype_id": id_value(asset.assettype_id, float),
+        "assettype_name": world.halo.asset_types.iter().find(|t| t.id == asset.assettype_id).map(|t| t.name.clone()),
+        "client_id": id_value(asset.client_id, float),
+        "client_name": world.client(asset.client_id).map(|c| c.name.clone()),
+        "site_id": id_value(asset.site_id, float),
+        "intune_id": asset.intune_id.clone().unwrap_or_default(),
+        "inactive": asset.inactive,
+        "user_id": id_value(asset.user_id.unwrap_or(0), float),
+    });
+    if fields && let Value::Object(map) = &mut value {
+        let fields: Vec<Value> = asset
+            .fields
+            .iter()
+            .map(|f| {
+                let name = world
+                    .halo
+                    .asset_fields
+                    .iter()
+                    .find(|d| d.id == f.id)
+                    .map(|d| d.name.clone());
+                json!({"id": f.id, "name": name, "value": f.value})
+            })
+            .collect();
+        map.insert("fields".into(), Value::Array(fields));
+    }
+    value
+}
+
+fn list_assets(ctx: &Ctx<'_>, world: &World) -> Reply {
+    let client_id = number(ctx, "client_id")?;
+    let site_id = number(ctx, "site_id")?;
+    let assettype_id = number(ctx, "assettype_id")?;
+    let inactive = flag(ctx, "includeinactive");
+    let fields = flag(ctx, "includeassetfields");
+    let mut assets: Vec<&HaloAsset> = world
+        .halo
+        .assets
+        .iter()
+        .filter(|a| inactive || !a.inactive)
+        .filter(|a| client_id.is_none_or(|c| a.client_id == c))
+        .filter(|a| site_id.is_none_or(|s| a.site_id == s))
+        .filter(|a| assettype_id.is_none_or(|t| a.assettype_id == t))
+        .collect();
+    assets.sort_by_key(|a| a.id);
+    envelope(ctx, "assets", assets, |a| {
+        asset_json(world, a, fields, false)
     })
 }
 
@@ -613,6 +678,151 @@ fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         saved.push(user_json(world, &user, true));
     }
     Ok(write_response(saved, single))
+}
+
+/// `POST /api/Asset`: validate every item, then commit all of them. `fields` sent replace
+/// the stored array; each `fields[].id` must be a defined asset field; `user_id` must be a
+/// user of the asset's client (0 or null clears it).
+fn write_assets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
+    let (items, single) = write_items(ctx)?;
+    let mut planned = Vec::with_capacity(items.len());
+    for (index, map) in items.iter().enumerate() {
+        let item = Item { index, map };
+        let mut asset = match item.id()? {
+            Some(id) => world
+                .halo_asset(id)
+                .cloned()
+                .ok_or_else(|| item.err(format!("id {id} does not exist")))?,
+            None => HaloAsset {
+                id: 0,
+                inventory_number: String::new(),
+                key_field: None,
+                assettype_id: 0,
+                client_id: 0,
+                site_id: 0,
+                intune_id: None,
+                inactive: false,
+                user_id: None,
+                fields: Vec::new(),
+            },
+        };
+        let create = asset.id == 0;
+        if let Some(value) = item.string("inventory_number")? {
+            asset.inventory_number = value.unwrap_or_default();
+        }
+        if asset.inventory_number.chars().count() > 255 {
+            return Err(item.err("inventory_number is longer than 255 characters".to_string()));
+        }
+        if let Some(value) = item.string("key_field")? {
+            asset.key_field = value.filter(|v| !v.is_empty());
+        }
+        if let Some(value) = item.string("intune_id")? {
+            asset.intune_id = value.filter(|v| !v.is_empty());
+        }
+        if let Some(inactive) = item.bool("inactive")? {
+            asset.inactive = inactive;
+        }
+        for (key, slot) in [
+            ("assettype_id", &mut asset.assettype_id),
+            ("client_id", &mut asset.client_id),
+            ("site_id", &mut asset.site_id),
+        ] {
+            match item.int(key)? {
+                Some(id) => *slot = id,
+                None if create => return Err(item.err(format!("{key} is required"))),
+                None => {}
+            }
+        }
+        if !world
+            .halo
+            .asset_types
+            .iter()
+            .any(|t| t.id == asset.assettype_id)
+        {
+            return Err(item.err(format!(
+                "assettype_id {} does not exist",
+                asset.assettype_id
+            )));
+        }
+        if world.client(asset.client_id).is_none() {
+            return Err(item.err(format!("client_id {} does not exist", asset.client_id)));
+        }
+        if !world
+            .halo
+            .sites
+            .iter()
+            .any(|s| s.id == asset.site_id && s.client_id == asset.client_id)
+        {
+            return Err(item.err(format!(
+                "site_id {} does not belong to client {}",
+                asset.site_id, asset.client_id
+            )));
+        }
+        if map.contains_key("user_id") {
+            asset.user_id = item.int("user_id")?.filter(|id| *id != 0);
+        }
+        if let Some(user) = asset.user_id
+            && !world
+                .halo
+                .users
+                .iter()
+                .any(|u| u.id == user && u.client_id == asset.client_id)
+        {
+            return Err(item.err(format!(
+                "user_id {user} is not a user of client {}",
+                asset.client_id
+            )));
+        }
+        match map.get("fields") {
+            None => {}
+            Some(Value::Null) => asset.fields.clear(),
+            Some(Value::Array(fields)) => {
+                asset.fields = fields
+                    .iter()
+                    .map(|f| parse_asset_field(&item, world, f))
+                    .collect::<Result<_, _>>()?;
+            }
+            Some(other) => return Err(item.err(format!("fields {other} is not an array"))),
+        }
+        planned.push(asset);
+    }
+    let mut saved = Vec::with_capacity(planned.len());
+    for mut asset in planned {
+        if asset.id == 0 {
+            asset.id = world.next_halo_id();
+            world.halo.assets.push(asset.clone());
+        } else if let Some(slot) = world.halo.assets.iter_mut().find(|a| a.id == asset.id) {
+            *slot = asset.clone();
+        }
+        saved.push(asset_json(world, &asset, true, true));
+    }
+    Ok(write_response(saved, single))
+}
+
+fn parse_asset_field(
+    item: &Item<'_>,
+    world: &World,
+    value: &Value,
+) -> Result<HaloAssetFieldValue, Reject> {
+    let field = Item {
+        index: item.index,
+        map: value
+            .as_object()
+            .ok_or_else(|| item.err(format!("fields: {value} is not an object")))?,
+    };
+    let id = field
+        .int("id")?
+        .ok_or_else(|| item.err("fields: id is required".to_string()))?;
+    if !world.halo.asset_fields.iter().any(|d| d.id == id) {
+        return Err(item.err(format!("fields: field id {id} does not exist")));
+    }
+    let value = match field.map.get("value") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(other) => return Err(item.err(format!("fields: value {other} is not a string"))),
+    };
+    Ok(HaloAssetFieldValue { id, value })
 }
 
 /// `POST /api/Client`: validate every item, then commit all of them. A new client gets a

@@ -11,9 +11,9 @@
 //!
 //! | service | base | endpoints |
 //! |---|---|---|
-//! | Halo | `HALO_URL` = base | `POST /auth/token`, `GET /api/authinfo`, `/api/Users`, `/api/Client`, `/api/Site`, `/api/AssetType` |
+//! | Halo | `HALO_URL` = base | `POST /auth/token`, `GET /api/authinfo`, `/api/Users`, `/api/Client`, `/api/Site`, `/api/Asset`, `/api/AssetType` |
 //! | Entra | `ENTRA_AUTHORITY_HOST` = base`/entra` | `POST /entra/{tenant}/oauth2/v2.0/token` |
-//! | Graph | `GRAPH_URL` = base`/graph` | `GET /graph/v1.0/users` |
+//! | Graph | `GRAPH_URL` = base`/graph` | `GET /graph/v1.0/users`, `GET /graph/v1.0/deviceManagement/managedDevices` |
 //! | control | base`/_sim` | `GET /_sim/world`, `GET /_sim/requests`, `POST /_sim/faults`, `DELETE /_sim/faults` |
 //!
 //! Control requests are neither logged nor faulted. A fault in JSON, as `POST /_sim/faults`
@@ -39,8 +39,10 @@ mod tests;
 
 pub use faults::{Fault, FaultKind, Service, Target};
 pub use world::{
-    AzureTenant, Credentials, EntraTenant, EntraUser, EntraWorld, HaloAssetType, HaloClient,
-    HaloSite, HaloUser, HaloWorld, World,
+    ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL,
+    ASSET_FIELD_WARRANTY, AzureTenant, Credentials, EntraTenant, EntraUser, EntraWorld, HaloAsset,
+    HaloAssetFieldDef, HaloAssetFieldValue, HaloAssetType, HaloClient, HaloSite, HaloUser,
+    HaloWorld, ManagedDevice, World,
 };
 
 use std::collections::{HashMap, VecDeque};

@@ -1294,3 +1294,227 @@ fn serves_from_its_own_thread_for_blocking_callers() {
     assert_eq!(sim.requests().len(), 1);
     sim.shutdown();
 }
+
+/// Client Alpha (tenant A) with one user and two assets: one with a serial and a warranty
+/// field, one inactive; tenant A has 5 managed devices.
+fn asset_world() -> (World, i64, i64, i64) {
+    let mut world = halo_world(1);
+    let client = world.halo.clients[0].id;
+    let site = world.halo.clients[0].main_site_id;
+    let user = world.halo.users[0].id;
+    let workstation = world.asset_type_id("Workstation").expect("type");
+    let devices: Vec<ManagedDevice> = (0..5)
+        .map(|i| {
+            ManagedDevice::laptop(
+                &format!("dev-{i}"),
+                &format!("PC-{i}"),
+                &format!("SN{i}"),
+                Some("user0@alpha.example"),
+            )
+        })
+        .collect();
+    let mut asset = HaloAsset::from_device(&devices[0], client, site, workstation);
+    asset.fields.push(HaloAssetFieldValue {
+        id: ASSET_FIELD_WARRANTY,
+        value: "2028-01-01".into(),
+    });
+    world.add_halo_asset(asset);
+    let mut old = HaloAsset::from_device(&devices[1], client, site, workstation);
+    old.inactive = true;
+    world.add_halo_asset(old);
+    world.tenant_mut(TENANT_A).expect("tenant").devices = devices;
+    (world, client, site, user)
+}
+
+#[tokio::test]
+async fn halo_assets_hide_fields_and_inactive_records_unless_asked() {
+    let (world, client, _, _) = asset_world();
+    let sim = start(world, no_rate_limit()).await;
+    let http = Client::new();
+    let token = halo_token(&sim, &http).await;
+    let path = format!("/api/Asset?client_id={client}&pageinate=true&page_size=10&page_no=1");
+    let (status, body) = halo_get(&sim, &http, &token, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["record_count"], 1, "inactive hidden");
+    assert!(body["assets"][0].get("fields").is_none(), "{body}");
+    let (_, body) = halo_get(
+        &sim,
+        &http,
+        &token,
+        &format!("{path}&includeinactive=true&includeassetfields=true"),
+    )
+    .await;
+    assert_eq!(body["record_count"], 2);
+    let fields = body["assets"][0]["fields"].as_array().expect("fields");
+    assert!(fields.iter().any(|f| f["id"] == ASSET_FIELD_WARRANTY));
+    assert_eq!(body["assets"][0]["intune_id"], "dev-0");
+    assert_eq!(body["assets"][1]["user_id"], 0, "no user");
+}
+
+#[tokio::test]
+async fn halo_asset_writes_replace_fields_wholesale_and_validate() {
+    let (world, client, site, user) = asset_world();
+    let asset = world.halo.assets[0].id;
+    let sim = start(world, no_rate_limit()).await;
+    let http = Client::new();
+    let token = halo_token(&sim, &http).await;
+
+    // An update with `fields` replaces the array: the warranty value is gone.
+    let update = json!([{"id": asset, "user_id": user, "fields": [{"id": ASSET_FIELD_OS, "value": "Linux"}]}]);
+    let response = halo_post(&sim, &http, &token, "/api/Asset", &update)
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+    let saved: Value = response.json().await.expect("json");
+    assert_eq!(saved["id"], json!(asset as f64), "one object, float id");
+    let stored = sim.world().halo_asset(asset).cloned().expect("asset");
+    assert_eq!(stored.user_id, Some(user));
+    assert_eq!(
+        stored.fields,
+        vec![HaloAssetFieldValue {
+            id: ASSET_FIELD_OS,
+            value: "Linux".into()
+        }]
+    );
+    // An update without `fields` keeps them.
+    let response = halo_post(
+        &sim,
+        &http,
+        &token,
+        "/api/Asset",
+        &json!([{"id": asset, "inactive": true}]),
+    )
+    .await
+    .expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        sim.world().halo_asset(asset).expect("asset").fields.len(),
+        1
+    );
+
+    // Creates as an object, and one bad item rejects the whole batch.
+    let good = json!({"inventory_number": "NEW", "assettype_id": 1, "client_id": client, "site_id": site, "intune_id": "dev-9"});
+    let response = halo_post(&sim, &http, &token, "/api/Asset", &good)
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+    let before = sim.world().halo.assets.len();
+    for bad in [
+        json!({"inventory_number": "X", "client_id": client, "site_id": site}),
+        json!({"inventory_number": "X", "assettype_id": 1, "client_id": client, "site_id": site, "fields": [{"id": 4242, "value": "x"}]}),
+        json!({"inventory_number": "X", "assettype_id": 1, "client_id": client, "site_id": site, "user_id": 999_999}),
+    ] {
+        let response = halo_post(
+            &sim,
+            &http,
+            &token,
+            "/api/Asset",
+            &json!([good.clone(), bad]),
+        )
+        .await
+        .expect("post");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.text().await.expect("text").starts_with("Item 1:"));
+    }
+    assert_eq!(sim.world().halo.assets.len(), before, "nothing committed");
+}
+
+#[tokio::test]
+async fn graph_managed_devices_page_select_and_need_their_permission() {
+    let (mut world, _, _, _) = asset_world();
+    world.tenant_mut(TENANT_B).expect("tenant").can_read_devices = false;
+    let sim = start(world, no_rate_limit()).await;
+    let http = Client::new();
+    let token = graph_token(&sim, &http, TENANT_A).await;
+    let graph = env(&sim, "GRAPH_URL");
+    let mut url = Some(format!(
+        "{graph}/v1.0/deviceManagement/managedDevices?$select=id,serialNumber&$top=2"
+    ));
+    let mut seen = Vec::new();
+    while let Some(next) = url.take() {
+        let (status, body) = graph_get(&http, &token, &next).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        for d in body["value"].as_array().expect("value") {
+            assert!(d.get("deviceName").is_none(), "only what was selected");
+            seen.push(d["serialNumber"].as_str().expect("serial").to_string());
+        }
+        url = body["@odata.nextLink"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen, ["SN0", "SN1", "SN2", "SN3", "SN4"]);
+
+    let token_b = graph_token(&sim, &http, TENANT_B).await;
+    let (status, body) = graph_get(
+        &http,
+        &token_b,
+        &format!("{graph}/v1.0/deviceManagement/managedDevices"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
+}
+
+#[test]
+fn device_seeds_mirror_the_field_mapping() {
+    let world = World::synthetic_devices(2, 30, 3, 4);
+    for client in &world.halo.clients {
+        let tenant = world
+            .tenant(&client.azure_tenants[0].azure_tenant_id)
+            .expect("tenant");
+        assert_eq!(tenant.devices.len(), 30);
+        let assets: Vec<&HaloAsset> = world
+            .halo
+            .assets
+            .iter()
+            .filter(|a| a.client_id == client.id)
+            .collect();
+        assert_eq!(assets.len(), 26);
+        let differ = assets
+            .iter()
+            .filter(|a| {
+                let d = tenant
+                    .devices
+                    .iter()
+                    .find(|d| Some(&d.id) == a.intune_id.as_ref())
+                    .expect("device");
+                a.field(ASSET_FIELD_OS) != Some(d.os().as_str())
+            })
+            .count();
+        assert_eq!(differ, 3);
+        assert!(assets.iter().all(|a| a.user_id.is_some()), "users linked");
+    }
+    let demo = World::demo();
+    for client in demo
+        .halo
+        .clients
+        .iter()
+        .filter(|c| !c.inactive && !c.azure_tenants.is_empty())
+    {
+        let tenant = demo
+            .tenant(&client.azure_tenants[0].azure_tenant_id)
+            .expect("tenant");
+        let linked = demo
+            .halo
+            .assets
+            .iter()
+            .filter(|a| a.client_id == client.id && a.intune_id.is_some())
+            .count();
+        let gone = demo
+            .halo
+            .assets
+            .iter()
+            .filter(|a| a.client_id == client.id)
+            .filter(|a| {
+                a.intune_id
+                    .as_ref()
+                    .is_some_and(|id| !tenant.devices.iter().any(|d| &d.id == id))
+            })
+            .count();
+        assert_eq!(
+            (tenant.devices.len(), linked, gone),
+            (28, 24, 1),
+            "{}",
+            client.name
+        );
+        assert!((gone as f64) < linked as f64 * 0.1);
+    }
+}

@@ -1,6 +1,7 @@
-//! The simulated data: HaloPSA records, Entra tenants and their users, the credentials the
-//! simulated services accept, plus deterministic seeds ([`World::demo`],
-//! [`World::synthetic`]) and small builders for tests.
+//! The simulated data: HaloPSA records (users, assets and their fields), Entra tenants with
+//! their users and Intune managed devices, the credentials the simulated services accept,
+//! plus deterministic seeds ([`World::demo`], [`World::synthetic`],
+//! [`World::synthetic_devices`]) and small builders for tests.
 //!
 //! The seeds follow the field mapping of the integrator, so a Halo user "in sync" with an
 //! Entra user compares equal field by field:
@@ -17,6 +18,19 @@
 //! | `azureoid`    | `id`                                               |
 //! | `client_id`   | the client linked to the tenant                    |
 //! | `site_id`     | that client's main site                            |
+//!
+//! and a Halo asset "in sync" with a managed device ([`HaloAsset::from_device`]) uses the
+//! standard asset fields of [`World::empty`]:
+//!
+//! | Halo asset | Intune managed device |
+//! |---|---|
+//! | `intune_id` | `id` |
+//! | `inventory_number` | `deviceName` |
+//! | field [`ASSET_FIELD_SERIAL`] | `serialNumber` |
+//! | field [`ASSET_FIELD_MODEL`] | `model` |
+//! | field [`ASSET_FIELD_OS`] | `operatingSystem` + ` ` + `osVersion` |
+//! | field [`ASSET_FIELD_LAST_SEEN`] | `lastSyncDateTime` |
+//! | `user_id` | the Halo user of the client with the device's `userPrincipalName` |
 
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +79,11 @@ pub struct HaloWorld {
     pub sites: Vec<HaloSite>,
     pub users: Vec<HaloUser>,
     pub asset_types: Vec<HaloAssetType>,
+    #[serde(default)]
+    pub assets: Vec<HaloAsset>,
+    /// The asset field definitions (`fields[].id` must name one of them).
+    #[serde(default)]
+    pub asset_fields: Vec<HaloAssetFieldDef>,
     /// The next id handed out; one counter for every entity, so ids never collide across
     /// entity types (a client id used as a site id is caught instead of silently matching).
     pub next_id: i64,
@@ -115,6 +134,139 @@ pub struct HaloAssetType {
     pub name: String,
 }
 
+/// The standard asset field definitions of [`World::empty`]. Field definitions have their
+/// own id range (900+), apart from the records' shared counter.
+pub const ASSET_FIELD_SERIAL: i64 = 901;
+pub const ASSET_FIELD_MODEL: i64 = 902;
+pub const ASSET_FIELD_OS: i64 = 903;
+pub const ASSET_FIELD_LAST_SEEN: i64 = 904;
+/// A field the integrator never owns (its values must survive every update).
+pub const ASSET_FIELD_WARRANTY: i64 = 905;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaloAssetFieldDef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// One value of an asset's `fields`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaloAssetFieldValue {
+    pub id: i64,
+    pub value: String,
+}
+
+/// A Halo asset. The API emits `intune_id: ""` and `user_id: 0` when `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaloAsset {
+    pub id: i64,
+    pub inventory_number: String,
+    pub key_field: Option<String>,
+    pub assettype_id: i64,
+    pub client_id: i64,
+    pub site_id: i64,
+    pub intune_id: Option<String>,
+    pub inactive: bool,
+    /// The asset's user (`user_id`).
+    pub user_id: Option<i64>,
+    pub fields: Vec<HaloAssetFieldValue>,
+}
+
+impl HaloAsset {
+    /// A Halo asset mirroring `device` exactly under the integrator's mapping (standard
+    /// fields, see the module table), linked by `intune_id`, without a user. The id is 0
+    /// until added to a world.
+    pub fn from_device(
+        device: &ManagedDevice,
+        client_id: i64,
+        site_id: i64,
+        assettype_id: i64,
+    ) -> HaloAsset {
+        let fields = [
+            (ASSET_FIELD_SERIAL, device.serial_number.clone()),
+            (ASSET_FIELD_MODEL, device.model.clone()),
+            (ASSET_FIELD_OS, Some(device.os())),
+            (
+                ASSET_FIELD_LAST_SEEN,
+                Some(device.last_sync_date_time.clone()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(id, v)| {
+            v.filter(|v| !v.is_empty())
+                .map(|value| HaloAssetFieldValue { id, value })
+        })
+        .collect();
+        HaloAsset {
+            id: 0,
+            inventory_number: device.device_name.clone(),
+            key_field: None,
+            assettype_id,
+            client_id,
+            site_id,
+            intune_id: Some(device.id.clone()),
+            inactive: false,
+            user_id: None,
+            fields,
+        }
+    }
+
+    /// The value of field `id`, if set.
+    pub fn field(&self, id: i64) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| f.value.as_str())
+    }
+}
+
+/// An Intune managed device, serialized with Graph's camelCase property names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedDevice {
+    pub id: String,
+    pub device_name: String,
+    pub serial_number: Option<String>,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub operating_system: String,
+    pub os_version: String,
+    pub user_principal_name: Option<String>,
+    pub email_address: Option<String>,
+    #[serde(rename = "azureADDeviceId")]
+    pub azure_ad_device_id: Option<String>,
+    pub last_sync_date_time: String,
+    /// `compliant`, `noncompliant`, `unknown`...
+    pub compliance_state: String,
+}
+
+impl ManagedDevice {
+    /// A compliant Windows laptop with the given id, name, serial and primary user.
+    pub fn laptop(id: &str, name: &str, serial: &str, upn: Option<&str>) -> ManagedDevice {
+        ManagedDevice {
+            id: id.to_string(),
+            device_name: name.to_string(),
+            serial_number: Some(serial.to_string()),
+            manufacturer: Some("Dell Inc.".to_string()),
+            model: Some("Latitude 7440".to_string()),
+            operating_system: "Windows".to_string(),
+            os_version: "10.0.22631.4460".to_string(),
+            user_principal_name: upn.map(str::to_string),
+            email_address: upn.map(str::to_string),
+            azure_ad_device_id: None,
+            last_sync_date_time: "2026-11-27T08:15:00Z".to_string(),
+            compliance_state: "compliant".to_string(),
+        }
+    }
+
+    /// The OS as the integrator writes it: `operatingSystem osVersion`.
+    pub fn os(&self) -> String {
+        format!("{} {}", self.operating_system, self.os_version)
+            .trim()
+            .to_string()
+    }
+}
+
 /// Microsoft Entra: the tenants the multi-tenant app may be consented in.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct EntraWorld {
@@ -131,6 +283,16 @@ pub struct EntraTenant {
     /// `User.Read.All` is granted (else Graph answers 403 `Authorization_RequestDenied`).
     pub can_read_users: bool,
     pub users: Vec<EntraUser>,
+    /// `DeviceManagementManagedDevices.Read.All` is granted (else 403).
+    #[serde(default = "granted")]
+    pub can_read_devices: bool,
+    /// Intune managed devices.
+    #[serde(default)]
+    pub devices: Vec<ManagedDevice>,
+}
+
+fn granted() -> bool {
+    true
 }
 
 /// An Entra user, serialized with Graph's camelCase property names.
@@ -205,6 +367,20 @@ impl World {
                 sites: Vec::new(),
                 users: Vec::new(),
                 asset_types: Vec::new(),
+                assets: Vec::new(),
+                asset_fields: [
+                    (ASSET_FIELD_SERIAL, "Serial Number"),
+                    (ASSET_FIELD_MODEL, "Model"),
+                    (ASSET_FIELD_OS, "Operating System"),
+                    (ASSET_FIELD_LAST_SEEN, "Last Seen"),
+                    (ASSET_FIELD_WARRANTY, "Warranty Expiry"),
+                ]
+                .into_iter()
+                .map(|(id, name)| HaloAssetFieldDef {
+                    id,
+                    name: name.to_string(),
+                })
+                .collect(),
                 next_id: 1,
             },
             entra: EntraWorld::default(),
@@ -267,6 +443,8 @@ impl World {
             consented: true,
             can_read_users: true,
             users: Vec::new(),
+            can_read_devices: true,
+            devices: Vec::new(),
         });
         let last = self.entra.tenants.len() - 1;
         &mut self.entra.tenants[last]
@@ -278,6 +456,28 @@ impl World {
         let id = user.id;
         self.halo.users.push(user);
         id
+    }
+
+    /// Adds a Halo asset, assigning a fresh id (the `id` field of `asset` is ignored).
+    pub fn add_halo_asset(&mut self, mut asset: HaloAsset) -> i64 {
+        asset.id = self.next_halo_id();
+        let id = asset.id;
+        self.halo.assets.push(asset);
+        id
+    }
+
+    /// The Halo asset with this id.
+    pub fn halo_asset(&self, id: i64) -> Option<&HaloAsset> {
+        self.halo.assets.iter().find(|a| a.id == id)
+    }
+
+    /// The id of the asset type with this name.
+    pub fn asset_type_id(&self, name: &str) -> Option<i64> {
+        self.halo
+            .asset_types
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.id)
     }
 
     /// The client record with this id.
@@ -386,6 +586,21 @@ impl World {
     /// Entra). Tailspin Toys has 4 hand-made users only; Litware Inc has none. About a tenth
     /// of the Entra users have no `mail` (their UPN is the e-mail address), some have no
     /// phone or job title. Leavers stay under 10% of each tenant's linked active users.
+    ///
+    /// Intune, per active tenant (devices of in-sync users, some without a user; Halo assets
+    /// of type Workstation with the standard fields, in-sync ones also with a warranty date
+    /// the integrator does not own):
+    ///
+    /// | category | count | Intune | Halo |
+    /// |---|---|---|---|
+    /// | in sync | 20 | present | linked (`intune_id`), identical, `user_id` set |
+    /// | changed | 3 | newer OS version | linked, old OS version |
+    /// | new | 4 | present | absent → to be created |
+    /// | serial only | 1 | present | hand-made, serial in `key_field`, `intune_id` empty |
+    /// | gone | 1 | absent | linked, active |
+    ///
+    /// plus one hand-made asset (no `intune_id`, unknown serial) per client. The gone devices
+    /// stay under 10% of each tenant's linked active assets.
     pub fn demo() -> World {
         let mut rng = Rng::new(0xD3E0_5EED_2026_0001);
         let mut world = World::empty();
@@ -435,7 +650,189 @@ impl World {
                 site_id,
             ));
         }
+        seed_demo_devices(&mut world);
         world
+    }
+
+    /// A benchmark/test world of devices: [`World::synthetic`] with `devices_per_tenant / 2`
+    /// (at least 1) users per tenant, each tenant with `devices_per_tenant` managed devices
+    /// whose primary users are those users in turn. Halo holds every device except the last
+    /// `new_per_tenant` of each tenant, linked, identical under the mapping and linked to its
+    /// user, except the first `changed_per_tenant`, whose OS version differs.
+    pub fn synthetic_devices(
+        tenants: usize,
+        devices_per_tenant: usize,
+        changed_per_tenant: usize,
+        new_per_tenant: usize,
+    ) -> World {
+        let users_per_tenant = (devices_per_tenant / 2).max(1);
+        let mut world = World::synthetic(tenants, users_per_tenant, 0, 0);
+        let mut rng = Rng::new(0x5EED_0000_DE71_CE01);
+        let workstation = world.asset_type_id("Workstation").unwrap_or(1);
+        let new = new_per_tenant.min(devices_per_tenant);
+        let changed = changed_per_tenant.min(devices_per_tenant - new);
+        for t in 0..tenants {
+            let tenant_id = world.entra.tenants[t].id.clone();
+            let devices: Vec<ManagedDevice> = (0..devices_per_tenant)
+                .map(|j| {
+                    let upn = format!("user{}@tenant{t}.example", j % users_per_tenant);
+                    ManagedDevice::laptop(
+                        &rng.guid(),
+                        &format!("T{t}-PC{j:05}"),
+                        &format!("SN{:012X}", rng.next_u64() >> 16),
+                        Some(&upn),
+                    )
+                })
+                .collect();
+            let client = world
+                .halo
+                .clients
+                .iter()
+                .find(|c| {
+                    c.azure_tenants
+                        .iter()
+                        .any(|a| a.azure_tenant_id == tenant_id)
+                })
+                .map(|c| (c.id, c.main_site_id));
+            let Some((client_id, site_id)) = client else {
+                continue;
+            };
+            for (j, device) in devices[..devices_per_tenant - new].iter().enumerate() {
+                let mut asset = HaloAsset::from_device(device, client_id, site_id, workstation);
+                asset.user_id =
+                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                if j < changed {
+                    set_field(&mut asset, ASSET_FIELD_OS, "Windows 10.0.19045.0");
+                }
+                world.add_halo_asset(asset);
+            }
+            world.entra.tenants[t].devices = devices;
+        }
+        world
+    }
+
+    /// The one active Halo user of `client_id` with this e-mail (case-insensitive).
+    fn active_user_by_email(&self, client_id: i64, email: Option<&str>) -> Option<i64> {
+        let email = email?;
+        let mut found = self.halo.users.iter().filter(|u| {
+            u.client_id == client_id && !u.inactive && u.emailaddress.eq_ignore_ascii_case(email)
+        });
+        match (found.next(), found.next()) {
+            (Some(u), None) => Some(u.id),
+            _ => None,
+        }
+    }
+}
+
+fn set_field(asset: &mut HaloAsset, id: i64, value: &str) {
+    asset.fields.retain(|f| f.id != id);
+    asset.fields.push(HaloAssetFieldValue {
+        id,
+        value: value.to_string(),
+    });
+}
+
+const DEMO_DEVICES_IN_SYNC: usize = 20;
+const DEMO_DEVICES_CHANGED: usize = 3;
+const DEMO_DEVICES_NEW: usize = 4;
+/// Members before this index are changed/new/e-mail-only/leavers/reactivated users.
+const DEMO_FIRST_IN_SYNC_USER: usize = 20;
+
+/// The Intune side of the demo (see [`World::demo`]), from its own random stream so that the
+/// users' seed stays as it was.
+fn seed_demo_devices(world: &mut World) {
+    let mut rng = Rng::new(0xD3E0_DE71_CE50_0001);
+    let workstation = world.asset_type_id("Workstation").unwrap_or(1);
+    let clients: Vec<(i64, i64, String)> = world
+        .halo
+        .clients
+        .iter()
+        .filter(|c| !c.inactive)
+        .filter_map(|c| {
+            let tenant = c.azure_tenants.first()?.azure_tenant_id.clone();
+            Some((c.id, c.main_site_id, tenant))
+        })
+        .collect();
+    for (client_id, site_id, tenant_id) in clients {
+        let Some(tenant) = world.tenant(&tenant_id) else {
+            continue;
+        };
+        let members: Vec<String> = tenant
+            .users
+            .iter()
+            .filter(|u| u.user_type == "Member")
+            .skip(DEMO_FIRST_IN_SYNC_USER)
+            .map(|u| u.user_principal_name.clone())
+            .collect();
+        let prefix: String = tenant
+            .name
+            .chars()
+            .take(3)
+            .collect::<String>()
+            .to_uppercase();
+        let total = DEMO_DEVICES_IN_SYNC + DEMO_DEVICES_CHANGED + DEMO_DEVICES_NEW + 1;
+        let mut devices = Vec::with_capacity(total);
+        for j in 0..total {
+            // Every seventh device is shared (no primary user).
+            let upn = (j % 7 != 6).then(|| members[j % members.len()].as_str());
+            let mut device = ManagedDevice::laptop(
+                &rng.guid(),
+                &format!("{prefix}-LT{:04}", 100 + j),
+                &format!("{:X}", rng.next_u64() >> 24),
+                upn,
+            );
+            if j % 4 == 1 {
+                device.manufacturer = Some("Lenovo".to_string());
+                device.model = Some("ThinkPad T14 Gen 4".to_string());
+            }
+            devices.push(device);
+        }
+        for (j, device) in devices.iter().enumerate() {
+            let changed_end = DEMO_DEVICES_IN_SYNC + DEMO_DEVICES_CHANGED;
+            let new_end = changed_end + DEMO_DEVICES_NEW;
+            let mut asset = HaloAsset::from_device(device, client_id, site_id, workstation);
+            if j < DEMO_DEVICES_IN_SYNC {
+                asset.user_id =
+                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                set_field(&mut asset, ASSET_FIELD_WARRANTY, "2028-03-31");
+            } else if j < changed_end {
+                asset.user_id =
+                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                set_field(&mut asset, ASSET_FIELD_OS, "Windows 10.0.19045.5131");
+            } else if j < new_end {
+                continue;
+            } else {
+                // Serial only: made by hand before the integrator, serial in key_field.
+                asset.intune_id = None;
+                asset.key_field = device.serial_number.clone();
+                asset.fields.clear();
+            }
+            world.add_halo_asset(asset);
+        }
+        let gone = ManagedDevice::laptop(
+            &rng.guid(),
+            &format!("{prefix}-LT0099"),
+            &format!("{:X}", rng.next_u64() >> 24),
+            None,
+        );
+        world.add_halo_asset(HaloAsset::from_device(
+            &gone,
+            client_id,
+            site_id,
+            workstation,
+        ));
+        let mut hand_made = HaloAsset::from_device(&gone, client_id, site_id, workstation);
+        hand_made.intune_id = None;
+        hand_made.inventory_number = format!("{prefix}-PRINTER-01");
+        hand_made.key_field = Some(format!("{:X}", rng.next_u64() >> 24));
+        hand_made.fields = vec![HaloAssetFieldValue {
+            id: ASSET_FIELD_WARRANTY,
+            value: "2027-01-15".to_string(),
+        }];
+        world.add_halo_asset(hand_made);
+        if let Some(tenant) = world.tenant_mut(&tenant_id) {
+            tenant.devices = devices;
+        }
     }
 }
 

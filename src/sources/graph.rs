@@ -1,5 +1,5 @@
 //! Microsoft Graph client (read-only): one token per tenant (client secret or workload
-//! identity), `$select`ed user reads at the largest page size, `@odata.nextLink` followed
+//! identity), `$select`ed user and managed-device reads at the largest page size, `@odata.nextLink` followed
 //! verbatim (same origin only: the bearer token never leaves Graph), Graph's error
 //! envelope turned into errors carrying code and request id.
 
@@ -22,6 +22,36 @@ const MAX_PAGES: usize = 100_000;
 /// The user properties the integrator reads (`accountEnabled` and `userType` only come
 /// back when selected).
 const USER_SELECT: &str = "id,displayName,givenName,surname,mail,userPrincipalName,accountEnabled,userType,jobTitle,businessPhones,mobilePhone,department";
+
+/// The managed-device properties the `intune-devices` import reads.
+const DEVICE_SELECT: &str = "id,deviceName,serialNumber,manufacturer,model,operatingSystem,osVersion,userPrincipalName,emailAddress,azureADDeviceId,lastSyncDateTime,complianceState";
+
+const DEVICES_ROUTE: &str = "/v1.0/deviceManagement/managedDevices";
+
+/// An Intune managed device (`/deviceManagement/managedDevices`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphDevice {
+    pub id: String,
+    #[serde(default)]
+    pub device_name: Option<String>,
+    #[serde(default)]
+    pub serial_number: Option<String>,
+    #[serde(default)]
+    pub manufacturer: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub operating_system: Option<String>,
+    #[serde(default)]
+    pub os_version: Option<String>,
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    #[serde(default)]
+    pub email_address: Option<String>,
+    #[serde(default)]
+    pub last_sync_date_time: Option<String>,
+}
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -348,6 +378,31 @@ impl Graph {
     pub async fn users(&self, tenant: &str, filter: Option<&str>) -> Read<GraphUser> {
         let url = self.users_url(filter, PAGE_SIZE);
         self.collect(tenant, url, "/v1.0/users", None).await
+    }
+
+    fn devices_url(&self, top: &str) -> Url {
+        let mut url = join(&self.cfg.graph_url, "v1.0/deviceManagement/managedDevices");
+        url.query_pairs_mut()
+            .append_pair("$select", DEVICE_SELECT)
+            .append_pair("$top", top);
+        url
+    }
+
+    /// Every Intune managed device of `tenant` (needs `DeviceManagementManagedDevices.Read.All`).
+    pub async fn devices(&self, tenant: &str) -> Read<GraphDevice> {
+        let url = self.devices_url(PAGE_SIZE);
+        self.collect(tenant, url, DEVICES_ROUTE, None).await
+    }
+
+    /// Gets a token for `tenant` and reads one managed device (for `check`).
+    pub async fn probe_devices(&self, tenant: &str) -> Result<usize, GraphError> {
+        let read = self
+            .collect::<GraphDevice>(tenant, self.devices_url("1"), DEVICES_ROUTE, Some(1))
+            .await;
+        match read.error {
+            Some(e) => Err(e),
+            None => Ok(read.items.len()),
+        }
     }
 
     /// Gets a token for `tenant` and reads one user (for `check`).

@@ -9,7 +9,8 @@ use std::process::Output;
 use std::time::Duration;
 
 use halo_integrator::sim::{
-    EntraUser, Fault, HaloUser, RequestRecord, Service, SimOptions, Simulator, World,
+    ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL, EntraUser, Fault,
+    HaloAsset, HaloUser, RequestRecord, Service, SimOptions, Simulator, World,
 };
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_halo-integrator");
@@ -163,6 +164,84 @@ pub fn user_state(world: &World) -> Vec<(String, String, Option<String>, bool, i
                 u.title.clone(),
                 u.inactive,
                 u.client_id,
+            )
+        })
+        .collect();
+    state.sort();
+    state
+}
+
+/// One asset's content: (intune id, name, client, inactive, user's e-mail, fields).
+pub type AssetContent = (
+    String,
+    String,
+    i64,
+    bool,
+    Option<String>,
+    Vec<(i64, String)>,
+);
+
+/// [`env_for`] running the intune-devices import with the simulator's standard asset fields.
+pub fn env_for_devices(sim: &Simulator) -> Vec<(String, String)> {
+    let mut env = env_for(sim);
+    set(&mut env, "INTEGRATOR_IMPORTS", "intune-devices");
+    for (key, id) in [
+        ("INTUNE_FIELD_SERIAL", ASSET_FIELD_SERIAL),
+        ("INTUNE_FIELD_MODEL", ASSET_FIELD_MODEL),
+        ("INTUNE_FIELD_OS", ASSET_FIELD_OS),
+        ("INTUNE_FIELD_LAST_SEEN", ASSET_FIELD_LAST_SEEN),
+    ] {
+        set(&mut env, key, &id.to_string());
+    }
+    env
+}
+
+/// Halo assets by `intune_id`, failing the test on duplicates (also of serial numbers
+/// within a client).
+pub fn assets_by_intune_id(world: &World) -> HashMap<String, HaloAsset> {
+    let mut map = HashMap::new();
+    let mut serials = HashMap::new();
+    for a in &world.halo.assets {
+        if let Some(id) = a.intune_id.as_ref().filter(|i| !i.is_empty()) {
+            let previous = map.insert(id.to_lowercase(), a.clone());
+            assert!(
+                previous.is_none(),
+                "duplicate Halo assets for intune_id {id}"
+            );
+        }
+        if let Some(serial) = a.field(ASSET_FIELD_SERIAL).or(a.key_field.as_deref())
+            && let Some(other) = serials.insert((a.client_id, serial.to_lowercase()), a.id)
+        {
+            panic!("Halo assets {other} and {} share serial {serial}", a.id);
+        }
+    }
+    map
+}
+
+/// POSTs to `/api/Asset`, whatever their outcome.
+pub fn asset_writes(requests: &[RequestRecord]) -> usize {
+    count(requests, Service::HaloApi, "POST", "/api/Asset")
+}
+
+/// The content of every asset, ids left out (they depend on creation order), sorted.
+pub fn asset_state(world: &World) -> Vec<AssetContent> {
+    let mut state: Vec<_> = world
+        .halo
+        .assets
+        .iter()
+        .map(|a| {
+            let mut fields: Vec<(i64, String)> =
+                a.fields.iter().map(|f| (f.id, f.value.clone())).collect();
+            fields.sort();
+            (
+                a.intune_id.clone().unwrap_or_default().to_lowercase(),
+                a.inventory_number.clone(),
+                a.client_id,
+                a.inactive,
+                a.user_id
+                    .and_then(|id| world.halo_user(id))
+                    .map(|u| u.emailaddress.to_lowercase()),
+                fields,
             )
         })
         .collect();

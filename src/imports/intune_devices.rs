@@ -1,0 +1,491 @@
+//! The `intune-devices` import: the Intune managed devices of every linked tenant become
+//! Halo assets of the client mapped to that tenant (DESIGN §5, field mapping table).
+//!
+//! Decisions where the design leaves room:
+//! * **Serial number.** Matched against the asset field `INTUNE_FIELD_SERIAL` when that is
+//!   configured and set on the asset, else against the asset's `key_field`. It is written
+//!   only to the `INTUNE_FIELD_SERIAL` field: `key_field` is read for matching (hand-made
+//!   assets often carry the serial there) but never written, as it is often an asset tag
+//!   the operator owns.
+//! * **Primary user.** Written as the scalar `user_id` (not the `users` child array, which
+//!   Halo would replace wholesale): the id of the one active Halo user of the client whose
+//!   e-mail equals the device's `userPrincipalName` or `emailAddress`.
+//! * **Asset fields.** The plan knows an asset field `N` as the pseudo field `field:N`, so
+//!   [`crate::sync`] compares it like any other field; when one of them changes, the write
+//!   item gets the complete `fields` array ([`shape`]): the values read from Halo, the
+//!   changed ones replaced, so values the integrator does not own survive.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value, json};
+use tracing::Instrument;
+
+use super::tenant_sync::{
+    Job, Source, halo_read_failed, halo_severity, plan_and_apply, run_tenants, source_records,
+};
+use super::tenants::TenantTarget;
+use super::{Context, ImportReport, Severity, TenantReport};
+use crate::config::{ImportKind, IntuneDevicesOptions};
+use crate::halo::{Asset, AssetField, Halo, HaloError, User};
+use crate::sources::graph::{Graph, GraphDevice};
+use crate::sync::{Current, Desired, EntitySpec, Fields};
+
+pub const SPEC: EntitySpec = EntitySpec {
+    entity: "asset",
+    link_field: "intune_id",
+    case_insensitive: &[],
+};
+
+const JOB: Job = Job {
+    kind: ImportKind::IntuneDevices,
+    spec: &SPEC,
+    route: "Asset",
+};
+
+/// Prefix of the plan's pseudo field names for Halo asset fields (`field:12`).
+const FIELD_PREFIX: &str = "field:";
+
+fn field_key(id: i64) -> String {
+    format!("{FIELD_PREFIX}{id}")
+}
+
+fn text(value: Option<&str>) -> Value {
+    value
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map_or(Value::Null, |s| Value::String(s.to_string()))
+}
+
+/// The configured asset fields and the device value each receives.
+fn owned_fields(options: &IntuneDevicesOptions, device: Option<&GraphDevice>) -> Vec<(i64, Value)> {
+    let os = device.map(|d| {
+        let parts: Vec<&str> = [d.operating_system.as_deref(), d.os_version.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        parts.join(" ")
+    });
+    [
+        (
+            options.field_serial,
+            device.and_then(|d| d.serial_number.as_deref()),
+        ),
+        (options.field_model, device.and_then(|d| d.model.as_deref())),
+        (options.field_os, os.as_deref()),
+        (
+            options.field_last_seen,
+            device.and_then(|d| d.last_sync_date_time.as_deref()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(id, value)| id.map(|id| (id, text(value))))
+    .collect()
+}
+
+/// Active Halo users of one client by lower-cased e-mail, for the primary-user link.
+pub struct UserIndex(HashMap<String, Vec<i64>>);
+
+impl UserIndex {
+    pub fn new(users: &[User]) -> Self {
+        let mut index: HashMap<String, Vec<i64>> = HashMap::new();
+        for u in users.iter().filter(|u| !u.inactive) {
+            if let Some(email) = u.emailaddress.as_deref() {
+                index
+                    .entry(email.trim().to_lowercase())
+                    .or_default()
+                    .push(u.id);
+            }
+        }
+        UserIndex(index)
+    }
+
+    /// The one user with this e-mail; none (or several) → `None`.
+    fn find(&self, email: Option<&str>) -> Option<i64> {
+        let email = email.map(str::trim).filter(|e| !e.is_empty())?;
+        match self.0.get(&email.to_lowercase())?.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    }
+}
+
+/// A managed device as the Halo asset it should be. `None` for a device without an id.
+pub fn desired(
+    device: &GraphDevice,
+    options: &IntuneDevicesOptions,
+    users: &UserIndex,
+) -> Option<Desired> {
+    let id = device.id.trim();
+    if id.is_empty() {
+        return None;
+    }
+    let user = users
+        .find(device.user_principal_name.as_deref())
+        .or_else(|| users.find(device.email_address.as_deref()));
+    let mut fields: Fields = Fields::new();
+    fields.insert(
+        "inventory_number".into(),
+        text(device.device_name.as_deref()),
+    );
+    fields.insert("user_id".into(), user.map_or(Value::Null, Value::from));
+    for (field, value) in owned_fields(options, Some(device)) {
+        fields.insert(field_key(field), value);
+    }
+    Some(Desired {
+        source_id: id.to_ascii_lowercase(),
+        secondary: device
+            .serial_number
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        label: device
+            .device_name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| id.to_string()),
+        // Intune has no disabled state: a device is there or it is gone.
+        enabled: true,
+        fields,
+    })
+}
+
+/// The value of asset field `id`, `null` when absent.
+fn field_value(asset: &Asset, id: i64) -> Value {
+    asset
+        .fields
+        .iter()
+        .flatten()
+        .find(|f| f.id == id)
+        .map_or(Value::Null, |f| f.value.clone())
+}
+
+/// A Halo asset as the sync engine compares it.
+pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
+    let mut fields = Fields::new();
+    fields.insert(
+        "inventory_number".into(),
+        text(asset.inventory_number.as_deref()),
+    );
+    fields.insert(
+        "user_id".into(),
+        asset.user_id.map_or(Value::Null, Value::from),
+    );
+    for (id, _) in owned_fields(options, None) {
+        fields.insert(field_key(id), field_value(asset, id));
+    }
+    let serial_field = options
+        .field_serial
+        .map(|id| field_value(asset, id))
+        .and_then(|v| match v {
+            Value::String(s) if !s.trim().is_empty() => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    Current {
+        id: asset.id,
+        source_id: asset
+            .intune_id
+            .as_ref()
+            .map(|s| s.trim().to_ascii_lowercase()),
+        secondary: serial_field.or_else(|| asset.key_field.clone()),
+        inactive: asset.inactive,
+        fields,
+    }
+}
+
+/// Builds a write item: moves the plan's `field:N` values into a complete `fields` array
+/// (starting from `stored`, the asset's fields as read, for an update) and gives new assets
+/// their `assettype_id`.
+pub fn shape(
+    stored: Option<&[AssetField]>,
+    asset_type: Option<i64>,
+    mut item: Map<String, Value>,
+) -> Map<String, Value> {
+    let keys: Vec<String> = item
+        .keys()
+        .filter(|k| k.starts_with(FIELD_PREFIX))
+        .cloned()
+        .collect();
+    if !keys.is_empty() {
+        let mut fields: Vec<(i64, Value)> = stored
+            .unwrap_or_default()
+            .iter()
+            .map(|f| (f.id, f.value.clone()))
+            .collect();
+        for key in keys {
+            let value = item.remove(&key).unwrap_or(Value::Null);
+            let Ok(id) = key[FIELD_PREFIX.len()..].parse::<i64>() else {
+                continue;
+            };
+            match fields.iter_mut().find(|(f, _)| *f == id) {
+                Some(slot) => slot.1 = value,
+                None => fields.push((id, value)),
+            }
+        }
+        item.insert(
+            "fields".into(),
+            Value::Array(
+                fields
+                    .into_iter()
+                    .map(|(id, value)| json!({"id": id, "value": value}))
+                    .collect(),
+            ),
+        );
+    }
+    if let Some(asset_type) = asset_type {
+        item.insert("assettype_id".into(), Value::from(asset_type));
+    }
+    item
+}
+
+/// Resolves `INTUNE_ASSET_TYPE` to its id (once per run, before any tenant). An unknown name
+/// is a configuration error listing the names that exist.
+pub async fn resolve_asset_type(halo: &Halo, name: &str) -> Result<i64, (Severity, String)> {
+    let types = halo.asset_types().await.map_err(|e| {
+        (
+            halo_severity(&e),
+            format!("reading Halo asset types failed: {e}"),
+        )
+    })?;
+    let wanted = name.trim();
+    if let Some(t) = types.iter().find(|t| {
+        t.name
+            .as_deref()
+            .is_some_and(|n| n.trim().eq_ignore_ascii_case(wanted))
+    }) {
+        return Ok(t.id);
+    }
+    let mut names: Vec<&str> = types.iter().filter_map(|t| t.name.as_deref()).collect();
+    names.sort_unstable();
+    Err((
+        Severity::Config,
+        format!(
+            "INTUNE_ASSET_TYPE: Halo has no asset type named '{wanted}'; the asset types are: {}",
+            names.join(", ")
+        ),
+    ))
+}
+
+pub async fn run(ctx: &Context<'_>) -> ImportReport {
+    let Some(asset_type) = ctx.intune_asset_type else {
+        let mut report = ImportReport::new(JOB.kind, SPEC.entity);
+        report.error = Some("the asset type of new assets was not resolved".into());
+        report.error_severity = Severity::Config;
+        return report;
+    };
+    run_tenants(ctx, &JOB, async |graph: &Graph, target: &TenantTarget| {
+        sync_tenant(ctx, graph, target, asset_type).await
+    })
+    .await
+}
+
+async fn sync_tenant(
+    ctx: &Context<'_>,
+    graph: &Graph,
+    target: &TenantTarget,
+    asset_type: i64,
+) -> TenantReport {
+    let options = &ctx.config.intune_devices;
+    let read = graph
+        .devices(&target.tenant)
+        .instrument(tracing::info_span!("read_source", source = "graph"))
+        .await;
+    let (devices, problem) = match source_records(&JOB, target, read) {
+        Ok(read) => read,
+        Err(report) => return *report,
+    };
+
+    let client = target.client.id;
+    let read_halo = async {
+        let assets = ctx.halo.assets_of_client(client).await;
+        let users = ctx.halo.users_of_client(client).await;
+        (assets, users)
+    };
+    let (assets, users) = read_halo.instrument(tracing::info_span!("read_halo")).await;
+    let assets = match assets {
+        Ok(assets) => assets,
+        Err(e) => return halo_read_failed(&JOB, target, "assets", &e),
+    };
+    let users = match users {
+        Ok(users) => UserIndex::new(&users),
+        Err(e) => return halo_read_failed(&JOB, target, "users", &e),
+    };
+    let desired: Vec<Desired> = devices
+        .iter()
+        .filter_map(|d| desired(d, options, &users))
+        .collect();
+    let current: Vec<Current> = assets.iter().map(|a| current(a, options)).collect();
+
+    let stored: HashMap<i64, &[AssetField]> = assets
+        .iter()
+        .map(|a| (a.id, a.fields.as_deref().unwrap_or_default()))
+        .collect();
+    let shape_item = |id: Option<i64>, item: Map<String, Value>| match id {
+        Some(id) => shape(stored.get(&id).copied(), None, item),
+        None => shape(None, Some(asset_type), item),
+    };
+    let reread = async || -> Result<HashSet<String>, HaloError> {
+        let assets = ctx.halo.assets_of_client(client).await?;
+        Ok(assets
+            .iter()
+            .filter_map(|a| a.intune_id.as_ref().map(|s| s.trim().to_ascii_lowercase()))
+            .collect())
+    };
+    let source = Source { desired, problem };
+    plan_and_apply(
+        ctx,
+        &JOB,
+        target,
+        source,
+        &current,
+        Some(&shape_item),
+        reread,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::{PlanOptions, plan};
+
+    fn options() -> IntuneDevicesOptions {
+        IntuneDevicesOptions {
+            asset_type: "Workstation".into(),
+            field_serial: Some(10),
+            field_model: Some(11),
+            field_os: Some(12),
+            field_last_seen: Some(13),
+        }
+    }
+
+    fn device(json: &str) -> GraphDevice {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn asset(json: &str) -> Asset {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn users() -> UserIndex {
+        let users: Vec<User> = serde_json::from_str(
+            r#"[{"id":7,"emailaddress":"Ann@Contoso.example"},
+                {"id":8,"emailaddress":"dup@contoso.example"},
+                {"id":9,"emailaddress":"dup@contoso.example"},
+                {"id":10,"emailaddress":"gone@contoso.example","inactive":true}]"#,
+        )
+        .unwrap();
+        UserIndex::new(&users)
+    }
+
+    const DEVICE: &str = r#"{"id":"DEV-1","deviceName":"LAPTOP-1","serialNumber":" SN1 ","model":"XPS 13",
+        "manufacturer":"Dell","operatingSystem":"Windows","osVersion":"10.0.22631",
+        "userPrincipalName":"ann@contoso.example","lastSyncDateTime":"2026-11-27T08:00:00Z"}"#;
+
+    #[test]
+    fn mapping_follows_the_design_table() {
+        let d = desired(&device(DEVICE), &options(), &users()).unwrap();
+        assert_eq!(d.source_id, "dev-1");
+        assert_eq!(d.secondary.as_deref(), Some("SN1"));
+        assert_eq!(d.label, "LAPTOP-1");
+        assert_eq!(d.fields["inventory_number"], "LAPTOP-1");
+        assert_eq!(d.fields["user_id"], 7, "UPN matched case-insensitively");
+        assert_eq!(d.fields["field:10"], "SN1");
+        assert_eq!(d.fields["field:11"], "XPS 13");
+        assert_eq!(d.fields["field:12"], "Windows 10.0.22631");
+        assert_eq!(d.fields["field:13"], "2026-11-27T08:00:00Z");
+    }
+
+    #[test]
+    fn the_user_link_needs_exactly_one_active_user() {
+        let by = |upn: &str, mail: &str| {
+            let d = device(&format!(
+                r#"{{"id":"d","userPrincipalName":"{upn}","emailAddress":"{mail}"}}"#
+            ));
+            desired(&d, &options(), &users()).unwrap().fields["user_id"].clone()
+        };
+        assert_eq!(
+            by("nobody@x.example", "ann@contoso.example"),
+            7,
+            "emailAddress"
+        );
+        assert_eq!(by("dup@contoso.example", ""), Value::Null, "ambiguous");
+        assert_eq!(by("gone@contoso.example", ""), Value::Null, "inactive");
+    }
+
+    #[test]
+    fn unconfigured_fields_are_not_owned() {
+        let d = desired(&device(DEVICE), &IntuneDevicesOptions::default(), &users()).unwrap();
+        assert!(!d.fields.keys().any(|k| k.starts_with(FIELD_PREFIX)));
+        let c = current(
+            &asset(r#"{"id":1,"fields":[{"id":10,"value":"x"}]}"#),
+            &IntuneDevicesOptions::default(),
+        );
+        assert!(!c.fields.keys().any(|k| k.starts_with(FIELD_PREFIX)));
+    }
+
+    #[test]
+    fn serial_comes_from_its_field_else_key_field() {
+        let a = asset(r#"{"id":1,"key_field":"KEY","fields":[{"id":10,"value":"SNF"}]}"#);
+        assert_eq!(current(&a, &options()).secondary.as_deref(), Some("SNF"));
+        let a = asset(r#"{"id":1,"key_field":"KEY","fields":[{"id":10,"value":""}]}"#);
+        assert_eq!(current(&a, &options()).secondary.as_deref(), Some("KEY"));
+        assert_eq!(
+            current(&a, &IntuneDevicesOptions::default())
+                .secondary
+                .as_deref(),
+            Some("KEY")
+        );
+    }
+
+    #[test]
+    fn an_update_sends_the_complete_fields_array() {
+        let a = asset(
+            r#"{"id":42,"intune_id":"dev-1","inventory_number":"LAPTOP-1","user_id":7,
+                "fields":[{"id":3,"value":"warranty 2027"},{"id":10,"value":"SN1"},{"id":12,"value":"Windows 10.0.1"}]}"#,
+        );
+        let opts = PlanOptions {
+            deactivate_missing: false,
+            source_complete: true,
+            max_deactivations: 50,
+            max_deactivation_percent: 10.0,
+        };
+        let d = desired(&device(DEVICE), &options(), &users()).unwrap();
+        let plan = plan(&SPEC, &[d], &[current(&a, &options())], &opts);
+        assert_eq!(plan.updates.len(), 1);
+        let changes: Vec<&String> = plan.updates[0].changes.keys().collect();
+        assert_eq!(changes, ["field:11", "field:12", "field:13"]);
+        let item: Map<String, Value> = plan.updates[0]
+            .changes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let shaped = shape(a.fields.as_deref(), None, item);
+        assert_eq!(
+            Value::Object(shaped),
+            json!({"fields": [
+                {"id": 3, "value": "warranty 2027"},
+                {"id": 10, "value": "SN1"},
+                {"id": 12, "value": "Windows 10.0.22631"},
+                {"id": 11, "value": "XPS 13"},
+                {"id": 13, "value": "2026-11-27T08:00:00Z"},
+            ]})
+        );
+    }
+
+    #[test]
+    fn items_without_field_changes_carry_no_fields_and_creates_get_the_type() {
+        let mut item = Map::new();
+        item.insert("inventory_number".into(), json!("PC"));
+        let update = shape(Some(&[]), None, item.clone());
+        assert_eq!(Value::Object(update), json!({"inventory_number": "PC"}));
+        let create = shape(None, Some(5), item);
+        assert_eq!(
+            Value::Object(create),
+            json!({"inventory_number": "PC", "assettype_id": 5})
+        );
+    }
+}

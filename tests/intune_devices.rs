@@ -1,0 +1,509 @@
+//! End-to-end tests of the `intune-devices` import: the compiled binary against the
+//! simulated Halo + Graph (Intune), with the simulator's faults switched on where a test
+//! needs them. Each test asserts what a user would check: exit code, Halo's final assets,
+//! the requests made, and what the output says.
+
+mod common;
+
+use common::*;
+use halo_integrator::sim::{
+    ASSET_FIELD_OS, ASSET_FIELD_SERIAL, ASSET_FIELD_WARRANTY, EntraUser, Fault, FaultKind,
+    HaloAsset, HaloAssetFieldValue, HaloUser, ManagedDevice, Service, SimOptions, World,
+};
+
+const T1: &str = "11111111-1111-4111-8111-111111111111";
+const T2: &str = "22222222-2222-4222-8222-222222222222";
+
+fn device_id(tenant: usize, n: usize) -> String {
+    format!("{tenant:08x}-d000-4000-8000-{n:012x}")
+}
+
+fn upn(n: usize) -> String {
+    format!("user{n}@contoso.example")
+}
+
+/// Client "Contoso Ltd" linked to `tenant` (created in Entra with 10 users, in Halo too),
+/// with `linked` Intune devices whose assets are in Halo, in sync, linked to their users
+/// and carrying a warranty date the integrator does not own.
+fn add_tenant_with_devices(w: &mut World, tenant: &str, t: usize, linked: usize) -> i64 {
+    let client = w.add_client(&format!("Client {t}"), &[tenant]);
+    let site = w.client(client).unwrap().main_site_id;
+    let users: Vec<EntraUser> = (0..10)
+        .map(|n| {
+            EntraUser::member(
+                &format!("{t:08x}-0000-4000-8000-{n:012x}"),
+                "Given",
+                &format!("Sur{n}"),
+                &upn(n),
+            )
+        })
+        .collect();
+    let user_ids: Vec<i64> = users
+        .iter()
+        .map(|u| w.add_halo_user(HaloUser::from_entra(u, client, site)))
+        .collect();
+    let devices: Vec<ManagedDevice> = (0..linked)
+        .map(|n| {
+            ManagedDevice::laptop(
+                &device_id(t, n),
+                &format!("PC-{t}-{n:03}"),
+                &format!("SN-{t}-{n:04}"),
+                Some(&upn(n % 10)),
+            )
+        })
+        .collect();
+    let workstation = w.asset_type_id("Workstation").unwrap();
+    for (n, d) in devices.iter().enumerate() {
+        let mut asset = HaloAsset::from_device(d, client, site, workstation);
+        asset.user_id = Some(user_ids[n % 10]);
+        asset.fields.push(HaloAssetFieldValue {
+            id: ASSET_FIELD_WARRANTY,
+            value: format!("2028-{:02}-01", n % 12 + 1),
+        });
+        w.add_halo_asset(asset);
+    }
+    let entra = w.add_tenant(tenant, &format!("Tenant {t}"));
+    entra.users = users;
+    entra.devices = devices;
+    client
+}
+
+fn device_world(linked: usize) -> World {
+    let mut w = World::empty();
+    add_tenant_with_devices(&mut w, T1, 1, linked);
+    w
+}
+
+fn device_mut(w: &mut World, n: usize) -> &mut ManagedDevice {
+    let id = device_id(1, n);
+    w.tenant_mut(T1)
+        .unwrap()
+        .devices
+        .iter_mut()
+        .find(|d| d.id == id)
+        .unwrap()
+}
+
+fn new_device(w: &mut World, n: usize) {
+    w.tenant_mut(T1)
+        .unwrap()
+        .devices
+        .push(ManagedDevice::laptop(
+            &device_id(1, n),
+            &format!("NEW-{n:03}"),
+            &format!("SN-NEW-{n:04}"),
+            Some(&upn(n % 10)),
+        ));
+}
+
+#[tokio::test]
+async fn first_sync_then_a_second_run_writes_nothing() {
+    let sim = start(World::synthetic_devices(2, 150, 5, 10)).await;
+    let env = env_for_devices(&sim);
+
+    let first = run(&env, &["run"]).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains("created=10 updated=5"), "{first:?}");
+    let world = sim.world();
+    let assets = assets_by_intune_id(&world);
+    let workstation = world.asset_type_id("Workstation").unwrap();
+    for tenant in &world.entra.tenants {
+        let client = world
+            .halo
+            .clients
+            .iter()
+            .find(|c| c.azure_tenants[0].azure_tenant_id == tenant.id)
+            .unwrap();
+        for d in &tenant.devices {
+            let a = assets
+                .get(&d.id)
+                .unwrap_or_else(|| panic!("{} not in Halo", d.device_name));
+            let expected = {
+                let mut e = HaloAsset::from_device(d, client.id, client.main_site_id, workstation);
+                e.id = a.id;
+                e.user_id = world
+                    .halo
+                    .users
+                    .iter()
+                    .find(|u| Some(u.emailaddress.as_str()) == d.user_principal_name.as_deref())
+                    .map(|u| u.id);
+                e
+            };
+            let mut got = a.clone();
+            got.fields.sort_by_key(|f| f.id);
+            assert_eq!(got, expected, "{}", d.device_name);
+        }
+    }
+    // 1 token + 1 client page + 1 asset-type read + per client: 2 asset pages, 1 user
+    // page, 1 create and 1 update batch = 13; never one request per device.
+    let halo = sim
+        .requests()
+        .iter()
+        .filter(|r| r.service.is_halo())
+        .count();
+    assert_eq!(halo, 13, "Halo requests");
+
+    sim.clear_requests();
+    let second = run(&env, &["run"]).await;
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(
+        asset_writes(&sim.requests()),
+        0,
+        "second run must not write"
+    );
+    assert!(
+        second
+            .stdout
+            .contains("created=0 updated=0 deactivated=0 reactivated=0 unchanged=300"),
+        "{second:?}"
+    );
+}
+
+#[tokio::test]
+async fn updates_send_the_complete_fields_array_keeping_fields_not_owned() {
+    let mut world = device_world(6);
+    device_mut(&mut world, 0).os_version = "10.0.26100.2314".into();
+    device_mut(&mut world, 1).device_name = "RENAMED-1".into();
+    let before = world.halo.assets.clone();
+    let sim = start(world).await;
+
+    let out = run(&env_for_devices(&sim), &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("updated=2"), "{out:?}");
+    let world = sim.world();
+    let assets = assets_by_intune_id(&world);
+    let a0 = &assets[&device_id(1, 0)];
+    assert_eq!(a0.field(ASSET_FIELD_OS), Some("Windows 10.0.26100.2314"));
+    for (a, b) in world.halo.assets.iter().zip(&before) {
+        assert_eq!(
+            a.field(ASSET_FIELD_WARRANTY),
+            b.field(ASSET_FIELD_WARRANTY),
+            "warranty of {} kept",
+            a.inventory_number
+        );
+        assert_eq!(a.field(ASSET_FIELD_SERIAL), b.field(ASSET_FIELD_SERIAL));
+    }
+    assert_eq!(assets[&device_id(1, 1)].inventory_number, "RENAMED-1");
+    // The rename alone does not send `fields`; the OS change sends all five.
+    let posts: Vec<serde_json::Value> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/Asset")
+        .flat_map(|r| {
+            serde_json::from_str::<Vec<serde_json::Value>>(r.body.as_deref().unwrap()).unwrap()
+        })
+        .collect();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    let by_id = |id: i64| posts.iter().find(|p| p["id"] == id).unwrap();
+    assert_eq!(by_id(a0.id)["fields"].as_array().unwrap().len(), 5);
+    assert!(by_id(assets[&device_id(1, 1)].id).get("fields").is_none());
+}
+
+#[tokio::test]
+async fn hand_made_assets_are_matched_by_serial_not_duplicated() {
+    let mut world = device_world(3);
+    let client = world.halo.clients[0].id;
+    let site = world.halo.clients[0].main_site_id;
+    let workstation = world.asset_type_id("Workstation").unwrap();
+    new_device(&mut world, 100);
+    new_device(&mut world, 101);
+    // Serial in key_field (no serial field), and serial in the serial field with some
+    // other asset tag in key_field; neither linked.
+    let by_key = {
+        let d = world.tenant(T1).unwrap().devices[3].clone();
+        let mut a = HaloAsset::from_device(&d, client, site, workstation);
+        a.intune_id = None;
+        a.fields.clear();
+        a.key_field = Some(d.serial_number.clone().unwrap().to_lowercase());
+        world.add_halo_asset(a)
+    };
+    let by_field = {
+        let d = world.tenant(T1).unwrap().devices[4].clone();
+        let mut a = HaloAsset::from_device(&d, client, site, workstation);
+        a.intune_id = None;
+        a.key_field = Some("TAG-0042".into());
+        world.add_halo_asset(a)
+    };
+    let sim = start(world).await;
+    let out = run(&env_for_devices(&sim), &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("created=0 updated=2"), "{out:?}");
+    let world = sim.world();
+    assert_eq!(world.halo.assets.len(), 5, "nothing created");
+    let assets = assets_by_intune_id(&world);
+    assert_eq!(assets[&device_id(1, 100)].id, by_key);
+    assert_eq!(assets[&device_id(1, 101)].id, by_field);
+    assert_eq!(
+        world.halo_asset(by_field).unwrap().key_field.as_deref(),
+        Some("TAG-0042"),
+        "key_field is never written"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_asset_type_exits_2_listing_the_types_before_any_tenant() {
+    let mut world = device_world(2);
+    new_device(&mut world, 100);
+    let sim = start(world).await;
+    let mut env = env_for_devices(&sim);
+    set(&mut env, "INTEGRATOR_IMPORTS", "entra-users,intune-devices");
+    set(&mut env, "INTUNE_ASSET_TYPE", "Toaster");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    let all = out.all_output();
+    assert!(all.contains("INTUNE_ASSET_TYPE"), "{out:?}");
+    assert!(
+        all.contains("Laptop, Mobile Phone, Server, Workstation"),
+        "{out:?}"
+    );
+    let requests = sim.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == "GET" || r.path == "/auth/token"),
+        "no write"
+    );
+    assert!(
+        requests.iter().all(|r| r.service != Service::Graph),
+        "no tenant started"
+    );
+
+    set(&mut env, "INTUNE_ASSET_TYPE", "laptop");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "names compare case-insensitively: {out:?}");
+    let world = sim.world();
+    let laptop = world.asset_type_id("Laptop").unwrap();
+    assert_eq!(
+        assets_by_intune_id(&world)[&device_id(1, 100)].assettype_id,
+        laptop
+    );
+}
+
+#[tokio::test]
+async fn bad_field_ids_exit_2_naming_the_variable() {
+    let sim = start(device_world(1)).await;
+    let mut env = env_for_devices(&sim);
+    set(&mut env, "INTUNE_FIELD_MODEL", "model");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.all_output().contains("INTUNE_FIELD_MODEL"), "{out:?}");
+    assert!(sim.requests().is_empty());
+}
+
+#[tokio::test]
+async fn gone_devices_are_deactivated_only_when_enabled_and_hand_made_assets_never() {
+    let mut world = device_world(30);
+    let gone = [device_id(1, 0), device_id(1, 1)];
+    world
+        .tenant_mut(T1)
+        .unwrap()
+        .devices
+        .retain(|d| !gone.contains(&d.id));
+    let client = world.halo.clients[0].id;
+    let site = world.halo.clients[0].main_site_id;
+    let hand_made = world.add_halo_asset(HaloAsset {
+        id: 0,
+        inventory_number: "PRINTER-1".into(),
+        key_field: Some("PR-1".into()),
+        assettype_id: 1,
+        client_id: client,
+        site_id: site,
+        intune_id: None,
+        inactive: false,
+        user_id: None,
+        fields: Vec::new(),
+    });
+    let sim = start(world).await;
+    let mut env = env_for_devices(&sim);
+
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        sim.world().halo.assets.iter().all(|a| !a.inactive),
+        "off by default"
+    );
+    assert_eq!(asset_writes(&sim.requests()), 0);
+
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let world = sim.world();
+    let mut inactive: Vec<String> = world
+        .halo
+        .assets
+        .iter()
+        .filter(|a| a.inactive)
+        .filter_map(|a| a.intune_id.clone())
+        .collect();
+    inactive.sort();
+    assert_eq!(inactive, gone);
+    assert!(!world.halo_asset(hand_made).unwrap().inactive);
+    assert_eq!(world.halo.assets.len(), 31, "nothing deleted or created");
+
+    sim.clear_requests();
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(asset_writes(&sim.requests()), 0);
+}
+
+#[tokio::test]
+async fn the_safety_threshold_withholds_every_deactivation_and_exits_4() {
+    let mut world = device_world(20);
+    world.tenant_mut(T1).unwrap().devices.truncate(15);
+    device_mut(&mut world, 0).model = Some("Latitude 9450".into());
+    let sim = start(world).await;
+    let mut env = env_for_devices(&sim);
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(out.all_output().contains("withheld"), "{out:?}");
+    let world = sim.world();
+    assert!(
+        world.halo.assets.iter().all(|a| !a.inactive),
+        "none deactivated"
+    );
+    assert_eq!(
+        assets_by_intune_id(&world)[&device_id(1, 0)]
+            .field(halo_integrator::sim::ASSET_FIELD_MODEL),
+        Some("Latitude 9450"),
+        "everything else applied"
+    );
+}
+
+#[tokio::test]
+async fn a_create_that_commits_then_drops_the_connection_is_not_duplicated() {
+    let world = {
+        let mut w = device_world(10);
+        for n in 100..112 {
+            new_device(&mut w, n);
+        }
+        w
+    };
+    let sim = start(world).await;
+    sim.inject(Fault::halo_api(
+        "POST",
+        "/api/Asset",
+        FaultKind::CommitThenDrop,
+    ));
+    sim.inject(Fault::halo_api("POST", "/api/Asset", FaultKind::CommitThenDrop).skip(2));
+    let mut env = env_for_devices(&sim);
+    set(&mut env, "HALO_BATCH_SIZE", "5");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let world = sim.world();
+    let assets = assets_by_intune_id(&world);
+    assert_eq!(world.halo.assets.len(), 22, "12 created, each once");
+    for n in 100..112 {
+        assert!(assets.contains_key(&device_id(1, n)));
+    }
+    assert!(
+        sim.requests().iter().any(|r| r.status.is_none()),
+        "the faults fired"
+    );
+
+    sim.clear_requests();
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(asset_writes(&sim.requests()), 0);
+}
+
+#[tokio::test]
+async fn a_silent_page_cap_is_paged_through() {
+    let opts = SimOptions {
+        halo_page_cap: 7,
+        ..SimOptions::default()
+    };
+    let sim = start_with(device_world(60), opts).await;
+    let out = run(&env_for_devices(&sim), &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    // Had paging stopped after the first (capped) page, 53 assets would be "missing" and
+    // created again as duplicates.
+    assert_eq!(asset_writes(&sim.requests()), 0, "{out:?}");
+    assert_eq!(
+        count(&sim.requests(), Service::HaloApi, "GET", "/api/Asset"),
+        9,
+        "60 assets / 7 per page"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_without_the_intune_permission_exits_3_naming_it() {
+    let mut world = device_world(3);
+    add_tenant_with_devices(&mut world, T2, 2, 3);
+    world.tenant_mut(T2).unwrap().can_read_devices = false;
+    new_device(&mut world, 100);
+    let sim = start(world).await;
+    let out = run(&env_for_devices(&sim), &["run"]).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    let all = out.all_output();
+    assert!(all.contains(T2), "{out:?}");
+    assert!(all.contains("permission"), "{out:?}");
+    assert!(
+        assets_by_intune_id(&sim.world()).contains_key(&device_id(1, 100)),
+        "the other tenant still synced"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_asset_is_counted_and_the_others_still_land() {
+    let mut world = device_world(3);
+    for n in 100..105 {
+        new_device(&mut world, n);
+    }
+    // Halo rejects an inventory number longer than 255 characters.
+    new_device(&mut world, 106);
+    device_mut(&mut world, 106).device_name = "X".repeat(300);
+    device_mut(&mut world, 2).device_name = "Y".repeat(300);
+    let sim = start(world).await;
+    let out = run(&env_for_devices(&sim), &["run"]).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stdout.contains("failed=2"), "{out:?}");
+    let assets = assets_by_intune_id(&sim.world());
+    assert_eq!(assets.len(), 8, "3 existing + 5 good");
+    assert!(
+        out.stderr.contains(&device_id(1, 106)),
+        "failure logged by key: {out:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_partial_device_read_syncs_what_was_read_and_deactivates_nothing() {
+    // 1,000 devices are two Graph pages; the second one keeps failing. One more is gone.
+    let mut world = device_world(1001);
+    world
+        .tenant_mut(T1)
+        .unwrap()
+        .devices
+        .retain(|d| d.id != device_id(1, 1000));
+    device_mut(&mut world, 0).model = Some("Latitude 9450".into());
+    let sim = start(world).await;
+    sim.inject(
+        Fault::graph(
+            "GET",
+            "skiptoken",
+            FaultKind::Status {
+                status: 503,
+                body: "{}".into(),
+                content_type: "application/json".into(),
+            },
+        )
+        .times(50),
+    );
+    let mut env = env_for_devices(&sim);
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    set(&mut env, "HALO_BATCH_SIZE", "500");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.all_output().contains("incomplete"), "{out:?}");
+    let world = sim.world();
+    assert!(
+        world.halo.assets.iter().all(|a| !a.inactive),
+        "a partial read is no evidence"
+    );
+    assert_eq!(
+        assets_by_intune_id(&world)[&device_id(1, 0)]
+            .field(halo_integrator::sim::ASSET_FIELD_MODEL),
+        Some("Latitude 9450"),
+        "what was read is synced"
+    );
+}
