@@ -7,94 +7,9 @@ mod common;
 
 use common::*;
 use halo_integrator::sim::{
-    ASSET_FIELD_OS, ASSET_FIELD_SERIAL, ASSET_FIELD_WARRANTY, EntraUser, Fault, FaultKind,
-    HaloAsset, HaloAssetFieldValue, HaloUser, ManagedDevice, Service, SimOptions, World,
+    ASSET_FIELD_OS, ASSET_FIELD_SERIAL, ASSET_FIELD_WARRANTY, Fault, FaultKind, HaloAsset, Service,
+    SimOptions, World,
 };
-
-const T1: &str = "11111111-1111-4111-8111-111111111111";
-const T2: &str = "22222222-2222-4222-8222-222222222222";
-
-fn device_id(tenant: usize, n: usize) -> String {
-    format!("{tenant:08x}-d000-4000-8000-{n:012x}")
-}
-
-fn upn(n: usize) -> String {
-    format!("user{n}@contoso.example")
-}
-
-/// Client "Contoso Ltd" linked to `tenant` (created in Entra with 10 users, in Halo too),
-/// with `linked` Intune devices whose assets are in Halo, in sync, linked to their users
-/// and carrying a warranty date the integrator does not own.
-fn add_tenant_with_devices(w: &mut World, tenant: &str, t: usize, linked: usize) -> i64 {
-    let client = w.add_client(&format!("Client {t}"), &[tenant]);
-    let site = w.client(client).unwrap().main_site_id;
-    let users: Vec<EntraUser> = (0..10)
-        .map(|n| {
-            EntraUser::member(
-                &format!("{t:08x}-0000-4000-8000-{n:012x}"),
-                "Given",
-                &format!("Sur{n}"),
-                &upn(n),
-            )
-        })
-        .collect();
-    let user_ids: Vec<i64> = users
-        .iter()
-        .map(|u| w.add_halo_user(HaloUser::from_entra(u, client, site)))
-        .collect();
-    let devices: Vec<ManagedDevice> = (0..linked)
-        .map(|n| {
-            ManagedDevice::laptop(
-                &device_id(t, n),
-                &format!("PC-{t}-{n:03}"),
-                &format!("SN-{t}-{n:04}"),
-                Some(&upn(n % 10)),
-            )
-        })
-        .collect();
-    let workstation = w.asset_type_id("Workstation").unwrap();
-    for (n, d) in devices.iter().enumerate() {
-        let mut asset = HaloAsset::from_device(d, client, site, workstation);
-        asset.user_id = Some(user_ids[n % 10]);
-        asset.fields.push(HaloAssetFieldValue {
-            id: ASSET_FIELD_WARRANTY,
-            value: format!("2028-{:02}-01", n % 12 + 1),
-        });
-        w.add_halo_asset(asset);
-    }
-    let entra = w.add_tenant(tenant, &format!("Tenant {t}"));
-    entra.users = users;
-    entra.devices = devices;
-    client
-}
-
-fn device_world(linked: usize) -> World {
-    let mut w = World::empty();
-    add_tenant_with_devices(&mut w, T1, 1, linked);
-    w
-}
-
-fn device_mut(w: &mut World, n: usize) -> &mut ManagedDevice {
-    let id = device_id(1, n);
-    w.tenant_mut(T1)
-        .unwrap()
-        .devices
-        .iter_mut()
-        .find(|d| d.id == id)
-        .unwrap()
-}
-
-fn new_device(w: &mut World, n: usize) {
-    w.tenant_mut(T1)
-        .unwrap()
-        .devices
-        .push(ManagedDevice::laptop(
-            &device_id(1, n),
-            &format!("NEW-{n:03}"),
-            &format!("SN-NEW-{n:04}"),
-            Some(&upn(n % 10)),
-        ));
-}
 
 #[tokio::test]
 async fn first_sync_then_a_second_run_writes_nothing() {

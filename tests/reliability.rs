@@ -9,9 +9,9 @@ mod common;
 use common::*;
 use halo_integrator::sim::{EntraUser, Fault, FaultKind, HaloUser, Service, Target};
 
-/// The write paths of `converges_under`'s world with `HALO_BATCH_SIZE=5`, as the index of
-/// the POST to `/api/Users` they start with: 12 creates (3 batches), then the updates
-/// (3 changed titles, one batch), then the deactivation of the disabled account.
+/// The write paths of the `converges_under` / `devices_converge_under` worlds with
+/// `HALO_BATCH_SIZE=5`, as the index of the POST they start with: 12 creates (3 batches),
+/// then the updates (3 changed records, one batch), then one deactivation.
 const WRITE_PATHS: &[(&str, u32)] = &[("create", 0), ("update", 3), ("deactivate", 4)];
 
 fn faults() -> Vec<(&'static str, FaultKind)> {
@@ -37,7 +37,7 @@ fn faults() -> Vec<(&'static str, FaultKind)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_fault_on_every_write_path_converges_without_duplicates() {
+async fn every_fault_on_every_user_write_path_converges_without_duplicates() {
     let mut covered = 0;
     for (path, skip) in WRITE_PATHS {
         for (fault, kind) in faults() {
@@ -45,10 +45,28 @@ async fn every_fault_on_every_write_path_converges_without_duplicates() {
             // `converges_under` asserts the final state equals a fault-free run's and
             // that no duplicate exists.
             let (out, requests) = converges_under(vec![f]).await;
-            assert_eq!(out.code, 0, "{fault} on {path}: {out:?}");
+            assert_eq!(out.code, 0, "{fault} on user {path}: {out:?}");
             assert!(
                 requests.iter().any(|r| r.fault.is_some()),
-                "{fault} on {path}: the fault never fired"
+                "{fault} on user {path}: the fault never fired"
+            );
+            covered += 1;
+        }
+    }
+    assert_eq!(covered, 27);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_on_every_asset_write_path_converges_without_duplicates() {
+    let mut covered = 0;
+    for (path, skip) in WRITE_PATHS {
+        for (fault, kind) in faults() {
+            let f = Fault::halo_api("POST", "/api/Asset", kind).skip(*skip);
+            let (out, requests) = devices_converge_under(vec![f]).await;
+            assert_eq!(out.code, 0, "{fault} on asset {path}: {out:?}");
+            assert!(
+                requests.iter().any(|r| r.fault.is_some()),
+                "{fault} on asset {path}: the fault never fired"
             );
             covered += 1;
         }

@@ -9,8 +9,9 @@ use std::process::Output;
 use std::time::Duration;
 
 use halo_integrator::sim::{
-    ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL, EntraUser, Fault,
-    HaloAsset, HaloUser, RequestRecord, Service, SimOptions, Simulator, World,
+    ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL,
+    ASSET_FIELD_WARRANTY, EntraUser, Fault, HaloAsset, HaloAssetFieldValue, HaloUser,
+    ManagedDevice, RequestRecord, Service, SimOptions, Simulator, World,
 };
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_halo-integrator");
@@ -293,50 +294,166 @@ pub fn entra_user_mut<'a>(w: &'a mut World, tenant: &str, n: usize) -> &'a mut E
         .unwrap()
 }
 
-/// Runs a world with creates, updates and deactivations under `faults`, and checks the
-/// final state equals the fault-free run's, with no duplicate and the expected exit code.
-pub async fn converges_under(
+/// The world of [`converges_under`]: 40 linked users, 3 changed titles (one update batch),
+/// one disabled account (one deactivation), 12 new users (three create batches of 5).
+fn user_fault_world() -> World {
+    let mut w = tenant_world(40);
+    for n in 0..3 {
+        entra_user_mut(&mut w, T1, n).job_title = Some("Manager".into());
+    }
+    entra_user_mut(&mut w, T1, 3).account_enabled = false;
+    let tenant = w.tenant_mut(T1).unwrap();
+    for n in 100..112 {
+        tenant.users.push(EntraUser::member(
+            &oid(1, n),
+            "New",
+            &format!("Hire{n}"),
+            &format!("new{n}@contoso.example"),
+        ));
+    }
+    w
+}
+
+/// The world of [`devices_converge_under`]: 20 linked devices, 3 with a new model (one
+/// update batch), one gone from Intune (one deactivation), 12 new (three create batches).
+fn device_fault_world() -> World {
+    let mut w = device_world(20);
+    for n in 0..3 {
+        device_mut(&mut w, n).model = Some("Surface Laptop 7".into());
+    }
+    let gone = device_id(1, 3);
+    w.tenant_mut(T1).unwrap().devices.retain(|d| d.id != gone);
+    for n in 100..112 {
+        new_device(&mut w, n);
+    }
+    w
+}
+
+/// Runs `world` under `faults` and checks the final state equals a fault-free run's,
+/// with no duplicate. Deactivation on, batches of 5.
+async fn converge<S: PartialEq + std::fmt::Debug>(
+    world: World,
+    env_for: fn(&Simulator) -> Vec<(String, String)>,
+    state: fn(&World) -> S,
     faults: Vec<Fault>,
-) -> (Run, Vec<halo_integrator::sim::RequestRecord>) {
-    let world = {
-        let mut w = tenant_world(40);
-        for n in 0..3 {
-            entra_user_mut(&mut w, T1, n).job_title = Some("Manager".into());
-        }
-        entra_user_mut(&mut w, T1, 3).account_enabled = false;
-        let tenant = w.tenant_mut(T1).unwrap();
-        for n in 100..112 {
-            tenant.users.push(EntraUser::member(
-                &oid(1, n),
-                "New",
-                &format!("Hire{n}"),
-                &format!("new{n}@contoso.example"),
-            ));
-        }
-        w
+) -> (Run, Vec<RequestRecord>) {
+    let env = |sim: &Simulator| {
+        let mut env = env_for(sim);
+        set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+        set(&mut env, "HALO_BATCH_SIZE", "5");
+        env
     };
     let clean = start(world.clone()).await;
-    let mut env = env_for(&clean);
-    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
-    set(&mut env, "HALO_BATCH_SIZE", "5");
-    let out = run(&env, &["run"]).await;
+    let out = run(&env(&clean), &["run"]).await;
     assert_eq!(out.code, 0, "fault-free run: {out:?}");
-    let expected = user_state(&clean.world());
+    let expected = state(&clean.world());
 
     let sim = start(world).await;
     for f in faults {
         sim.inject(f);
     }
-    let mut env = env_for(&sim);
-    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
-    set(&mut env, "HALO_BATCH_SIZE", "5");
-    let out = run(&env, &["run"]).await;
+    let out = run(&env(&sim), &["run"]).await;
     let world = sim.world();
     assert_no_duplicates(&world);
+    assets_by_intune_id(&world);
     assert_eq!(
-        user_state(&world),
+        state(&world),
         expected,
         "final state differs from a fault-free run: {out:?}"
     );
     (out, sim.requests())
+}
+
+/// [`converge`] on the users world (entra-users).
+pub async fn converges_under(faults: Vec<Fault>) -> (Run, Vec<RequestRecord>) {
+    converge(user_fault_world(), env_for, user_state, faults).await
+}
+
+/// [`converge`] on the devices world (intune-devices).
+pub async fn devices_converge_under(faults: Vec<Fault>) -> (Run, Vec<RequestRecord>) {
+    converge(device_fault_world(), env_for_devices, asset_state, faults).await
+}
+
+// --- Intune devices and their Halo assets.
+
+pub fn device_id(tenant: usize, n: usize) -> String {
+    format!("{tenant:08x}-d000-4000-8000-{n:012x}")
+}
+
+pub fn upn(n: usize) -> String {
+    format!("user{n}@contoso.example")
+}
+
+/// Client "Contoso Ltd" linked to `tenant` (created in Entra with 10 users, in Halo too),
+/// with `linked` Intune devices whose assets are in Halo, in sync, linked to their users
+/// and carrying a warranty date the integrator does not own.
+pub fn add_tenant_with_devices(w: &mut World, tenant: &str, t: usize, linked: usize) -> i64 {
+    let client = w.add_client(&format!("Client {t}"), &[tenant]);
+    let site = w.client(client).unwrap().main_site_id;
+    let users: Vec<EntraUser> = (0..10)
+        .map(|n| {
+            EntraUser::member(
+                &format!("{t:08x}-0000-4000-8000-{n:012x}"),
+                "Given",
+                &format!("Sur{n}"),
+                &upn(n),
+            )
+        })
+        .collect();
+    let user_ids: Vec<i64> = users
+        .iter()
+        .map(|u| w.add_halo_user(HaloUser::from_entra(u, client, site)))
+        .collect();
+    let devices: Vec<ManagedDevice> = (0..linked)
+        .map(|n| {
+            ManagedDevice::laptop(
+                &device_id(t, n),
+                &format!("PC-{t}-{n:03}"),
+                &format!("SN-{t}-{n:04}"),
+                Some(&upn(n % 10)),
+            )
+        })
+        .collect();
+    let workstation = w.asset_type_id("Workstation").unwrap();
+    for (n, d) in devices.iter().enumerate() {
+        let mut asset = HaloAsset::from_device(d, client, site, workstation);
+        asset.user_id = Some(user_ids[n % 10]);
+        asset.fields.push(HaloAssetFieldValue {
+            id: ASSET_FIELD_WARRANTY,
+            value: format!("2028-{:02}-01", n % 12 + 1),
+        });
+        w.add_halo_asset(asset);
+    }
+    let entra = w.add_tenant(tenant, &format!("Tenant {t}"));
+    entra.users = users;
+    entra.devices = devices;
+    client
+}
+
+pub fn device_world(linked: usize) -> World {
+    let mut w = World::empty();
+    add_tenant_with_devices(&mut w, T1, 1, linked);
+    w
+}
+
+pub fn device_mut(w: &mut World, n: usize) -> &mut ManagedDevice {
+    let id = device_id(1, n);
+    w.tenant_mut(T1)
+        .unwrap()
+        .devices
+        .iter_mut()
+        .find(|d| d.id == id)
+        .unwrap()
+}
+
+pub fn new_device(w: &mut World, n: usize) {
+    w.tenant_mut(T1)
+        .unwrap()
+        .devices
+        .push(ManagedDevice::laptop(
+            &device_id(1, n),
+            &format!("NEW-{n:03}"),
+            &format!("SN-NEW-{n:04}"),
+            Some(&upn(n % 10)),
+        ));
 }
