@@ -147,6 +147,8 @@ pub struct Asset {
     #[serde(default, deserialize_with = "opt_string")]
     pub key_field: Option<String>,
     #[serde(default, deserialize_with = "opt_id")]
+    pub assettype_id: Option<i64>,
+    #[serde(default, deserialize_with = "opt_id")]
     pub client_id: Option<i64>,
     #[serde(default, deserialize_with = "opt_string")]
     pub intune_id: Option<String>,

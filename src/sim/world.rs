@@ -142,6 +142,10 @@ pub const ASSET_FIELD_OS: i64 = 903;
 pub const ASSET_FIELD_LAST_SEEN: i64 = 904;
 /// A field the integrator never owns (its values must survive every update).
 pub const ASSET_FIELD_WARRANTY: i64 = 905;
+/// Where the `csv-assets` import keeps its link (`CSV_ASSETS_LINK_FIELD` in tests and demo).
+pub const ASSET_FIELD_CSV_KEY: i64 = 906;
+/// A value column for `csv-assets` (`field:907`).
+pub const ASSET_FIELD_RAM: i64 = 907;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HaloAssetFieldDef {
@@ -374,6 +378,8 @@ impl World {
                     (ASSET_FIELD_OS, "Operating System"),
                     (ASSET_FIELD_LAST_SEEN, "Last Seen"),
                     (ASSET_FIELD_WARRANTY, "Warranty Expiry"),
+                    (ASSET_FIELD_CSV_KEY, "Integrator CSV Key"),
+                    (ASSET_FIELD_RAM, "RAM"),
                 ]
                 .into_iter()
                 .map(|(id, name)| HaloAssetFieldDef {

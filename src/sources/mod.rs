@@ -1,3 +1,5 @@
-//! Clients of the source systems the imports read from (read-only).
+//! Clients of the source systems the imports read (read-only): Microsoft Graph, tabular
+//! files (CSV / XLSX).
 
 pub mod graph;
+pub mod spreadsheet;
