@@ -614,3 +614,182 @@ fn intune_options_are_validated_only_when_the_import_is_enabled() {
         "{err}"
     );
 }
+
+/// `base()` with csv-assets enabled (alone: it needs no Entra settings) and `vars` given.
+fn csv(vars: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let mut all: Vec<_> = base()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("ENTRA_") && *k != "INTEGRATOR_IMPORTS")
+        .collect();
+    all.push(("INTEGRATOR_IMPORTS", "csv-assets".into()));
+    for (k, v) in [
+        ("CSV_ASSETS_PATH", "/data/assets.csv"),
+        (
+            "CSV_ASSETS_COLUMNS",
+            "inventory_number=Asset Tag, serial=Serial ,client=Customer,type=Type,field:12=RAM",
+        ),
+        ("CSV_ASSETS_LINK_FIELD", "20"),
+    ] {
+        if !vars.iter().any(|(name, _)| *name == k) {
+            all.push((k, v.to_string()));
+        }
+    }
+    all.extend(
+        vars.iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (*k, v.to_string())),
+    );
+    all
+}
+
+#[test]
+fn csv_options_are_typed_and_defaulted() {
+    let (c, _) = load(&csv(&[])).expect("valid");
+    assert_eq!(c.imports, vec![ImportKind::CsvAssets]);
+    assert!(c.entra.is_none(), "csv-assets needs no Entra settings");
+    let o = c.csv_assets.expect("csv options");
+    assert_eq!(o.path, PathBuf::from("/data/assets.csv"));
+    assert_eq!(
+        o.columns,
+        vec![
+            (AssetColumn::InventoryNumber, "Asset Tag".to_string()),
+            (AssetColumn::KeyField, "Serial".to_string()),
+            (AssetColumn::Client, "Customer".to_string()),
+            (AssetColumn::Type, "Type".to_string()),
+            (AssetColumn::Field(12), "RAM".to_string()),
+        ]
+    );
+    assert_eq!(o.match_on, AssetColumn::KeyField, "default: the serial");
+    assert_eq!(o.link_field, 20);
+    assert_eq!(o.asset_type, "Workstation");
+    assert_eq!(o.delimiter, None, "detected");
+
+    let (c, _) = load(&csv(&[
+        ("CSV_ASSETS_MATCH", "field:12"),
+        ("CSV_ASSETS_DELIMITER", "tab"),
+        ("CSV_ASSETS_TYPE", "Laptop"),
+    ]))
+    .expect("valid");
+    let o = c.csv_assets.unwrap();
+    assert_eq!(o.match_on, AssetColumn::Field(12));
+    assert_eq!(o.delimiter, Some(b'\t'));
+    assert_eq!(o.asset_type, "Laptop");
+    let (c, _) = load(&csv(&[("CSV_ASSETS_DELIMITER", ";")])).unwrap();
+    assert_eq!(c.csv_assets.unwrap().delimiter, Some(b';'));
+}
+
+#[test]
+fn csv_options_are_validated_only_when_the_import_is_enabled() {
+    // (case, variable, value ("" = unset), variable named, text in the message)
+    let cases: &[(&str, &'static str, &str, &str, &str)] = &[
+        (
+            "no path",
+            "CSV_ASSETS_PATH",
+            "",
+            "CSV_ASSETS_PATH",
+            "required",
+        ),
+        (
+            "no columns",
+            "CSV_ASSETS_COLUMNS",
+            "",
+            "CSV_ASSETS_COLUMNS",
+            "required",
+        ),
+        (
+            "pair without =",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,Serial",
+            "CSV_ASSETS_COLUMNS",
+            "got 'Serial'",
+        ),
+        (
+            "unknown target",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,colour=Colour",
+            "CSV_ASSETS_COLUMNS",
+            "unknown target 'colour'",
+        ),
+        (
+            "bad field id",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,field:0=RAM",
+            "CSV_ASSETS_COLUMNS",
+            "unknown target 'field:0'",
+        ),
+        (
+            "mapped twice",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,serial=A,key_field=B",
+            "CSV_ASSETS_COLUMNS",
+            "key_field is mapped twice",
+        ),
+        (
+            "no client column",
+            "CSV_ASSETS_COLUMNS",
+            "serial=Serial",
+            "CSV_ASSETS_COLUMNS",
+            "client=Column",
+        ),
+        (
+            "empty header",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,serial=",
+            "CSV_ASSETS_COLUMNS",
+            "no column header",
+        ),
+        (
+            "match not mapped",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,inventory_number=Tag",
+            "CSV_ASSETS_MATCH",
+            "key_field is not mapped",
+        ),
+        (
+            "match on the client",
+            "CSV_ASSETS_MATCH",
+            "client",
+            "CSV_ASSETS_MATCH",
+            "got 'client'",
+        ),
+        (
+            "no link field",
+            "CSV_ASSETS_LINK_FIELD",
+            "",
+            "CSV_ASSETS_LINK_FIELD",
+            "required",
+        ),
+        (
+            "link field text",
+            "CSV_ASSETS_LINK_FIELD",
+            "key",
+            "CSV_ASSETS_LINK_FIELD",
+            "got 'key'",
+        ),
+        (
+            "link field mapped",
+            "CSV_ASSETS_LINK_FIELD",
+            "12",
+            "CSV_ASSETS_LINK_FIELD",
+            "also mapped",
+        ),
+        (
+            "long delimiter",
+            "CSV_ASSETS_DELIMITER",
+            ";;",
+            "CSV_ASSETS_DELIMITER",
+            "one character",
+        ),
+    ];
+    for (name, var, value, named, text) in cases {
+        let err = load(&csv(&[(var, value)])).expect_err(name);
+        let hit = err.0.iter().find(|e| e.var == *named);
+        let hit = hit.unwrap_or_else(|| panic!("{name}: no error for {named}: {err}"));
+        assert!(hit.message.contains(text), "{name}: '{}'", hit.message);
+        // Not looked at when csv-assets is not enabled.
+        let mut vars = base();
+        vars.push((var, value.to_string()));
+        let (c, _) = load(&vars).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(c.csv_assets.is_none());
+    }
+}

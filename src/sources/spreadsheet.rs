@@ -239,6 +239,22 @@ mod tests {
     }
 
     #[test]
+    fn xlsx_first_sheet_with_row_numbers_and_whole_numbers_without_decimals() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/assets.xlsx");
+        let t = read(&path, None).unwrap();
+        assert_eq!(t.headers, ["Asset Tag", "Serial", "Customer", "RAM"]);
+        let row = |l: u64, c: [&str; 4]| (l, c.map(String::from).to_vec());
+        assert_eq!(
+            cells(&t),
+            [
+                row(2, ["XL-001", "XSN-0001", "Contoso Ltd", "16"]),
+                row(3, ["XL-002", "XSN-0002", "Contoso Ltd", "32 GB"]),
+                row(5, ["XL-003", "12345", "Contoso Ltd", "8"]),
+            ]
+        );
+    }
+
+    #[test]
     fn missing_files_are_errors() {
         let e = read(Path::new("/nonexistent/assets.csv"), None).unwrap_err();
         assert!(e.contains("cannot read"), "{e}");
