@@ -71,6 +71,7 @@ pub enum ImportKind {
     EntraUsers,
     IntuneDevices,
     CsvAssets,
+    LdapUsers,
 }
 
 impl ImportKind {
@@ -78,6 +79,7 @@ impl ImportKind {
         ImportKind::EntraUsers,
         ImportKind::IntuneDevices,
         ImportKind::CsvAssets,
+        ImportKind::LdapUsers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -85,6 +87,7 @@ impl ImportKind {
             ImportKind::EntraUsers => "entra-users",
             ImportKind::IntuneDevices => "intune-devices",
             ImportKind::CsvAssets => "csv-assets",
+            ImportKind::LdapUsers => "ldap-users",
         }
     }
 
@@ -96,7 +99,7 @@ impl ImportKind {
     pub fn needs_entra(self) -> bool {
         match self {
             ImportKind::EntraUsers | ImportKind::IntuneDevices => true,
-            ImportKind::CsvAssets => false,
+            ImportKind::CsvAssets | ImportKind::LdapUsers => false,
         }
     }
 
@@ -299,6 +302,57 @@ pub struct CsvAssetsOptions {
     pub delimiter: Option<u8>,
 }
 
+/// The Halo user fields `ldap-users` can fill (`LDAP_ATTRIBUTES` targets).
+pub const LDAP_USER_FIELDS: &[&str] = &[
+    "name",
+    "firstname",
+    "surname",
+    "emailaddress",
+    "title",
+    "phonenumber",
+    "mobilenumber",
+];
+
+/// `LDAP_ATTRIBUTES` when unset (inetOrgPerson / Active Directory names).
+const LDAP_DEFAULT_ATTRIBUTES: &str = "name=displayName,firstname=givenName,surname=sn,emailaddress=mail,title=title,phonenumber=telephoneNumber,mobilenumber=mobile";
+
+/// Options of the `ldap-users` import (`LDAP_*`); present only when it is enabled.
+#[derive(Debug, Clone)]
+pub struct LdapUsersOptions {
+    /// `LDAP_URL`: `ldap://` (StartTLS unless `LDAP_STARTTLS=false`) or `ldaps://`.
+    pub url: Url,
+    pub starttls: bool,
+    pub bind_dn: String,
+    pub bind_password: Secret,
+    pub base_dn: String,
+    pub filter: String,
+    /// Halo user field → LDAP attribute, in the order given.
+    pub attributes: Vec<(String, String)>,
+    /// `LDAP_CLIENT`: the Halo client (name or id) of entries no `LDAP_CLIENT_MAP` DN covers.
+    pub client: Option<String>,
+    /// `LDAP_CLIENT_MAP`: base DN (lower-cased, no spaces after commas) → Halo client.
+    pub client_map: Vec<(String, String)>,
+    /// `LDAP_LINK_FIELD`: the Halo user field holding the directory id.
+    pub link_field: String,
+    /// `LDAP_CA_FILE`: PEM CA certificates trusted for the TLS connection.
+    pub ca_file: Option<PathBuf>,
+    pub page_size: i32,
+    pub timeout: Duration,
+}
+
+/// A DN compared by suffix: lower-cased, blanks around `,` and `=` removed.
+pub fn normalize_dn(dn: &str) -> String {
+    dn.split(',')
+        .map(|rdn| {
+            rdn.split('=')
+                .map(|p| p.trim().to_lowercase())
+                .collect::<Vec<_>>()
+                .join("=")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The validated configuration of one process.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -318,6 +372,7 @@ pub struct Config {
     pub entra_users: EntraUsersOptions,
     pub intune_devices: IntuneDevicesOptions,
     pub csv_assets: Option<CsvAssetsOptions>,
+    pub ldap_users: Option<LdapUsersOptions>,
 }
 
 /// The raw variables, as `envy` reads them (field name = variable name, lower-cased).
@@ -372,6 +427,19 @@ struct Raw {
     csv_assets_link_field: Option<String>,
     csv_assets_type: Option<String>,
     csv_assets_delimiter: Option<String>,
+    ldap_url: Option<String>,
+    ldap_starttls: Option<bool>,
+    ldap_bind_dn: Option<String>,
+    ldap_bind_password: Option<String>,
+    ldap_bind_password_file: Option<String>,
+    ldap_base_dn: Option<String>,
+    ldap_filter: Option<String>,
+    ldap_attributes: Option<String>,
+    ldap_client: Option<String>,
+    ldap_client_map: Option<String>,
+    ldap_link_field: Option<String>,
+    ldap_ca_file: Option<String>,
+    ldap_page_size: Option<i32>,
 }
 
 /// Variables this build reads; any other `HALO_*` / `INTEGRATOR_*` draws a warning.
@@ -410,7 +478,8 @@ fn expectation(var: &str) -> &'static str {
         "INTEGRATOR_DRY_RUN"
         | "INTEGRATOR_DEACTIVATE_MISSING"
         | "INTEGRATOR_ALLOW_INSECURE_HTTP"
-        | "ENTRA_USERS_INCLUDE_GUESTS" => "expected `true` or `false`",
+        | "ENTRA_USERS_INCLUDE_GUESTS"
+        | "LDAP_STARTTLS" => "expected `true` or `false`",
         "INTEGRATOR_MAX_DEACTIVATION_PERCENT" => "expected a number from 0 to 100",
         _ => "expected a whole number",
     }
@@ -820,6 +889,30 @@ impl Validator {
             None
         };
 
+        let ldap_users = if imports.contains(&ImportKind::LdapUsers) {
+            self.ldap_users(
+                LdapRaw {
+                    url: raw.ldap_url,
+                    starttls: raw.ldap_starttls,
+                    bind_dn: raw.ldap_bind_dn,
+                    bind_password: raw.ldap_bind_password,
+                    bind_password_file: raw.ldap_bind_password_file,
+                    base_dn: raw.ldap_base_dn,
+                    filter: raw.ldap_filter,
+                    attributes: raw.ldap_attributes,
+                    client: raw.ldap_client,
+                    client_map: raw.ldap_client_map,
+                    link_field: raw.ldap_link_field,
+                    ca_file: raw.ldap_ca_file,
+                    page_size: raw.ldap_page_size,
+                },
+                allow_insecure,
+                timeout,
+            )
+        } else {
+            None
+        };
+
         let scope = Self::optional(raw.halo_scope).unwrap_or_else(|| "all".into());
         let tenant = Self::optional(raw.halo_tenant);
         Some(Config {
@@ -849,7 +942,177 @@ impl Validator {
             entra_users,
             intune_devices,
             csv_assets,
+            ldap_users,
         })
+    }
+
+    fn ldap_users(
+        &mut self,
+        raw: LdapRaw,
+        allow_insecure: bool,
+        timeout: Duration,
+    ) -> Option<LdapUsersOptions> {
+        let url = self
+            .required(
+                "LDAP_URL",
+                raw.url,
+                "the directory, e.g. ldaps://dc1.corp.example",
+            )
+            .and_then(|u| match Url::parse(&u) {
+                Ok(url) if matches!(url.scheme(), "ldap" | "ldaps") && url.host().is_some() => {
+                    Some(url)
+                }
+                _ => {
+                    self.error(
+                        "LDAP_URL",
+                        format!("expected ldap://host[:port] or ldaps://host[:port], got '{u}'"),
+                    );
+                    None
+                }
+            });
+        let starttls = raw.starttls.unwrap_or(true);
+        if let Some(url) = &url
+            && url.scheme() == "ldap"
+            && !starttls
+            && !allow_insecure
+            && !is_loopback(url)
+        {
+            self.error(
+                "LDAP_STARTTLS",
+                "plain ldap:// without StartTLS sends the bind password in clear; allowed only for loopback hosts or with INTEGRATOR_ALLOW_INSECURE_HTTP=true",
+            );
+        }
+        let bind_dn = self.required(
+            "LDAP_BIND_DN",
+            raw.bind_dn,
+            "the DN of the account that reads the directory",
+        );
+        let bind_password = match self.secret(
+            "LDAP_BIND_PASSWORD",
+            raw.bind_password,
+            raw.bind_password_file,
+        ) {
+            Some(None) => {
+                self.error(
+                    "LDAP_BIND_PASSWORD",
+                    "required: the password of LDAP_BIND_DN (or LDAP_BIND_PASSWORD_FILE)",
+                );
+                None
+            }
+            other => other.flatten(),
+        };
+        let base_dn = self.required(
+            "LDAP_BASE_DN",
+            raw.base_dn,
+            "where the users are, e.g. dc=corp,dc=example",
+        );
+        let filter = Self::optional(raw.filter).unwrap_or_else(|| "(objectClass=person)".into());
+        if !(filter.starts_with('(') && filter.ends_with(')')) {
+            self.error(
+                "LDAP_FILTER",
+                format!("expected an LDAP filter in parentheses, e.g. (objectClass=person), got '{filter}'"),
+            );
+        }
+        let attributes = self.ldap_attributes(
+            &Self::optional(raw.attributes).unwrap_or_else(|| LDAP_DEFAULT_ATTRIBUTES.into()),
+        );
+        let client = Self::optional(raw.client);
+        let mut client_map = Vec::new();
+        for pair in Self::optional(raw.client_map)
+            .iter()
+            .flat_map(|m| m.split(';'))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match pair.rsplit_once('=') {
+                Some((dn, name)) if dn.contains('=') && !name.trim().is_empty() => {
+                    client_map.push((normalize_dn(dn), name.trim().to_string()));
+                }
+                _ => self.error(
+                    "LDAP_CLIENT_MAP",
+                    format!("expected `ou=Sales,dc=corp,dc=example=Client name` entries separated by `;`, got '{pair}'"),
+                ),
+            }
+        }
+        if client.is_none() && client_map.is_empty() {
+            self.error(
+                "LDAP_CLIENT",
+                "required: the Halo client (name or id) of the directory's users, or LDAP_CLIENT_MAP to map OUs to clients",
+            );
+        }
+        let link_field = Self::optional(raw.link_field).unwrap_or_else(|| "ldap_id".into());
+        let reserved = ["id", "client_id", "site_id", "inactive", "azureoid"];
+        if !link_field
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || reserved.contains(&link_field.as_str())
+            || LDAP_USER_FIELDS.contains(&link_field.as_str())
+        {
+            self.error(
+                "LDAP_LINK_FIELD",
+                format!("expected the name of a free Halo user text field (letters, digits, _; not {} or a mapped field), got '{link_field}'", reserved.join(", ")),
+            );
+        }
+        let page_size = raw.page_size.unwrap_or(500);
+        if !(1..=10_000).contains(&page_size) {
+            self.error(
+                "LDAP_PAGE_SIZE",
+                format!("expected a page size from 1 to 10000, got {page_size}"),
+            );
+        }
+        Some(LdapUsersOptions {
+            url: url?,
+            starttls,
+            bind_dn: bind_dn?,
+            bind_password: bind_password?,
+            base_dn: base_dn?,
+            filter,
+            attributes: attributes?,
+            client,
+            client_map,
+            link_field,
+            ca_file: Self::optional(raw.ca_file).map(PathBuf::from),
+            page_size,
+            timeout,
+        })
+    }
+
+    /// `field=attribute,...` over [`LDAP_USER_FIELDS`]; `name` must be mapped.
+    fn ldap_attributes(&mut self, list: &str) -> Option<Vec<(String, String)>> {
+        const VAR: &str = "LDAP_ATTRIBUTES";
+        let mut mapped: Vec<(String, String)> = Vec::new();
+        for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let parsed = pair
+                .split_once('=')
+                .map(|(f, a)| (f.trim().to_ascii_lowercase(), a.trim()));
+            match parsed {
+                Some((field, attr))
+                    if LDAP_USER_FIELDS.contains(&field.as_str())
+                        && !attr.is_empty()
+                        && !mapped.iter().any(|(f, _)| *f == field) =>
+                {
+                    mapped.push((field, attr.to_string()));
+                }
+                _ => {
+                    self.error(
+                        VAR,
+                        format!(
+                            "expected `field=attribute` pairs, each field once, fields: {}; got '{pair}'",
+                            LDAP_USER_FIELDS.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        if !mapped.iter().any(|(f, _)| f == "name") {
+            self.error(
+                VAR,
+                "expected a `name=attribute` mapping (Halo requires a name)",
+            );
+            return None;
+        }
+        Some(mapped)
     }
 
     fn csv_assets(&mut self, raw: CsvRaw) -> Option<CsvAssetsOptions> {
@@ -1117,6 +1380,23 @@ impl Validator {
             timeout,
         })
     }
+}
+
+/// The `LDAP_*` part of [`Raw`].
+struct LdapRaw {
+    url: Option<String>,
+    starttls: Option<bool>,
+    bind_dn: Option<String>,
+    bind_password: Option<String>,
+    bind_password_file: Option<String>,
+    base_dn: Option<String>,
+    filter: Option<String>,
+    attributes: Option<String>,
+    client: Option<String>,
+    client_map: Option<String>,
+    link_field: Option<String>,
+    ca_file: Option<String>,
+    page_size: Option<i32>,
 }
 
 /// The `CSV_ASSETS_*` part of [`Raw`].

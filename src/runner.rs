@@ -14,7 +14,8 @@ use crate::config::{Config, ImportKind, RetryConfig, TenantSelection};
 use crate::halo::{Halo, HaloError};
 use crate::http::{BuildError, ClientSettings, HttpClient};
 use crate::imports::{
-    self, Applied, Context, ImportReport, Severity, Shutdown, assets, csv_assets, tenants,
+    self, Applied, Context, ImportReport, Severity, Shutdown, assets, csv_assets, ldap_users,
+    tenants,
 };
 use crate::metrics::Metrics;
 use crate::sources::graph::Graph;
@@ -507,6 +508,18 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
             }
             continue;
         }
+        if kind == ImportKind::LdapUsers {
+            match ldap_users::check(config, &clients.halo).await {
+                Ok(line) => {
+                    let _ = writeln!(out, "ok   {kind}: {line}");
+                }
+                Err(e) => {
+                    ok = false;
+                    let _ = writeln!(out, "FAIL {kind}: {e}");
+                }
+            }
+            continue;
+        }
         let Some(graph) = clients.graph.as_ref() else {
             continue;
         };
@@ -540,8 +553,8 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
                     "users",
                 ),
                 ImportKind::IntuneDevices => (graph.probe_devices(&t.tenant).await, "devices"),
-                // Not a per-tenant import: checked above.
-                ImportKind::CsvAssets => continue,
+                // Not per-tenant imports: checked above.
+                ImportKind::CsvAssets | ImportKind::LdapUsers => continue,
             };
             match probe {
                 Ok(_) => {

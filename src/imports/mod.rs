@@ -4,9 +4,11 @@
 
 pub mod apply;
 pub mod assets;
+pub mod clients;
 pub mod csv_assets;
 pub mod entra_users;
 pub mod intune_devices;
+pub mod ldap_users;
 mod tenant_sync;
 pub mod tenants;
 
@@ -177,5 +179,6 @@ pub async fn run(kind: ImportKind, ctx: &Context<'_>) -> ImportReport {
         ImportKind::EntraUsers => entra_users::run(ctx).await,
         ImportKind::IntuneDevices => intune_devices::run(ctx).await,
         ImportKind::CsvAssets => csv_assets::run(ctx).await,
+        ImportKind::LdapUsers => ldap_users::run(ctx).await,
     }
 }

@@ -120,6 +120,10 @@ pub struct HaloUser {
     pub surname: String,
     pub emailaddress: String,
     pub azureoid: Option<String>,
+    /// The directory id the `ldap-users` import links by (`LDAP_LINK_FIELD`, default
+    /// `ldap_id`).
+    #[serde(default)]
+    pub ldap_id: Option<String>,
     pub site_id: i64,
     pub client_id: i64,
     pub inactive: bool,
@@ -352,6 +356,7 @@ impl HaloUser {
                 .clone()
                 .unwrap_or_else(|| entra.user_principal_name.clone()),
             azureoid: Some(entra.id.clone()),
+            ldap_id: None,
             site_id,
             client_id,
             inactive: false,
@@ -926,6 +931,7 @@ fn hand_made(first: &str, last: &str, email: &str, client_id: i64, site_id: i64)
         surname: last.to_string(),
         emailaddress: email.to_string(),
         azureoid: None,
+        ldap_id: None,
         site_id,
         client_id,
         inactive: false,
