@@ -428,7 +428,8 @@ struct Raw {
     csv_assets_type: Option<String>,
     csv_assets_delimiter: Option<String>,
     ldap_url: Option<String>,
-    ldap_starttls: Option<bool>,
+    // Typed values read as text, so they are looked at only when ldap-users is enabled.
+    ldap_starttls: Option<String>,
     ldap_bind_dn: Option<String>,
     ldap_bind_password: Option<String>,
     ldap_bind_password_file: Option<String>,
@@ -439,7 +440,7 @@ struct Raw {
     ldap_client_map: Option<String>,
     ldap_link_field: Option<String>,
     ldap_ca_file: Option<String>,
-    ldap_page_size: Option<i32>,
+    ldap_page_size: Option<String>,
 }
 
 /// Variables this build reads; any other `HALO_*` / `INTEGRATOR_*` draws a warning.
@@ -478,8 +479,7 @@ fn expectation(var: &str) -> &'static str {
         "INTEGRATOR_DRY_RUN"
         | "INTEGRATOR_DEACTIVATE_MISSING"
         | "INTEGRATOR_ALLOW_INSECURE_HTTP"
-        | "ENTRA_USERS_INCLUDE_GUESTS"
-        | "LDAP_STARTTLS" => "expected `true` or `false`",
+        | "ENTRA_USERS_INCLUDE_GUESTS" => "expected `true` or `false`",
         "INTEGRATOR_MAX_DEACTIVATION_PERCENT" => "expected a number from 0 to 100",
         _ => "expected a whole number",
     }
@@ -970,12 +970,22 @@ impl Validator {
                     None
                 }
             });
-        let starttls = raw.starttls.unwrap_or(true);
+        let starttls = match Self::optional(raw.starttls).as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                self.error(
+                    "LDAP_STARTTLS",
+                    format!("expected `true` or `false`, got '{other}'"),
+                );
+                true
+            }
+        };
         if let Some(url) = &url
             && url.scheme() == "ldap"
             && !starttls
             && !allow_insecure
-            && !is_loopback(url)
+            && !url.host_str().is_some_and(is_loopback_host)
         {
             self.error(
                 "LDAP_STARTTLS",
@@ -1053,13 +1063,19 @@ impl Validator {
                 format!("expected the name of a free Halo user text field (letters, digits, _; not {} or a mapped field), got '{link_field}'", reserved.join(", ")),
             );
         }
-        let page_size = raw.page_size.unwrap_or(500);
-        if !(1..=10_000).contains(&page_size) {
-            self.error(
-                "LDAP_PAGE_SIZE",
-                format!("expected a page size from 1 to 10000, got {page_size}"),
-            );
-        }
+        let page_size = match Self::optional(raw.page_size) {
+            None => 500,
+            Some(v) => match v.parse::<i32>() {
+                Ok(n) if (1..=10_000).contains(&n) => n,
+                _ => {
+                    self.error(
+                        "LDAP_PAGE_SIZE",
+                        format!("expected a page size from 1 to 10000, got '{v}'"),
+                    );
+                    500
+                }
+            },
+        };
         Some(LdapUsersOptions {
             url: url?,
             starttls,
@@ -1385,7 +1401,7 @@ impl Validator {
 /// The `LDAP_*` part of [`Raw`].
 struct LdapRaw {
     url: Option<String>,
-    starttls: Option<bool>,
+    starttls: Option<String>,
     bind_dn: Option<String>,
     bind_password: Option<String>,
     bind_password_file: Option<String>,
@@ -1396,7 +1412,7 @@ struct LdapRaw {
     client_map: Option<String>,
     link_field: Option<String>,
     ca_file: Option<String>,
-    page_size: Option<i32>,
+    page_size: Option<String>,
 }
 
 /// The `CSV_ASSETS_*` part of [`Raw`].
@@ -1449,6 +1465,14 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
     }
+}
+
+/// `localhost` or a loopback IP (for URLs whose host the `url` crate keeps opaque, such
+/// as `ldap://127.0.0.1`).
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A tenant id is a GUID or a verified domain name (`contoso.onmicrosoft.com`).
