@@ -348,7 +348,10 @@ async fn a_paged_starttls_sync_links_creates_and_then_writes_nothing() {
     set(&mut env, "RUST_LOG", "debug");
     let first = run(&env, &["run"]).await;
     assert_eq!(first.code, 0, "{first:?}");
-    assert!(first.stderr.contains("\"level\":\"DEBUG\""), "debug logging on");
+    assert!(
+        first.stderr.contains("\"level\":\"DEBUG\""),
+        "debug logging on"
+    );
     assert!(
         !first.all_output().contains(READER_PASSWORD),
         "the bind password leaked into the output"
