@@ -90,6 +90,11 @@ fn directory_ldif(disabled: &[usize]) -> String {
 
 impl Slapd {
     fn start(disabled: &[usize]) -> Slapd {
+        Slapd::start_with(disabled, "size.prtotal=unlimited")
+    }
+
+    /// `paged_limit`: the `size.prtotal` limit of paged searches.
+    fn start_with(disabled: &[usize], paged_limit: &str) -> Slapd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         make_certificates(d);
@@ -119,7 +124,7 @@ impl Slapd {
              rootdn \"cn=admin,{SUFFIX}\"\n\
              rootpw {ROOT_PASSWORD}\n\
              directory {d}/db\n\
-             limits * size.soft=500 size.hard=500 size.prtotal=unlimited\n",
+             limits * size.soft=500 size.hard=500 {paged_limit}\n",
             d = d.display()
         );
         std::fs::write(d.join("slapd.conf"), conf).unwrap();
@@ -469,5 +474,88 @@ async fn a_wrong_bind_password_exits_2_and_tls_is_verified() {
             .all_output()
             .contains("connecting to ldap://127.0.0.1"),
         "{untrusted:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_search_cut_short_by_the_server_deactivates_nothing() {
+    // The server stops every paged search after 1,000 entries (of 2,500).
+    let slapd = Slapd::start_with(&[], "size.prtotal=1000");
+    let (mut w, contoso, fabrikam) = world();
+    // Every entry already in Halo and linked, as after an earlier complete run.
+    let out = run_ok(
+        Command::new("ldapsearch")
+            .args([
+                "-x",
+                "-LLL",
+                "-H",
+                &slapd.url(),
+                "-D",
+                &format!("cn=admin,{SUFFIX}"),
+            ])
+            .args(["-w", ROOT_PASSWORD, "-b", &format!("ou=People,{SUFFIX}")])
+            .args(["(objectClass=inetOrgPerson)", "entryUUID", "mail"]),
+    );
+    w.halo.users.clear();
+    let mut linked = 0;
+    for entry in out.split("\n\n").filter(|e| e.contains("entryUUID")) {
+        let field = |name: &str| {
+            entry
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap()
+                .to_string()
+        };
+        let (uuid, email) = (field("entryUUID: "), field("mail: "));
+        let client = if email.starts_with("sales") {
+            fabrikam
+        } else {
+            contoso
+        };
+        let n: usize = email
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .split('@')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        w.add_halo_user(HaloUser {
+            id: 0,
+            name: format!("Given{n} Sur{n}"),
+            firstname: format!("Given{n}"),
+            surname: format!("Sur{n}"),
+            emailaddress: email,
+            azureoid: None,
+            ldap_id: Some(uuid),
+            site_id: w.client(client).unwrap().main_site_id,
+            client_id: client,
+            inactive: false,
+            title: Some("Engineer".into()),
+            phonenumber: Some(format!("+1 555 {n:04}")),
+            mobilenumber: None,
+        });
+        linked += 1;
+    }
+    assert_eq!(linked, PEOPLE + SALES);
+    let sim = start(w).await;
+    let mut env = env_for_ldap(&sim, &slapd);
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    set(&mut env, "INTEGRATOR_MAX_DEACTIVATIONS", "100000");
+    set(&mut env, "INTEGRATOR_MAX_DEACTIVATION_PERCENT", "100");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.all_output().contains("directory read incomplete"),
+        "{out:?}"
+    );
+    let w = sim.world();
+    assert!(
+        w.halo.users.iter().all(|u| !u.inactive),
+        "a partial read deactivated users"
+    );
+    assert_eq!(
+        user_writes(&sim.requests()),
+        0,
+        "what was read is in sync: {out:?}"
     );
 }
