@@ -167,8 +167,8 @@ fn read_error_severity(e: &LdapReadError) -> Severity {
     }
 }
 
-/// `check`: the mapped clients exist in Halo, the directory binds and the search answers;
-/// says how many entries it returned.
+/// `check`: the mapped clients exist in Halo, the directory binds and the search finds
+/// an entry (one is asked for).
 pub async fn check(
     config: &crate::config::Config,
     halo: &crate::halo::Halo,
@@ -182,16 +182,15 @@ pub async fn check(
         .await
         .map_err(|e| format!("reading Halo clients failed: {e}"))?;
     ClientMap::new(options, &Clients::new(&clients))?;
-    let read = ldap::read(options).await.map_err(|e| e.to_string())?;
-    if let Some(problem) = read.incomplete {
-        return Err(format!("directory read incomplete: {problem}"));
+    if !ldap::probe(options).await.map_err(|e| e.to_string())? {
+        return Err(format!(
+            "bound to {}, but LDAP_FILTER {} finds no entry under {}",
+            options.url, options.filter, options.base_dn
+        ));
     }
     Ok(format!(
-        "bound to {} as {}; {} entries under {}",
-        options.url,
-        options.bind_dn,
-        read.users.len(),
-        options.base_dn
+        "bound to {} as {} and read an entry under {}",
+        options.url, options.bind_dn, options.base_dn
     ))
 }
 

@@ -163,8 +163,8 @@ fn failed(what: &str, e: LdapError) -> LdapReadError {
     LdapReadError::Failed(format!("{what}: {e}"))
 }
 
-/// Binds and reads every entry under `LDAP_BASE_DN` matching `LDAP_FILTER`, page by page.
-pub async fn read(options: &LdapUsersOptions) -> Result<LdapRead, LdapReadError> {
+/// Connects (TLS as configured) and binds as `LDAP_BIND_DN`.
+async fn connect(options: &LdapUsersOptions) -> Result<ldap3::Ldap, LdapReadError> {
     let mut settings = LdapConnSettings::new()
         .set_conn_timeout(options.timeout)
         .set_starttls(options.starttls && options.url.scheme() == "ldap");
@@ -187,6 +187,37 @@ pub async fn read(options: &LdapUsersOptions) -> Result<LdapRead, LdapReadError>
             bind.rc, bind.text
         )));
     }
+    Ok(ldap)
+}
+
+/// For `check`: binds and runs the search for one entry (a size limit hit is fine).
+/// Returns whether an entry was found.
+pub async fn probe(options: &LdapUsersOptions) -> Result<bool, LdapReadError> {
+    let mut ldap = connect(options).await?;
+    let result = ldap
+        .with_search_options(ldap3::SearchOptions::new().sizelimit(1))
+        .search(
+            &options.base_dn,
+            Scope::Subtree,
+            &options.filter,
+            requested(options),
+        )
+        .await
+        .map_err(|e| failed("search", e))?;
+    let _ = ldap.unbind().await;
+    // 4 = sizeLimitExceeded: more than the one entry asked for.
+    if !matches!(result.1.rc, 0 | 4) {
+        return Err(LdapReadError::Failed(format!(
+            "search: result code {} {}",
+            result.1.rc, result.1.text
+        )));
+    }
+    Ok(!result.0.is_empty())
+}
+
+/// Binds and reads every entry under `LDAP_BASE_DN` matching `LDAP_FILTER`, page by page.
+pub async fn read(options: &LdapUsersOptions) -> Result<LdapRead, LdapReadError> {
+    let mut ldap = connect(options).await?;
     let adapters: Vec<Box<dyn ldap3::adapters::Adapter<'_, String, Vec<String>>>> = vec![
         Box::new(EntriesOnly::new()),
         Box::new(PagedResults::new(options.page_size)),
