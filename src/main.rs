@@ -15,8 +15,8 @@ use halo_integrator::imports::{Severity, Shutdown};
 use halo_integrator::metrics::Metrics;
 use halo_integrator::runner::{self, RunOptions};
 use halo_integrator::sim::{
-    ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL, SimOptions,
-    Simulator, World,
+    ASSET_FIELD_CSV_KEY, ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_RAM,
+    ASSET_FIELD_SERIAL, SimOptions, Simulator, World,
 };
 use halo_integrator::telemetry;
 use halo_integrator::telemetry::serve::MetricsServer;
@@ -279,7 +279,19 @@ async fn demo(args: DemoArgs) -> i32 {
         std::env::vars()
             .filter(|(k, _)| k == "INTEGRATOR_PUSHGATEWAY_URL" || k == "INTEGRATOR_METRICS_ADDR"),
     );
-    vars.extend(both_imports_env());
+    // The bundled example file, written where the demo can read it wherever it runs.
+    let csv_dir = std::env::temp_dir().join(format!("halo-integrator-demo-{}", std::process::id()));
+    let csv_path = csv_dir.join("assets.csv");
+    if let Err(e) =
+        std::fs::create_dir_all(&csv_dir).and_then(|()| std::fs::write(&csv_path, DEMO_ASSETS_CSV))
+    {
+        eprintln!(
+            "halo-integrator demo: cannot write {}: {e}",
+            csv_path.display()
+        );
+        return 1;
+    }
+    vars.extend(demo_imports_env(&csv_path));
     let config = match Config::from_vars(vars) {
         Ok((config, _)) => config,
         Err(e) => {
@@ -358,20 +370,33 @@ async fn demo(args: DemoArgs) -> i32 {
         server.stop();
     }
     sim.shutdown();
+    let _ = std::fs::remove_dir_all(&csv_dir);
     runner::exit_code(first.severity().max(second.severity()), None)
 }
 
-/// Both imports, with the `INTUNE_FIELD_*` ids of the simulator's standard asset fields.
-fn both_imports_env() -> Vec<(String, String)> {
+/// `deploy/examples/assets.csv`, the file the demo's csv-assets import reads.
+const DEMO_ASSETS_CSV: &[u8] = include_bytes!("../deploy/examples/assets.csv");
+
+/// The three demo imports: the `INTUNE_FIELD_*` ids of the simulator's standard asset
+/// fields, and csv-assets reading `csv_path` (the bundled example file).
+fn demo_imports_env(csv_path: &std::path::Path) -> Vec<(String, String)> {
     [
         (
             "INTEGRATOR_IMPORTS",
-            "entra-users,intune-devices".to_string(),
+            "entra-users,intune-devices,csv-assets".to_string(),
         ),
         ("INTUNE_FIELD_SERIAL", ASSET_FIELD_SERIAL.to_string()),
         ("INTUNE_FIELD_MODEL", ASSET_FIELD_MODEL.to_string()),
         ("INTUNE_FIELD_OS", ASSET_FIELD_OS.to_string()),
         ("INTUNE_FIELD_LAST_SEEN", ASSET_FIELD_LAST_SEEN.to_string()),
+        ("CSV_ASSETS_PATH", csv_path.display().to_string()),
+        (
+            "CSV_ASSETS_COLUMNS",
+            format!(
+                "inventory_number=Asset Tag,serial=Serial,client=Customer,type=Type,field:{ASSET_FIELD_RAM}=RAM"
+            ),
+        ),
+        ("CSV_ASSETS_LINK_FIELD", ASSET_FIELD_CSV_KEY.to_string()),
     ]
     .map(|(k, v)| (k.to_string(), v))
     .into()
@@ -397,8 +422,9 @@ async fn sim(args: SimArgs) -> i32 {
     for (k, v) in sim.env() {
         println!("  export {k}='{v}'");
     }
-    for (k, v) in both_imports_env() {
-        println!("  export {k}={v}");
+    // From the repository root; elsewhere, point CSV_ASSETS_PATH at a copy of the file.
+    for (k, v) in demo_imports_env(std::path::Path::new("deploy/examples/assets.csv")) {
+        println!("  export {k}='{v}'");
     }
     println!();
     println!(

@@ -14,7 +14,8 @@ use crate::config::{Config, ImportKind, RetryConfig, TenantSelection};
 use crate::halo::{Halo, HaloError};
 use crate::http::{BuildError, ClientSettings, HttpClient};
 use crate::imports::{
-    self, Applied, Context, ImportReport, Severity, Shutdown, intune_devices, tenants,
+    self, Applied, Context, ImportReport, Severity, Shutdown, assets, csv_assets, ldap_users,
+    tenants,
 };
 use crate::metrics::Metrics;
 use crate::sources::graph::Graph;
@@ -187,8 +188,9 @@ pub async fn run(
             }
         };
         let intune_asset_type = if imports.contains(&ImportKind::IntuneDevices) {
-            match intune_devices::resolve_asset_type(
+            match assets::resolve_asset_type(
                 &clients.halo,
+                "INTUNE_ASSET_TYPE",
                 &config.intune_devices.asset_type,
             )
             .await
@@ -494,12 +496,36 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
         Err(e) => return (format!("{out}FAIL halo: reading clients: {e}\n"), false),
     };
     for kind in imports {
+        if let (ImportKind::CsvAssets, Some(options)) = (kind, &config.csv_assets) {
+            match csv_assets::check(options, &clients.halo).await {
+                Ok(line) => {
+                    let _ = writeln!(out, "ok   {kind}: {line}");
+                }
+                Err(e) => {
+                    ok = false;
+                    let _ = writeln!(out, "FAIL {kind}: {e}");
+                }
+            }
+            continue;
+        }
+        if kind == ImportKind::LdapUsers {
+            match ldap_users::check(config, &clients.halo).await {
+                Ok(line) => {
+                    let _ = writeln!(out, "ok   {kind}: {line}");
+                }
+                Err(e) => {
+                    ok = false;
+                    let _ = writeln!(out, "FAIL {kind}: {e}");
+                }
+            }
+            continue;
+        }
         let Some(graph) = clients.graph.as_ref() else {
             continue;
         };
         if kind == ImportKind::IntuneDevices {
             let name = &config.intune_devices.asset_type;
-            match intune_devices::resolve_asset_type(&clients.halo, name).await {
+            match assets::resolve_asset_type(&clients.halo, "INTUNE_ASSET_TYPE", name).await {
                 Ok(id) => {
                     let _ = writeln!(out, "ok   {kind}: asset type '{name}' is id {id}");
                 }
@@ -527,6 +553,8 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
                     "users",
                 ),
                 ImportKind::IntuneDevices => (graph.probe_devices(&t.tenant).await, "devices"),
+                // Not per-tenant imports: checked above.
+                ImportKind::CsvAssets | ImportKind::LdapUsers => continue,
             };
             match probe {
                 Ok(_) => {

@@ -49,7 +49,7 @@ PY
 fi
 export HELM="$TOOLS/helm/helm" KUBECTL="$TOOLS/kubectl/kubectl"
 "$HELM" version --short
-"$KUBECTL" version --client 2>/dev/null | head -n1
+"$KUBECTL" version --client 2>/dev/null | sed -n 1p  # sed reads all: no SIGPIPE under pipefail
 
 # --- prometheus-operator CRD models
 NODE_DIR="$CACHE/node-prometheus-operator"

@@ -614,3 +614,385 @@ fn intune_options_are_validated_only_when_the_import_is_enabled() {
         "{err}"
     );
 }
+
+/// `base()` with csv-assets enabled (alone: it needs no Entra settings) and `vars` given.
+fn csv(vars: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let mut all: Vec<_> = base()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("ENTRA_") && *k != "INTEGRATOR_IMPORTS")
+        .collect();
+    all.push(("INTEGRATOR_IMPORTS", "csv-assets".into()));
+    for (k, v) in [
+        ("CSV_ASSETS_PATH", "/data/assets.csv"),
+        (
+            "CSV_ASSETS_COLUMNS",
+            "inventory_number=Asset Tag, serial=Serial ,client=Customer,type=Type,field:12=RAM",
+        ),
+        ("CSV_ASSETS_LINK_FIELD", "20"),
+    ] {
+        if !vars.iter().any(|(name, _)| *name == k) {
+            all.push((k, v.to_string()));
+        }
+    }
+    all.extend(
+        vars.iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (*k, v.to_string())),
+    );
+    all
+}
+
+#[test]
+fn csv_options_are_typed_and_defaulted() {
+    let (c, _) = load(&csv(&[])).expect("valid");
+    assert_eq!(c.imports, vec![ImportKind::CsvAssets]);
+    assert!(c.entra.is_none(), "csv-assets needs no Entra settings");
+    let o = c.csv_assets.expect("csv options");
+    assert_eq!(o.path, PathBuf::from("/data/assets.csv"));
+    assert_eq!(
+        o.columns,
+        vec![
+            (AssetColumn::InventoryNumber, "Asset Tag".to_string()),
+            (AssetColumn::KeyField, "Serial".to_string()),
+            (AssetColumn::Client, "Customer".to_string()),
+            (AssetColumn::Type, "Type".to_string()),
+            (AssetColumn::Field(12), "RAM".to_string()),
+        ]
+    );
+    assert_eq!(o.match_on, AssetColumn::KeyField, "default: the serial");
+    assert_eq!(o.link_field, 20);
+    assert_eq!(o.asset_type, "Workstation");
+    assert_eq!(o.delimiter, None, "detected");
+
+    let (c, _) = load(&csv(&[
+        ("CSV_ASSETS_MATCH", "field:12"),
+        ("CSV_ASSETS_DELIMITER", "tab"),
+        ("CSV_ASSETS_TYPE", "Laptop"),
+    ]))
+    .expect("valid");
+    let o = c.csv_assets.unwrap();
+    assert_eq!(o.match_on, AssetColumn::Field(12));
+    assert_eq!(o.delimiter, Some(b'\t'));
+    assert_eq!(o.asset_type, "Laptop");
+    let (c, _) = load(&csv(&[("CSV_ASSETS_DELIMITER", ";")])).unwrap();
+    assert_eq!(c.csv_assets.unwrap().delimiter, Some(b';'));
+}
+
+#[test]
+fn csv_options_are_validated_only_when_the_import_is_enabled() {
+    // (case, variable, value ("" = unset), variable named, text in the message)
+    let cases: &[(&str, &'static str, &str, &str, &str)] = &[
+        (
+            "no path",
+            "CSV_ASSETS_PATH",
+            "",
+            "CSV_ASSETS_PATH",
+            "required",
+        ),
+        (
+            "no columns",
+            "CSV_ASSETS_COLUMNS",
+            "",
+            "CSV_ASSETS_COLUMNS",
+            "required",
+        ),
+        (
+            "pair without =",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,Serial",
+            "CSV_ASSETS_COLUMNS",
+            "got 'Serial'",
+        ),
+        (
+            "unknown target",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,colour=Colour",
+            "CSV_ASSETS_COLUMNS",
+            "unknown target 'colour'",
+        ),
+        (
+            "bad field id",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,field:0=RAM",
+            "CSV_ASSETS_COLUMNS",
+            "unknown target 'field:0'",
+        ),
+        (
+            "mapped twice",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,serial=A,key_field=B",
+            "CSV_ASSETS_COLUMNS",
+            "key_field is mapped twice",
+        ),
+        (
+            "no client column",
+            "CSV_ASSETS_COLUMNS",
+            "serial=Serial",
+            "CSV_ASSETS_COLUMNS",
+            "client=Column",
+        ),
+        (
+            "empty header",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,serial=",
+            "CSV_ASSETS_COLUMNS",
+            "no column header",
+        ),
+        (
+            "match not mapped",
+            "CSV_ASSETS_COLUMNS",
+            "client=Customer,inventory_number=Tag",
+            "CSV_ASSETS_MATCH",
+            "key_field is not mapped",
+        ),
+        (
+            "match on the client",
+            "CSV_ASSETS_MATCH",
+            "client",
+            "CSV_ASSETS_MATCH",
+            "got 'client'",
+        ),
+        (
+            "no link field",
+            "CSV_ASSETS_LINK_FIELD",
+            "",
+            "CSV_ASSETS_LINK_FIELD",
+            "required",
+        ),
+        (
+            "link field text",
+            "CSV_ASSETS_LINK_FIELD",
+            "key",
+            "CSV_ASSETS_LINK_FIELD",
+            "got 'key'",
+        ),
+        (
+            "link field mapped",
+            "CSV_ASSETS_LINK_FIELD",
+            "12",
+            "CSV_ASSETS_LINK_FIELD",
+            "also mapped",
+        ),
+        (
+            "long delimiter",
+            "CSV_ASSETS_DELIMITER",
+            ";;",
+            "CSV_ASSETS_DELIMITER",
+            "one character",
+        ),
+    ];
+    for (name, var, value, named, text) in cases {
+        let err = load(&csv(&[(var, value)])).expect_err(name);
+        let hit = err.0.iter().find(|e| e.var == *named);
+        let hit = hit.unwrap_or_else(|| panic!("{name}: no error for {named}: {err}"));
+        assert!(hit.message.contains(text), "{name}: '{}'", hit.message);
+        // Not looked at when csv-assets is not enabled.
+        let mut vars = base();
+        vars.push((var, value.to_string()));
+        let (c, _) = load(&vars).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(c.csv_assets.is_none());
+    }
+}
+
+/// `base()` with ldap-users enabled (alone) and `vars` given ("" = unset).
+fn ldap(vars: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let mut all: Vec<_> = base()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("ENTRA_") && *k != "INTEGRATOR_IMPORTS")
+        .collect();
+    all.push(("INTEGRATOR_IMPORTS", "ldap-users".into()));
+    for (k, v) in [
+        ("LDAP_URL", "ldaps://dc1.corp.example"),
+        ("LDAP_BIND_DN", "cn=reader,dc=corp,dc=example"),
+        ("LDAP_BIND_PASSWORD", SECRET),
+        ("LDAP_BASE_DN", "dc=corp,dc=example"),
+        ("LDAP_CLIENT", "Contoso Ltd"),
+    ] {
+        if !vars.iter().any(|(name, _)| *name == k) {
+            all.push((k, v.to_string()));
+        }
+    }
+    all.extend(
+        vars.iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (*k, v.to_string())),
+    );
+    all
+}
+
+#[test]
+fn ldap_options_are_typed_and_defaulted() {
+    let (c, _) = load(&ldap(&[])).expect("valid");
+    assert_eq!(c.imports, vec![ImportKind::LdapUsers]);
+    assert!(c.entra.is_none());
+    let o = c.ldap_users.clone().expect("ldap options");
+    assert_eq!(o.url.as_str(), "ldaps://dc1.corp.example");
+    assert!(o.starttls);
+    assert_eq!(o.bind_password.expose(), SECRET);
+    assert_eq!(o.filter, "(objectClass=person)");
+    assert_eq!(o.attributes.len(), 7);
+    assert_eq!(
+        o.attributes[0],
+        ("name".to_string(), "displayName".to_string())
+    );
+    assert_eq!(o.client.as_deref(), Some("Contoso Ltd"));
+    assert!(o.client_map.is_empty());
+    assert_eq!(o.link_field, "ldap_id");
+    assert_eq!(o.page_size, 500);
+    let debug = format!("{c:?}");
+    assert!(!debug.contains(SECRET), "{debug}");
+
+    let (c, _) = load(&ldap(&[
+        ("LDAP_URL", "ldap://127.0.0.1:3389"),
+        ("LDAP_STARTTLS", "false"),
+        ("LDAP_CLIENT", ""),
+        (
+            "LDAP_CLIENT_MAP",
+            "OU=Sales, DC=corp,DC=example=Fabrikam Inc; ou=EU,ou=Sales,dc=corp,dc=example=42",
+        ),
+        ("LDAP_ATTRIBUTES", "name=cn,EmailAddress=userPrincipalName"),
+        ("LDAP_LINK_FIELD", "other5"),
+        ("LDAP_CA_FILE", "/etc/ldap/ca.pem"),
+        ("LDAP_PAGE_SIZE", "1000"),
+    ]))
+    .expect("valid");
+    let o = c.ldap_users.unwrap();
+    assert!(!o.starttls, "allowed on loopback");
+    assert_eq!(o.client, None);
+    assert_eq!(
+        o.client_map,
+        vec![
+            (
+                "ou=sales,dc=corp,dc=example".to_string(),
+                "Fabrikam Inc".to_string()
+            ),
+            (
+                "ou=eu,ou=sales,dc=corp,dc=example".to_string(),
+                "42".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        o.attributes,
+        vec![
+            ("name".to_string(), "cn".to_string()),
+            ("emailaddress".to_string(), "userPrincipalName".to_string()),
+        ]
+    );
+    assert_eq!(o.link_field, "other5");
+    assert_eq!(o.ca_file, Some(PathBuf::from("/etc/ldap/ca.pem")));
+    assert_eq!(o.page_size, 1000);
+}
+
+#[test]
+fn ldap_options_are_validated_only_when_the_import_is_enabled() {
+    // (case, variable, value ("" = unset), variable named, text in the message)
+    let cases: &[(&str, &'static str, &str, &str, &str)] = &[
+        ("no url", "LDAP_URL", "", "LDAP_URL", "required"),
+        (
+            "http url",
+            "LDAP_URL",
+            "https://dc1",
+            "LDAP_URL",
+            "ldap://host",
+        ),
+        ("no host", "LDAP_URL", "ldap://", "LDAP_URL", "ldap://host"),
+        (
+            "starttls text",
+            "LDAP_STARTTLS",
+            "maybe",
+            "LDAP_STARTTLS",
+            "`true` or `false`",
+        ),
+        ("no bind dn", "LDAP_BIND_DN", "", "LDAP_BIND_DN", "required"),
+        (
+            "no password",
+            "LDAP_BIND_PASSWORD",
+            "",
+            "LDAP_BIND_PASSWORD",
+            "required",
+        ),
+        ("no base", "LDAP_BASE_DN", "", "LDAP_BASE_DN", "required"),
+        (
+            "bare filter",
+            "LDAP_FILTER",
+            "objectClass=user",
+            "LDAP_FILTER",
+            "parentheses",
+        ),
+        (
+            "no client",
+            "LDAP_CLIENT",
+            "",
+            "LDAP_CLIENT",
+            "LDAP_CLIENT_MAP",
+        ),
+        (
+            "bad map",
+            "LDAP_CLIENT_MAP",
+            "Sales=Fabrikam",
+            "LDAP_CLIENT_MAP",
+            "got 'Sales=Fabrikam'",
+        ),
+        (
+            "unknown field",
+            "LDAP_ATTRIBUTES",
+            "name=cn,colour=favouriteColour",
+            "LDAP_ATTRIBUTES",
+            "got 'colour=favouriteColour'",
+        ),
+        (
+            "no name",
+            "LDAP_ATTRIBUTES",
+            "emailaddress=mail",
+            "LDAP_ATTRIBUTES",
+            "name=attribute",
+        ),
+        (
+            "link on a mapped field",
+            "LDAP_LINK_FIELD",
+            "emailaddress",
+            "LDAP_LINK_FIELD",
+            "free Halo user text field",
+        ),
+        (
+            "link on azureoid",
+            "LDAP_LINK_FIELD",
+            "azureoid",
+            "LDAP_LINK_FIELD",
+            "free Halo user text field",
+        ),
+        (
+            "page zero",
+            "LDAP_PAGE_SIZE",
+            "0",
+            "LDAP_PAGE_SIZE",
+            "from 1 to 10000",
+        ),
+    ];
+    for (name, var, value, named, text) in cases {
+        let err = load(&ldap(&[(var, value)])).expect_err(name);
+        let hit = err.0.iter().find(|e| e.var == *named);
+        let hit = hit.unwrap_or_else(|| panic!("{name}: no error for {named}: {err}"));
+        assert!(hit.message.contains(text), "{name}: '{}'", hit.message);
+        assert!(!err.to_string().contains(SECRET), "{name}: secret in error");
+        let mut vars = base();
+        vars.push((var, value.to_string()));
+        let (c, _) = load(&vars).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(c.ldap_users.is_none());
+    }
+    let plain = [
+        ("LDAP_URL", "ldap://dc1.corp.example"),
+        ("LDAP_STARTTLS", "false"),
+    ];
+    let err = load(&ldap(&plain)).expect_err("plain remote");
+    assert!(
+        err.0
+            .iter()
+            .any(|e| e.var == "LDAP_STARTTLS" && e.message.contains("bind password in clear")),
+        "{err}"
+    );
+    let mut vars = ldap(&plain);
+    vars.push(("INTEGRATOR_ALLOW_INSECURE_HTTP", "true".into()));
+    assert!(load(&vars).is_ok(), "explicit opt-in");
+}

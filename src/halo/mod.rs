@@ -285,16 +285,24 @@ impl Halo {
     /// Every asset of a client, inactive ones included, with their `fields` (which list
     /// responses leave out without `includeassetfields=true`).
     pub async fn assets_of_client(&self, client_id: i64) -> Result<Vec<Asset>, HaloError> {
-        let assets: Vec<Asset> = self
-            .list(
-                "Asset",
-                &[
-                    ("client_id", client_id.to_string()),
-                    ("includeinactive", "true".into()),
-                    ("includeassetfields", "true".into()),
-                ],
-            )
-            .await?;
+        self.assets(Some(client_id)).await
+    }
+
+    /// Every asset of every client (as [`Halo::assets_of_client`]): one paged read for an
+    /// import that spans all clients.
+    pub async fn all_assets(&self) -> Result<Vec<Asset>, HaloError> {
+        self.assets(None).await
+    }
+
+    async fn assets(&self, client_id: Option<i64>) -> Result<Vec<Asset>, HaloError> {
+        let mut query = vec![
+            ("includeinactive", "true".to_string()),
+            ("includeassetfields", "true".to_string()),
+        ];
+        if let Some(id) = client_id {
+            query.push(("client_id", id.to_string()));
+        }
+        let assets: Vec<Asset> = self.list("Asset", &query).await?;
         if let Some(a) = assets.iter().find(|a| a.fields.is_none()) {
             // Updating `fields` from a record read without them would wipe the values the
             // integrator does not own.

@@ -126,6 +126,34 @@ pub struct User {
     pub phonenumber: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
     pub mobilenumber: Option<String>,
+    /// Every other field as sent (e.g. the one `LDAP_LINK_FIELD` names).
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+impl User {
+    /// A text field by name: the typed ones, else [`User::other`]; blank is `None`.
+    pub fn text(&self, field: &str) -> Option<String> {
+        let typed = match field {
+            "name" => &self.name,
+            "firstname" => &self.firstname,
+            "surname" => &self.surname,
+            "emailaddress" => &self.emailaddress,
+            "title" => &self.title,
+            "phonenumber" => &self.phonenumber,
+            "mobilenumber" => &self.mobilenumber,
+            _ => {
+                return match self.other.get(field) {
+                    Some(serde_json::Value::String(s)) => {
+                        Some(s.trim().to_string()).filter(|s| !s.is_empty())
+                    }
+                    Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                };
+            }
+        };
+        typed.clone()
+    }
 }
 
 /// One value of an asset's `fields` child array (`{id, value}`); the value is kept as Halo
@@ -146,6 +174,8 @@ pub struct Asset {
     pub inventory_number: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
     pub key_field: Option<String>,
+    #[serde(default, deserialize_with = "opt_id")]
+    pub assettype_id: Option<i64>,
     #[serde(default, deserialize_with = "opt_id")]
     pub client_id: Option<i64>,
     #[serde(default, deserialize_with = "opt_string")]

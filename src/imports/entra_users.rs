@@ -3,14 +3,13 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
 use tracing::Instrument;
 
 use super::tenant_sync::{
     Job, Source, halo_read_failed, plan_and_apply, run_tenants, source_records,
 };
 use super::tenants::TenantTarget;
-use super::{Context, ImportReport, TenantReport};
+use super::{Context, ImportReport, TenantReport, text};
 use crate::config::ImportKind;
 use crate::halo::{HaloError, User};
 use crate::sources::graph::{Graph, GraphUser};
@@ -29,13 +28,6 @@ pub fn in_scope(user: &GraphUser, include_guests: bool) -> bool {
             .user_type
             .as_deref()
             .is_some_and(|t| t.eq_ignore_ascii_case("guest"))
-}
-
-fn text(value: Option<&str>) -> Value {
-    value
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map_or(Value::Null, |s| Value::String(s.to_string()))
 }
 
 /// A Graph user as the Halo user it should be. `None` for a user without an id.
@@ -161,6 +153,7 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn graph_user(json: &str) -> GraphUser {
         serde_json::from_str(json).unwrap()

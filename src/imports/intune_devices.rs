@@ -10,23 +10,22 @@
 //! * **Primary user.** Written as the scalar `user_id` (not the `users` child array, which
 //!   Halo would replace wholesale): the id of the one active Halo user of the client whose
 //!   e-mail equals the device's `userPrincipalName` or `emailAddress`.
-//! * **Asset fields.** The plan knows an asset field `N` as the pseudo field `field:N`, so
-//!   [`crate::sync`] compares it like any other field; when one of them changes, the write
-//!   item gets the complete `fields` array ([`shape`]): the values read from Halo, the
-//!   changed ones replaced, so values the integrator does not own survive.
+//! * **Asset fields** are the pseudo fields `field:N` of [`super::assets`], shaped into a
+//!   complete `fields` array on write.
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use super::assets::{field_key, field_value, shape};
 use super::tenant_sync::{
-    Job, Source, halo_read_failed, halo_severity, plan_and_apply, run_tenants, source_records,
+    Job, Source, halo_read_failed, plan_and_apply, run_tenants, source_records,
 };
 use super::tenants::TenantTarget;
-use super::{Context, ImportReport, Severity, TenantReport};
+use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::{ImportKind, IntuneDevicesOptions};
-use crate::halo::{Asset, AssetField, Halo, HaloError, User};
+use crate::halo::{Asset, AssetField, HaloError, User};
 use crate::sources::graph::{Graph, GraphDevice};
 use crate::sync::{Current, Desired, EntitySpec, Fields};
 
@@ -41,20 +40,6 @@ const JOB: Job = Job {
     spec: &SPEC,
     route: "Asset",
 };
-
-/// Prefix of the plan's pseudo field names for Halo asset fields (`field:12`).
-const FIELD_PREFIX: &str = "field:";
-
-fn field_key(id: i64) -> String {
-    format!("{FIELD_PREFIX}{id}")
-}
-
-fn text(value: Option<&str>) -> Value {
-    value
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map_or(Value::Null, |s| Value::String(s.to_string()))
-}
 
 /// The configured asset fields and the device value each receives.
 fn owned_fields(options: &IntuneDevicesOptions, device: Option<&GraphDevice>) -> Vec<(i64, Value)> {
@@ -152,16 +137,6 @@ pub fn desired(
     })
 }
 
-/// The value of asset field `id`, `null` when absent.
-fn field_value(asset: &Asset, id: i64) -> Value {
-    asset
-        .fields
-        .iter()
-        .flatten()
-        .find(|f| f.id == id)
-        .map_or(Value::Null, |f| f.value.clone())
-}
-
 /// A Halo asset as the sync engine compares it.
 pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
     let mut fields = Fields::new();
@@ -194,79 +169,6 @@ pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
         inactive: asset.inactive,
         fields,
     }
-}
-
-/// Builds a write item: moves the plan's `field:N` values into a complete `fields` array
-/// (starting from `stored`, the asset's fields as read, for an update) and gives new assets
-/// their `assettype_id`.
-pub fn shape(
-    stored: Option<&[AssetField]>,
-    asset_type: Option<i64>,
-    mut item: Map<String, Value>,
-) -> Map<String, Value> {
-    let keys: Vec<String> = item
-        .keys()
-        .filter(|k| k.starts_with(FIELD_PREFIX))
-        .cloned()
-        .collect();
-    if !keys.is_empty() {
-        let mut fields: Vec<(i64, Value)> = stored
-            .unwrap_or_default()
-            .iter()
-            .map(|f| (f.id, f.value.clone()))
-            .collect();
-        for key in keys {
-            let value = item.remove(&key).unwrap_or(Value::Null);
-            let Ok(id) = key[FIELD_PREFIX.len()..].parse::<i64>() else {
-                continue;
-            };
-            match fields.iter_mut().find(|(f, _)| *f == id) {
-                Some(slot) => slot.1 = value,
-                None => fields.push((id, value)),
-            }
-        }
-        item.insert(
-            "fields".into(),
-            Value::Array(
-                fields
-                    .into_iter()
-                    .map(|(id, value)| json!({"id": id, "value": value}))
-                    .collect(),
-            ),
-        );
-    }
-    if let Some(asset_type) = asset_type {
-        item.insert("assettype_id".into(), Value::from(asset_type));
-    }
-    item
-}
-
-/// Resolves `INTUNE_ASSET_TYPE` to its id (once per run, before any tenant). An unknown name
-/// is a configuration error listing the names that exist.
-pub async fn resolve_asset_type(halo: &Halo, name: &str) -> Result<i64, (Severity, String)> {
-    let types = halo.asset_types().await.map_err(|e| {
-        (
-            halo_severity(&e),
-            format!("reading Halo asset types failed: {e}"),
-        )
-    })?;
-    let wanted = name.trim();
-    if let Some(t) = types.iter().find(|t| {
-        t.name
-            .as_deref()
-            .is_some_and(|n| n.trim().eq_ignore_ascii_case(wanted))
-    }) {
-        return Ok(t.id);
-    }
-    let mut names: Vec<&str> = types.iter().filter_map(|t| t.name.as_deref()).collect();
-    names.sort_unstable();
-    Err((
-        Severity::Config,
-        format!(
-            "INTUNE_ASSET_TYPE: Halo has no asset type named '{wanted}'; the asset types are: {}",
-            names.join(", ")
-        ),
-    ))
 }
 
 pub async fn run(ctx: &Context<'_>) -> ImportReport {
@@ -350,7 +252,9 @@ async fn sync_tenant(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::imports::assets::FIELD_PREFIX;
     use crate::sync::{PlanOptions, plan};
+    use serde_json::json;
 
     fn options() -> IntuneDevicesOptions {
         IntuneDevicesOptions {
@@ -473,19 +377,6 @@ mod tests {
                 {"id": 11, "value": "XPS 13"},
                 {"id": 13, "value": "2026-11-27T08:00:00Z"},
             ]})
-        );
-    }
-
-    #[test]
-    fn items_without_field_changes_carry_no_fields_and_creates_get_the_type() {
-        let mut item = Map::new();
-        item.insert("inventory_number".into(), json!("PC"));
-        let update = shape(Some(&[]), None, item.clone());
-        assert_eq!(Value::Object(update), json!({"inventory_number": "PC"}));
-        let create = shape(None, Some(5), item);
-        assert_eq!(
-            Value::Object(create),
-            json!({"inventory_number": "PC", "assettype_id": 5})
         );
     }
 }

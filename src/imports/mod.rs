@@ -3,8 +3,12 @@
 //! apply step and the reports they return to the runner.
 
 pub mod apply;
+pub mod assets;
+pub mod clients;
+pub mod csv_assets;
 pub mod entra_users;
 pub mod intune_devices;
+pub mod ldap_users;
 mod tenant_sync;
 pub mod tenants;
 
@@ -13,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::config::{Config, ImportKind};
 use crate::halo::Halo;
@@ -160,10 +165,20 @@ pub struct Context<'a> {
     pub intune_asset_type: Option<i64>,
 }
 
+/// A trimmed source text as a Halo value: blank or absent is `null` ("no value").
+pub(crate) fn text(value: Option<&str>) -> Value {
+    value
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map_or(Value::Null, |s| Value::String(s.to_string()))
+}
+
 /// Runs one import and reports on it; never panics on remote data.
 pub async fn run(kind: ImportKind, ctx: &Context<'_>) -> ImportReport {
     match kind {
         ImportKind::EntraUsers => entra_users::run(ctx).await,
         ImportKind::IntuneDevices => intune_devices::run(ctx).await,
+        ImportKind::CsvAssets => csv_assets::run(ctx).await,
+        ImportKind::LdapUsers => ldap_users::run(ctx).await,
     }
 }

@@ -321,6 +321,7 @@ fn user_json(world: &World, user: &HaloUser, float: bool) -> Value {
         "surname": user.surname,
         "emailaddress": user.emailaddress,
         "azureoid": user.azureoid.clone().unwrap_or_default(),
+        "ldap_id": user.ldap_id.clone().unwrap_or_default(),
         "site_id": id_value(user.site_id, float),
         "site_name": site_name,
         "client_id": id_value(user.client_id, float),
@@ -592,6 +593,7 @@ fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
                 surname: String::new(),
                 emailaddress: String::new(),
                 azureoid: None,
+                ldap_id: None,
                 site_id: 0,
                 client_id: 0,
                 inactive: false,
@@ -637,6 +639,9 @@ fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         }
         if let Some(oid) = item.string("azureoid")? {
             user.azureoid = oid.filter(|o| !o.is_empty());
+        }
+        if let Some(id) = item.string("ldap_id")? {
+            user.ldap_id = id.filter(|i| !i.is_empty());
         }
         if let Some(inactive) = item.bool("inactive")? {
             user.inactive = inactive;

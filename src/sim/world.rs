@@ -120,6 +120,10 @@ pub struct HaloUser {
     pub surname: String,
     pub emailaddress: String,
     pub azureoid: Option<String>,
+    /// The directory id the `ldap-users` import links by (`LDAP_LINK_FIELD`, default
+    /// `ldap_id`).
+    #[serde(default)]
+    pub ldap_id: Option<String>,
     pub site_id: i64,
     pub client_id: i64,
     pub inactive: bool,
@@ -142,6 +146,10 @@ pub const ASSET_FIELD_OS: i64 = 903;
 pub const ASSET_FIELD_LAST_SEEN: i64 = 904;
 /// A field the integrator never owns (its values must survive every update).
 pub const ASSET_FIELD_WARRANTY: i64 = 905;
+/// Where the `csv-assets` import keeps its link (`CSV_ASSETS_LINK_FIELD` in tests and demo).
+pub const ASSET_FIELD_CSV_KEY: i64 = 906;
+/// A value column for `csv-assets` (`field:907`).
+pub const ASSET_FIELD_RAM: i64 = 907;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HaloAssetFieldDef {
@@ -348,6 +356,7 @@ impl HaloUser {
                 .clone()
                 .unwrap_or_else(|| entra.user_principal_name.clone()),
             azureoid: Some(entra.id.clone()),
+            ldap_id: None,
             site_id,
             client_id,
             inactive: false,
@@ -374,6 +383,8 @@ impl World {
                     (ASSET_FIELD_OS, "Operating System"),
                     (ASSET_FIELD_LAST_SEEN, "Last Seen"),
                     (ASSET_FIELD_WARRANTY, "Warranty Expiry"),
+                    (ASSET_FIELD_CSV_KEY, "Integrator CSV Key"),
+                    (ASSET_FIELD_RAM, "RAM"),
                 ]
                 .into_iter()
                 .map(|(id, name)| HaloAssetFieldDef {
@@ -920,6 +931,7 @@ fn hand_made(first: &str, last: &str, email: &str, client_id: i64, site_id: i64)
         surname: last.to_string(),
         emailaddress: email.to_string(),
         azureoid: None,
+        ldap_id: None,
         site_id,
         client_id,
         inactive: false,

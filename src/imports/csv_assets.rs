@@ -1,0 +1,692 @@
+//! The `csv-assets` import: the rows of a `.csv` or `.xlsx` file (`CSV_ASSETS_PATH`) become
+//! Halo assets of the client each row names, planned per Halo client with the same engine
+//! and apply step as the other imports.
+//!
+//! Decisions where the design leaves room:
+//! * **Link key.** A file has no stable source id, so the value of the match column
+//!   (`CSV_ASSETS_MATCH`, default `key_field` = the serial), trimmed and lower-cased, is the
+//!   source id. The import stores it in the asset field `CSV_ASSETS_LINK_FIELD` (what
+//!   `intune_id` is for Intune): an asset with that field set is *linked* — managed by this
+//!   import and a leaver candidate when its key is gone from the file. Assets without it
+//!   (made by hand, or by another import) are matched by the match column's value once
+//!   (which writes the link) and are never deactivated otherwise.
+//! * **Rejected rows are `failed`.** A row that cannot be applied — undecodable, empty match
+//!   key, unknown / ambiguous / inactive client, unknown asset type, or a key that occurs on
+//!   several lines (then none of those rows is applied) — is an error in the file the
+//!   operator must fix: it is logged with its line number and reason, counted as
+//!   `records_total{action="failed"}` and makes the run exit 3. (`skipped` stays what it is
+//!   for every import: the sync engine declining a record, e.g. an ambiguous match in Halo.)
+//!   An asset linked to the key of a rejected row is left alone, never deactivated: the
+//!   file still lists it.
+//! * **Clients.** The `client` column holds a Halo client id or name (trimmed,
+//!   case-insensitive; only active clients). A client is planned when the file names it or
+//!   when it holds assets linked by this import (so leavers of a client that vanished from
+//!   the file are found). With sharding, a pod plans the clients whose id falls in its
+//!   shard; `--tenant` does not apply to this import.
+//! * **Asset type.** The `type` column (by name) is owned like any other column when mapped;
+//!   rows without a type create assets of `CSV_ASSETS_TYPE` (default `Workstation`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::assets::{AssetTypes, field_key, field_value, shape};
+use super::clients::Clients;
+use super::tenant_sync::{Job, Source, halo_severity, plan_and_apply};
+use super::tenants::TenantTarget;
+use super::{Context, ImportReport, Severity, TenantReport, text};
+use crate::config::{AssetColumn, CsvAssetsOptions, ImportKind};
+use crate::halo::{Asset, AssetField, Client, HaloError};
+use crate::sources::spreadsheet::{self, Table};
+use crate::sync::{Current, Desired, EntitySpec, Fields};
+
+/// The plan's name for the link; [`shape_item`] moves it into the `CSV_ASSETS_LINK_FIELD`
+/// asset field.
+const LINK: &str = "csv_assets_link";
+
+pub const SPEC: EntitySpec = EntitySpec {
+    entity: "asset",
+    link_field: LINK,
+    case_insensitive: &[],
+};
+
+const JOB: Job = Job {
+    kind: ImportKind::CsvAssets,
+    spec: &SPEC,
+    route: "Asset",
+};
+
+/// The plan's field name for a value column.
+fn plan_field(column: AssetColumn) -> Option<String> {
+    match column {
+        AssetColumn::InventoryNumber => Some("inventory_number".into()),
+        AssetColumn::KeyField => Some("key_field".into()),
+        AssetColumn::Field(id) => Some(field_key(id)),
+        AssetColumn::Type => Some("assettype_id".into()),
+        AssetColumn::Client => None,
+    }
+}
+
+/// The mapping resolved against the file's header: column index per target.
+pub struct Layout<'a> {
+    options: &'a CsvAssetsOptions,
+    columns: Vec<(AssetColumn, usize)>,
+}
+
+impl<'a> Layout<'a> {
+    /// Every mapped column must be in the header; the error names `CSV_ASSETS_COLUMNS`.
+    pub fn new(options: &'a CsvAssetsOptions, table: &Table) -> Result<Self, String> {
+        let mut columns = Vec::new();
+        for (target, header) in &options.columns {
+            match table.column(header) {
+                Some(index) => columns.push((*target, index)),
+                None => {
+                    return Err(format!(
+                        "CSV_ASSETS_COLUMNS: {target} is mapped to the column '{header}', which \
+                         is not in the header of {}; its columns are: {}",
+                        options.path.display(),
+                        table.headers.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(Layout { options, columns })
+    }
+
+    fn cell<'c>(&self, cells: &'c [String], target: AssetColumn) -> Option<&'c str> {
+        let (_, index) = self.columns.iter().find(|(t, _)| *t == target)?;
+        cells
+            .get(*index)
+            .map(String::as_str)
+            .filter(|c| !c.is_empty())
+    }
+
+    fn header(&self, target: AssetColumn) -> &str {
+        self.options
+            .columns
+            .iter()
+            .find(|(t, _)| *t == target)
+            .map_or("", |(_, h)| h.as_str())
+    }
+}
+
+/// A row that is not applied, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub line: u64,
+    /// The row's match key, when it has one.
+    pub key: Option<String>,
+    pub reason: String,
+}
+
+/// The file's rows as desired assets per client id, and the rows rejected.
+#[derive(Default)]
+pub struct Rows {
+    pub by_client: BTreeMap<i64, Vec<Desired>>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Maps every row (see the module docs for what is rejected).
+pub fn map_rows(
+    table: &Table,
+    layout: &Layout<'_>,
+    clients: &Clients<'_>,
+    types: &AssetTypes,
+) -> Rows {
+    let match_on = layout.options.match_on;
+    // Lines per key, to reject every row of a duplicated key.
+    let mut lines: HashMap<String, Vec<u64>> = HashMap::new();
+    for row in &table.rows {
+        if let Ok(cells) = &row.cells
+            && let Some(key) = layout.cell(cells, match_on)
+        {
+            lines.entry(key.to_lowercase()).or_default().push(row.line);
+        }
+    }
+    let mut rows = Rows::default();
+    for row in &table.rows {
+        let cells = match &row.cells {
+            Ok(cells) => cells,
+            Err(e) => {
+                rows.rejected.push(Rejected {
+                    line: row.line,
+                    key: None,
+                    reason: e.clone(),
+                });
+                continue;
+            }
+        };
+        let key = layout.cell(cells, match_on);
+        let reject = |reason: String| Rejected {
+            line: row.line,
+            key: key.map(str::to_string),
+            reason,
+        };
+        let Some(key) = key else {
+            rows.rejected.push(reject(format!(
+                "the match column '{}' ({match_on}) is empty",
+                layout.header(match_on)
+            )));
+            continue;
+        };
+        let source_id = key.to_lowercase();
+        let same = &lines[&source_id];
+        if same.len() > 1 {
+            let others: Vec<String> = same
+                .iter()
+                .filter(|l| **l != row.line)
+                .map(u64::to_string)
+                .collect();
+            rows.rejected.push(reject(format!(
+                "the key '{key}' is also on line(s) {}; none of these rows is applied",
+                others.join(", ")
+            )));
+            continue;
+        }
+        let client = match layout.cell(cells, AssetColumn::Client) {
+            None => Err(format!(
+                "the client column '{}' is empty",
+                layout.header(AssetColumn::Client)
+            )),
+            Some(cell) => clients.find(cell),
+        };
+        let client = match client {
+            Ok(c) => c,
+            Err(reason) => {
+                rows.rejected.push(reject(reason));
+                continue;
+            }
+        };
+        let mut fields = Fields::new();
+        let mut rejected = None;
+        for (target, _) in &layout.columns {
+            let Some(name) = plan_field(*target) else {
+                continue;
+            };
+            let cell = layout.cell(cells, *target);
+            let value = match target {
+                AssetColumn::Type => match cell {
+                    None => Value::Null,
+                    Some(t) => match types.find(t) {
+                        Some(id) => Value::from(id),
+                        None => {
+                            rejected = Some(format!(
+                                "unknown asset type '{t}'; the asset types are: {}",
+                                types.names()
+                            ));
+                            break;
+                        }
+                    },
+                },
+                _ => text(cell),
+            };
+            fields.insert(name, value);
+        }
+        if let Some(reason) = rejected {
+            rows.rejected.push(reject(reason));
+            continue;
+        }
+        let label = layout
+            .cell(cells, AssetColumn::InventoryNumber)
+            .unwrap_or(key)
+            .to_string();
+        rows.by_client.entry(client.id).or_default().push(Desired {
+            source_id,
+            secondary: Some(key.to_string()),
+            label,
+            // A file has no disabled state: a row is there or it is gone.
+            enabled: true,
+            fields,
+        });
+    }
+    rows
+}
+
+/// The value of `column` on a Halo asset, as the plan compares it.
+fn asset_value(asset: &Asset, column: AssetColumn) -> Value {
+    match column {
+        AssetColumn::InventoryNumber => text(asset.inventory_number.as_deref()),
+        AssetColumn::KeyField => text(asset.key_field.as_deref()),
+        AssetColumn::Field(id) => field_value(asset, id),
+        AssetColumn::Type => asset.assettype_id.map_or(Value::Null, Value::from),
+        AssetColumn::Client => Value::Null,
+    }
+}
+
+fn as_key(value: Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The import's link on an asset (lower-cased), if set.
+fn link(asset: &Asset, options: &CsvAssetsOptions) -> Option<String> {
+    as_key(field_value(asset, options.link_field)).map(|k| k.to_lowercase())
+}
+
+/// A Halo asset as the sync engine compares it.
+pub fn current(asset: &Asset, options: &CsvAssetsOptions) -> Current {
+    let mut fields = Fields::new();
+    for (column, _) in &options.columns {
+        if let Some(name) = plan_field(*column) {
+            fields.insert(name, asset_value(asset, *column));
+        }
+    }
+    Current {
+        id: asset.id,
+        source_id: link(asset, options),
+        secondary: as_key(asset_value(asset, options.match_on)),
+        inactive: asset.inactive,
+        fields,
+    }
+}
+
+/// A write item for Halo: the link moved into its asset field, then [`shape`]d.
+fn shape_item(
+    options: &CsvAssetsOptions,
+    stored: Option<&[AssetField]>,
+    asset_type: Option<i64>,
+    mut item: Map<String, Value>,
+) -> Map<String, Value> {
+    if let Some(link) = item.remove(LINK) {
+        item.insert(field_key(options.link_field), link);
+    }
+    shape(stored, asset_type, item)
+}
+
+/// Reads `CSV_ASSETS_PATH`; the error names the variable and the file.
+fn read_file(options: &CsvAssetsOptions) -> Result<Table, String> {
+    spreadsheet::read(&options.path, options.delimiter)
+        .map_err(|e| format!("CSV_ASSETS_PATH: {}: {e}", options.path.display()))
+}
+
+/// `check`: the file reads, its header has the mapped columns, `CSV_ASSETS_TYPE` exists in
+/// Halo; says how many rows would be applied and rejected. Reads no assets.
+pub async fn check(options: &CsvAssetsOptions, halo: &crate::halo::Halo) -> Result<String, String> {
+    let table = read_file(options)?;
+    let layout = Layout::new(options, &table)?;
+    let clients = halo
+        .clients()
+        .await
+        .map_err(|e| format!("reading Halo clients failed: {e}"))?;
+    let types = AssetTypes::read(halo).await.map_err(|(_, e)| e)?;
+    types
+        .require("CSV_ASSETS_TYPE", &options.asset_type)
+        .map_err(|(_, e)| e)?;
+    let rows = map_rows(&table, &layout, &Clients::new(&clients), &types);
+    let good: usize = rows.by_client.values().map(Vec::len).sum();
+    let mut line = format!(
+        "{}: {good} row(s) for {} client(s)",
+        options.path.display(),
+        rows.by_client.len()
+    );
+    if !rows.rejected.is_empty() {
+        let lines: Vec<String> = rows
+            .rejected
+            .iter()
+            .map(|r| format!("{} ({})", r.line, r.reason))
+            .collect();
+        line.push_str(&format!("; rejected lines: {}", lines.join("; ")));
+    }
+    Ok(line)
+}
+
+/// The report of an import that failed before planning any client.
+fn failed(started: Instant, severity: Severity, message: String) -> ImportReport {
+    tracing::error!(import = JOB.kind.name(), "{message}");
+    let mut report = ImportReport::new(JOB.kind, SPEC.entity);
+    report.error = Some(message);
+    report.error_severity = severity;
+    report.duration = started.elapsed();
+    report
+}
+
+pub async fn run(ctx: &Context<'_>) -> ImportReport {
+    let started = Instant::now();
+    let Some(options) = &ctx.config.csv_assets else {
+        return failed(
+            started,
+            Severity::Config,
+            "no csv-assets configuration".into(),
+        );
+    };
+    let path = &options.path;
+    let table = tracing::info_span!("read_source", source = "file").in_scope(|| read_file(options));
+    let (table, layout) = match &table {
+        Ok(table) => match Layout::new(options, table) {
+            Ok(layout) => (table, layout),
+            Err(e) => return failed(started, Severity::Config, e),
+        },
+        Err(e) => return failed(started, Severity::Config, e.clone()),
+    };
+    let read_halo = async {
+        let clients = ctx.halo.clients().await;
+        let types = AssetTypes::read(ctx.halo).await;
+        let assets = ctx.halo.all_assets().await;
+        (clients, types, assets)
+    };
+    let (clients, types, assets) = read_halo.instrument(tracing::info_span!("read_halo")).await;
+    let halo_error =
+        |what: &str, e: &HaloError| (halo_severity(e), format!("reading Halo {what} failed: {e}"));
+    let (clients, types, assets) = match (clients, types, assets) {
+        (Ok(c), Ok(t), Ok(a)) => (c, t, a),
+        (Err(e), _, _) => {
+            let (severity, message) = halo_error("clients", &e);
+            return failed(started, severity, message);
+        }
+        (_, Err((severity, message)), _) => return failed(started, severity, message),
+        (_, _, Err(e)) => {
+            let (severity, message) = halo_error("assets", &e);
+            return failed(started, severity, message);
+        }
+    };
+    let default_type = match types.require("CSV_ASSETS_TYPE", &options.asset_type) {
+        Ok(id) => id,
+        Err((severity, message)) => return failed(started, severity, message),
+    };
+    let mut report = ImportReport::new(JOB.kind, SPEC.entity);
+    let index = Clients::new(&clients);
+    let mut rows = map_rows(table, &layout, &index, &types);
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    report_rejected(ctx, &mut report, &file, &rows.rejected);
+
+    // Assets linked to the key of a rejected row stay as they are: the file still has them.
+    let protected: HashSet<String> = rows
+        .rejected
+        .iter()
+        .filter_map(|r| r.key.as_ref().map(|k| k.to_lowercase()))
+        .collect();
+    let mut assets_by_client: HashMap<i64, Vec<&Asset>> = HashMap::new();
+    for asset in &assets {
+        if let Some(client) = asset.client_id {
+            assets_by_client.entry(client).or_default().push(asset);
+        }
+    }
+    let mut planned: Vec<&Client> = clients
+        .iter()
+        .filter(|c| !c.inactive && ctx.config.shard.owns(&c.id.to_string()))
+        .filter(|c| {
+            rows.by_client.contains_key(&c.id)
+                || assets_by_client
+                    .get(&c.id)
+                    .is_some_and(|a| a.iter().any(|a| link(a, options).is_some()))
+        })
+        .collect();
+    planned.sort_by_key(|c| (c.name.clone(), c.id));
+    for client in planned {
+        if ctx.shutdown.requested() {
+            report.error = Some("interrupted before all clients were synced".into());
+            report.error_severity = Severity::Interrupted;
+            break;
+        }
+        let desired = rows.by_client.remove(&client.id).unwrap_or_default();
+        let client_assets: Vec<&Asset> = assets_by_client
+            .get(&client.id)
+            .map(|a| {
+                a.iter()
+                    .copied()
+                    .filter(|a| link(a, options).is_none_or(|k| !protected.contains(&k)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let target = TenantTarget {
+            tenant: file.clone(),
+            client: client.clone(),
+        };
+        let span = tracing::info_span!("client", client_id = client.id);
+        let tenant = sync_client(ctx, options, &target, desired, &client_assets, default_type)
+            .instrument(span)
+            .await;
+        let stop = tenant.severity == Severity::Config;
+        report.tenants.push(tenant);
+        if stop {
+            break;
+        }
+    }
+    report.duration = started.elapsed();
+    report
+}
+
+/// Logs and counts the rejected rows, and reports them as one entry of the import.
+fn report_rejected(
+    ctx: &Context<'_>,
+    report: &mut ImportReport,
+    file: &str,
+    rejected: &[Rejected],
+) {
+    if rejected.is_empty() {
+        return;
+    }
+    let import = JOB.kind.name();
+    for r in rejected {
+        tracing::error!(
+            import,
+            entity = SPEC.entity,
+            file,
+            line = r.line,
+            key = r.key.as_deref().unwrap_or(""),
+            action = "failed",
+            reason = %r.reason,
+            "row rejected"
+        );
+    }
+    ctx.metrics
+        .records
+        .with_label_values(&[import, SPEC.entity, "failed"])
+        .inc_by(rejected.len() as f64);
+    let lines: Vec<String> = rejected.iter().map(|r| r.line.to_string()).collect();
+    let mut entry = TenantReport::problem(
+        file,
+        None,
+        Severity::Partial,
+        format!(
+            "{} row(s) rejected (lines {}); the log says why",
+            rejected.len(),
+            lines.join(", ")
+        ),
+    );
+    entry.applied.failed = rejected.len();
+    report.tenants.push(entry);
+}
+
+async fn sync_client(
+    ctx: &Context<'_>,
+    options: &CsvAssetsOptions,
+    target: &TenantTarget,
+    desired: Vec<Desired>,
+    assets: &[&Asset],
+    default_type: i64,
+) -> TenantReport {
+    let current: Vec<Current> = assets.iter().map(|a| current(a, options)).collect();
+    let stored: HashMap<i64, &[AssetField]> = assets
+        .iter()
+        .map(|a| (a.id, a.fields.as_deref().unwrap_or_default()))
+        .collect();
+    let shape_one = |id: Option<i64>, item: Map<String, Value>| match id {
+        Some(id) => shape_item(options, stored.get(&id).copied(), None, item),
+        None => shape_item(options, None, Some(default_type), item),
+    };
+    let client = target.client.id;
+    let reread = async || -> Result<HashSet<String>, HaloError> {
+        let assets = ctx.halo.assets_of_client(client).await?;
+        Ok(assets.iter().filter_map(|a| link(a, options)).collect())
+    };
+    let source = Source {
+        desired,
+        problem: None,
+    };
+    plan_and_apply(
+        ctx,
+        &JOB,
+        target,
+        source,
+        &current,
+        Some(&shape_one),
+        reread,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::sources::spreadsheet::parse_csv;
+    use crate::sync::{PlanOptions, plan};
+    use serde_json::json;
+
+    fn options() -> CsvAssetsOptions {
+        CsvAssetsOptions {
+            path: PathBuf::from("assets.csv"),
+            columns: vec![
+                (AssetColumn::InventoryNumber, "Asset Tag".into()),
+                (AssetColumn::KeyField, "Serial".into()),
+                (AssetColumn::Client, "Customer".into()),
+                (AssetColumn::Type, "Type".into()),
+                (AssetColumn::Field(12), "RAM".into()),
+            ],
+            match_on: AssetColumn::KeyField,
+            link_field: 99,
+            asset_type: "Workstation".into(),
+            delimiter: None,
+        }
+    }
+
+    fn clients() -> Vec<Client> {
+        serde_json::from_str(
+            r#"[{"id":1,"name":"Contoso Ltd","main_site_id":10},
+                {"id":2,"name":"Twin"},{"id":3,"name":"twin "},
+                {"id":4,"name":"Old Co","inactive":true}]"#,
+        )
+        .unwrap()
+    }
+
+    fn types() -> AssetTypes {
+        AssetTypes::new(
+            serde_json::from_str(r#"[{"id":7,"name":"Workstation"},{"id":8,"name":"Laptop"}]"#)
+                .unwrap(),
+        )
+    }
+
+    const FILE: &str = "Asset Tag;Serial;Customer;Type;RAM\n\
+        PC-1;SN1;Contoso Ltd;laptop;16 GB\n\
+        PC-2;;Contoso Ltd;;\n\
+        PC-3;SN3;1;;8 GB\n\
+        PC-4;SN4;Twin;;\n\
+        PC-5;SN5;Nobody;;\n\
+        PC-6;SN6;Old Co;;\n\
+        PC-7;SN7;Contoso Ltd;Toaster;\n\
+        PC-8;dup;Contoso Ltd;;\n\
+        PC-9;DUP;Contoso Ltd;;\n";
+
+    fn mapped() -> Rows {
+        let table = parse_csv(FILE.as_bytes(), None).unwrap();
+        let opts = options();
+        let layout = Layout::new(&opts, &table).unwrap();
+        let clients = clients();
+        map_rows(&table, &layout, &Clients::new(&clients), &types())
+    }
+
+    #[test]
+    fn rows_map_to_desired_assets_of_their_client() {
+        let rows = mapped();
+        let contoso = &rows.by_client[&1];
+        let ids: Vec<&str> = contoso.iter().map(|d| d.source_id.as_str()).collect();
+        assert_eq!(ids, ["sn1", "sn3"], "by name and by id");
+        assert_eq!(rows.by_client.len(), 1);
+        let d = &contoso[0];
+        assert_eq!(d.secondary.as_deref(), Some("SN1"));
+        assert_eq!(d.label, "PC-1");
+        assert_eq!(d.fields["inventory_number"], "PC-1");
+        assert_eq!(d.fields["key_field"], "SN1");
+        assert_eq!(d.fields["assettype_id"], 8, "type by name, any case");
+        assert_eq!(d.fields["field:12"], "16 GB");
+        assert_eq!(
+            contoso[1].fields["assettype_id"],
+            Value::Null,
+            "no type: default on create"
+        );
+    }
+
+    #[test]
+    fn every_rejected_row_has_its_line_and_reason() {
+        let rejected: Vec<(u64, String)> = mapped()
+            .rejected
+            .into_iter()
+            .map(|r| (r.line, r.reason))
+            .collect();
+        let expect = [
+            (3, "match column 'Serial' (key_field) is empty"),
+            (5, "several Halo clients are named 'Twin'"),
+            (6, "no Halo client is named or has the id 'Nobody'"),
+            (7, "Old Co (id 4) is inactive"),
+            (
+                8,
+                "unknown asset type 'Toaster'; the asset types are: Laptop, Workstation",
+            ),
+            (9, "the key 'dup' is also on line(s) 10"),
+            (10, "the key 'DUP' is also on line(s) 9"),
+        ];
+        assert_eq!(rejected.len(), expect.len(), "{rejected:?}");
+        for ((line, reason), (want_line, want)) in rejected.iter().zip(expect) {
+            assert_eq!(*line, want_line);
+            assert!(reason.contains(want), "line {line}: {reason}");
+        }
+    }
+
+    #[test]
+    fn a_missing_column_names_the_variable_and_the_columns() {
+        let table = parse_csv(b"Tag,Serial\n", None).unwrap();
+        let opts = options();
+        let e = Layout::new(&opts, &table).err().unwrap();
+        assert!(e.starts_with("CSV_ASSETS_COLUMNS: inventory_number"), "{e}");
+        assert!(e.contains("its columns are: Tag, Serial"), "{e}");
+    }
+
+    #[test]
+    fn hand_made_assets_are_linked_by_the_match_key_and_the_link_lands_in_its_field() {
+        let asset: Asset = serde_json::from_str(
+            r#"{"id":5,"inventory_number":"PC-1","key_field":"sn1 ","assettype_id":8,
+                "fields":[{"id":3,"value":"keep"},{"id":12,"value":"16 GB"}]}"#,
+        )
+        .unwrap();
+        let opts = options();
+        let c = current(&asset, &opts);
+        assert_eq!(c.source_id, None, "not linked: made by hand");
+        let rows = mapped();
+        let plan = plan(
+            &SPEC,
+            &rows.by_client[&1][..1],
+            &[c],
+            &PlanOptions {
+                deactivate_missing: true,
+                source_complete: true,
+                max_deactivations: 50,
+                max_deactivation_percent: 100.0,
+            },
+        );
+        assert_eq!(plan.updates.len(), 1, "{plan:?}");
+        let item: Map<String, Value> = plan.updates[0]
+            .changes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let shaped = shape_item(&opts, asset.fields.as_deref(), None, item);
+        assert_eq!(
+            Value::Object(shaped),
+            json!({"key_field": "SN1", "fields": [
+                {"id": 3, "value": "keep"},
+                {"id": 12, "value": "16 GB"},
+                {"id": 99, "value": "sn1"},
+            ]})
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! End-to-end tests of the `csv-assets` import: the compiled binary reads a real file
+//! (CSV or XLSX) and writes to the simulated Halo. Each test asserts what a user would
+//! check: exit code, Halo's final assets, the requests made, and what the output says.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use halo_integrator::sim::{
+    ASSET_FIELD_CSV_KEY, ASSET_FIELD_RAM, ASSET_FIELD_WARRANTY, HaloAsset, HaloAssetFieldValue,
+    Simulator, World,
+};
+
+/// Clients "Contoso Ltd" and "Fabrikam Inc" (no Entra tenants), no assets; returns the ids.
+fn world() -> (World, i64, i64) {
+    let mut w = World::empty();
+    let contoso = w.add_client("Contoso Ltd", &[]);
+    let fabrikam = w.add_client("Fabrikam Inc", &[]);
+    (w, contoso, fabrikam)
+}
+
+/// An asset of `client` with `key_field` = `serial`, linked to the import when `linked`.
+fn add_asset(w: &mut World, client: i64, tag: &str, serial: &str, linked: bool) -> i64 {
+    let site = w.client(client).unwrap().main_site_id;
+    let mut fields = vec![HaloAssetFieldValue {
+        id: ASSET_FIELD_WARRANTY,
+        value: "2029-01-31".into(),
+    }];
+    if linked {
+        fields.push(HaloAssetFieldValue {
+            id: ASSET_FIELD_CSV_KEY,
+            value: serial.to_lowercase(),
+        });
+    }
+    w.add_halo_asset(HaloAsset {
+        id: 0,
+        inventory_number: tag.into(),
+        key_field: Some(serial.into()),
+        assettype_id: w.asset_type_id("Workstation").unwrap(),
+        client_id: client,
+        site_id: site,
+        intune_id: None,
+        inactive: false,
+        user_id: None,
+        fields,
+    })
+}
+
+/// Writes `content` as `name` in a fresh temp dir (kept alive by the returned guard).
+fn file(name: &str, content: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    (dir, path)
+}
+
+fn env_for_csv(sim: &Simulator, path: &Path) -> Vec<(String, String)> {
+    let mut env = env_for(sim);
+    set(&mut env, "INTEGRATOR_IMPORTS", "csv-assets");
+    set(&mut env, "CSV_ASSETS_PATH", &path.display().to_string());
+    set(
+        &mut env,
+        "CSV_ASSETS_COLUMNS",
+        &format!(
+            "inventory_number=Asset Tag,serial=Serial,client=Customer,type=Type,field:{ASSET_FIELD_RAM}=RAM"
+        ),
+    );
+    set(
+        &mut env,
+        "CSV_ASSETS_LINK_FIELD",
+        &ASSET_FIELD_CSV_KEY.to_string(),
+    );
+    env
+}
+
+fn by_serial<'a>(w: &'a World, serial: &str) -> Vec<&'a HaloAsset> {
+    w.halo
+        .assets
+        .iter()
+        .filter(|a| a.key_field.as_deref() == Some(serial))
+        .collect()
+}
+
+fn one<'a>(w: &'a World, serial: &str) -> &'a HaloAsset {
+    match by_serial(w, serial).as_slice() {
+        [a] => a,
+        other => panic!("{} assets with serial {serial}", other.len()),
+    }
+}
+
+/// BOM, `;`, a quoted field over two lines, an empty row, a client by id.
+fn awkward_file(fabrikam: i64) -> Vec<u8> {
+    format!(
+        "\u{feff}Asset Tag;Serial;Customer;Type;RAM;Notes\r\n\
+         LT-1;SN-1;contoso ltd;Laptop;16 GB;\"two\r\nlines\"\r\n\
+         ;;;;;\r\n\
+         PC-2 renamed;SN-2;Contoso Ltd;;8 GB;\r\n\
+         WS-3;SN-3;{fabrikam};;;\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn first_sync_links_hand_made_assets_then_a_second_run_writes_nothing() {
+    let (mut w, contoso, fabrikam) = world();
+    let hand_made = add_asset(&mut w, contoso, "PC-2", "SN-2", false);
+    let sim = start(w).await;
+    let (_dir, path) = file("assets.csv", &awkward_file(fabrikam));
+    let env = env_for_csv(&sim, &path);
+
+    let first = run(&env, &["run"]).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    let w = sim.world();
+    assert_eq!(
+        w.halo.assets.len(),
+        3,
+        "no duplicate of the hand-made asset"
+    );
+    let laptop = one(&w, "SN-1");
+    assert_eq!(
+        (laptop.client_id, laptop.inventory_number.as_str()),
+        (contoso, "LT-1")
+    );
+    assert_eq!(laptop.assettype_id, w.asset_type_id("Laptop").unwrap());
+    assert_eq!(laptop.field(ASSET_FIELD_RAM), Some("16 GB"));
+    assert_eq!(laptop.field(ASSET_FIELD_CSV_KEY), Some("sn-1"));
+    let pc = one(&w, "SN-2");
+    assert_eq!(pc.id, hand_made, "matched by serial, not duplicated");
+    assert_eq!(pc.inventory_number, "PC-2 renamed");
+    assert_eq!(pc.field(ASSET_FIELD_CSV_KEY), Some("sn-2"), "now linked");
+    assert_eq!(pc.field(ASSET_FIELD_WARRANTY), Some("2029-01-31"), "kept");
+    assert_eq!(
+        pc.assettype_id,
+        w.asset_type_id("Workstation").unwrap(),
+        "empty type changes nothing"
+    );
+    let ws = one(&w, "SN-3");
+    assert_eq!(ws.client_id, fabrikam, "client by id");
+    assert_eq!(ws.assettype_id, w.asset_type_id("Workstation").unwrap());
+    assert!(first.stdout.contains("→ Contoso Ltd"), "{first:?}");
+
+    sim.clear_requests();
+    let second = run(&env, &["run"]).await;
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(
+        asset_writes(&sim.requests()),
+        0,
+        "second run must not write"
+    );
+    assert!(
+        second.stdout.contains(
+            "total: created=0 updated=0 deactivated=0 reactivated=0 unchanged=3 skipped=0 failed=0"
+        ),
+        "{second:?}"
+    );
+}
+
+#[tokio::test]
+async fn rejected_rows_are_reported_by_line_counted_failed_and_exit_3() {
+    let (mut w, contoso, _) = world();
+    let linked_dup = add_asset(&mut w, contoso, "DUP", "SN-DUP", true);
+    let linked_bad_type = add_asset(&mut w, contoso, "T", "SN-T", true);
+    let sim = start(w).await;
+    let (_dir, path) = file(
+        "assets.csv",
+        b"Asset Tag,Serial,Customer,Type,RAM\n\
+          OK-1,SN-OK,Contoso Ltd,,\n\
+          X-1,SN-X,Nobody Inc,,\n\
+          T,SN-T,Contoso Ltd,Toaster,\n\
+          D-1,SN-DUP,Contoso Ltd,,\n\
+          D-2,sn-dup,Contoso Ltd,,\n\
+          E,,Contoso Ltd,,\n",
+    );
+    let mut env = env_for_csv(&sim, &path);
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    set(&mut env, "INTEGRATOR_MAX_DEACTIVATION_PERCENT", "100");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    let w = sim.world();
+    assert_eq!(w.halo.assets.len(), 3, "only the good row was created");
+    assert!(!by_serial(&w, "SN-OK").is_empty());
+    for id in [linked_dup, linked_bad_type] {
+        let a = w.halo_asset(id).unwrap();
+        assert!(
+            !a.inactive,
+            "asset {id} of a rejected row must not be deactivated"
+        );
+    }
+    let log = out.all_output();
+    for (line, reason) in [
+        (3, "no Halo client is named or has the id 'Nobody Inc'"),
+        (4, "unknown asset type 'Toaster'"),
+        (5, "also on line(s) 6"),
+        (6, "also on line(s) 5"),
+        (7, "match column 'Serial' (key_field) is empty"),
+    ] {
+        assert!(
+            log.lines().any(|l| l.contains(&format!("\"line\":{line}"))
+                && l.contains(reason)
+                && l.contains("\"action\":\"failed\"")),
+            "line {line} ({reason}) not reported: {out:?}"
+        );
+    }
+    assert!(
+        out.stdout
+            .contains("5 row(s) rejected (lines 3, 4, 5, 6, 7)"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("failed=5"), "{out:?}");
+}
+
+#[tokio::test]
+async fn leavers_are_deactivated_only_when_enabled_and_only_if_linked() {
+    let (mut w, contoso, fabrikam) = world();
+    for n in 0..20 {
+        add_asset(
+            &mut w,
+            contoso,
+            &format!("PC-{n}"),
+            &format!("SN-{n}"),
+            true,
+        );
+    }
+    let gone = add_asset(&mut w, contoso, "GONE", "SN-GONE", true);
+    let gone_client = add_asset(&mut w, fabrikam, "F-GONE", "SN-F", true);
+    let hand_made = add_asset(&mut w, contoso, "HAND", "SN-HAND", false);
+    let sim = start(w).await;
+    let mut csv = String::from("Asset Tag,Serial,Customer,Type,RAM\n");
+    for n in 0..20 {
+        csv.push_str(&format!("PC-{n},SN-{n},Contoso Ltd,,\n"));
+    }
+    let (_dir, path) = file("assets.csv", csv.as_bytes());
+    let mut env = env_for_csv(&sim, &path);
+
+    let off = run(&env, &["run"]).await;
+    assert_eq!(off.code, 0, "{off:?}");
+    assert_eq!(asset_writes(&sim.requests()), 0, "{off:?}");
+
+    set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
+    set(&mut env, "INTEGRATOR_MAX_DEACTIVATIONS", "0");
+    let tripped = run(&env, &["run"]).await;
+    assert_eq!(tripped.code, 4, "{tripped:?}");
+    assert!(sim.world().halo.assets.iter().all(|a| !a.inactive));
+
+    set(&mut env, "INTEGRATOR_MAX_DEACTIVATIONS", "50");
+    set(&mut env, "INTEGRATOR_MAX_DEACTIVATION_PERCENT", "100");
+    let on = run(&env, &["run"]).await;
+    assert_eq!(on.code, 0, "{on:?}");
+    let w = sim.world();
+    assert!(w.halo_asset(gone).unwrap().inactive);
+    assert!(
+        w.halo_asset(gone_client).unwrap().inactive,
+        "a client no longer in the file still has its leavers found"
+    );
+    assert!(!w.halo_asset(hand_made).unwrap().inactive, "never linked");
+    let inactive = w.halo.assets.iter().filter(|a| a.inactive).count();
+    assert_eq!(inactive, 2);
+}
+
+#[tokio::test]
+async fn file_and_mapping_errors_exit_2_naming_the_variable() {
+    let (w, _, _) = world();
+    let sim = start(w).await;
+    let missing = Path::new("/nonexistent/assets.csv");
+    let out = run(&env_for_csv(&sim, missing), &["run"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.all_output()
+            .contains("CSV_ASSETS_PATH: /nonexistent/assets.csv"),
+        "{out:?}"
+    );
+
+    let (_dir, path) = file("assets.csv", b"Tag;Serial;Customer\nA;1;Contoso Ltd\n");
+    let out = run(&env_for_csv(&sim, &path), &["run"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.all_output()
+            .contains("CSV_ASSETS_COLUMNS: inventory_number is mapped to the column 'Asset Tag'"),
+        "{out:?}"
+    );
+    let mut env = env_for_csv(&sim, &path);
+    unset(&mut env, "CSV_ASSETS_LINK_FIELD");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.all_output().contains("CSV_ASSETS_LINK_FIELD"),
+        "{out:?}"
+    );
+    assert_eq!(asset_writes(&sim.requests()), 0);
+}
+
+#[tokio::test]
+async fn xlsx_workbooks_import_like_csv() {
+    let (w, contoso, _) = world();
+    let sim = start(w).await;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/assets.xlsx");
+    let mut env = env_for_csv(&sim, &path);
+    set(
+        &mut env,
+        "CSV_ASSETS_COLUMNS",
+        &format!(
+            "inventory_number=Asset Tag,serial=Serial,client=Customer,field:{ASSET_FIELD_RAM}=RAM"
+        ),
+    );
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let w = sim.world();
+    assert_eq!(w.halo.assets.len(), 3);
+    let a = one(&w, "12345");
+    assert_eq!(
+        (a.client_id, a.inventory_number.as_str()),
+        (contoso, "XL-003")
+    );
+    assert_eq!(a.field(ASSET_FIELD_RAM), Some("8"));
+    let check = run(&env, &["check"]).await;
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(
+        check.stdout.contains("3 row(s) for 1 client(s)"),
+        "{check:?}"
+    );
+}
