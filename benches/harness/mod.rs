@@ -59,6 +59,10 @@ pub fn run(sim: &Simulator, env: &[(String, String)], processes: &[ProcessEnv]) 
         .iter()
         .zip(&logs)
         .map(|(extra, log)| {
+            #[expect(
+                clippy::zombie_processes,
+                reason = "reaped by wait4 in try_reap, which also gives its CPU time"
+            )]
             let child = Command::new(env!("CARGO_BIN_EXE_halo-integrator"))
                 .arg("run")
                 .env_clear()
