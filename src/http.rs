@@ -381,6 +381,8 @@ impl AttemptError {
 pub struct HttpClient {
     inner: reqwest::Client,
     api: &'static str,
+    /// Per request, so that siblings ([`HttpClient::sibling`]) keep their own.
+    timeout: Duration,
     limiter: Option<Arc<RateLimiter>>,
     retry: RetryConfig,
     metrics: Metrics,
@@ -413,6 +415,17 @@ impl HttpClient {
                 api: settings.api,
                 message: e.to_string(),
             })?;
+        Ok(Self::with_inner(inner, settings, metrics))
+    }
+
+    /// The client of another API, sharing this one's connection pool and TLS setup:
+    /// building a client loads the system's root certificates, a good part of the time to
+    /// the first request. Connections are opened within this client's connect timeout.
+    pub fn sibling(&self, settings: ClientSettings) -> Self {
+        Self::with_inner(self.inner.clone(), settings, self.metrics.clone())
+    }
+
+    fn with_inner(inner: reqwest::Client, settings: ClientSettings, metrics: Metrics) -> Self {
         // Series at zero, so "no retries" is a value and not an absent series.
         for reason in RETRY_REASONS {
             metrics
@@ -420,15 +433,16 @@ impl HttpClient {
                 .with_label_values(&[settings.api, reason]);
         }
         metrics.rate_limit_wait.with_label_values(&[settings.api]);
-        Ok(HttpClient {
+        HttpClient {
             inner,
             api: settings.api,
+            timeout: settings.timeout,
             limiter: settings
                 .rate_limit
                 .map(|limit| Arc::new(RateLimiter::new(&limit))),
             retry: settings.retry,
             metrics,
-        })
+        }
     }
 
     pub fn api(&self) -> &'static str {
@@ -512,7 +526,10 @@ impl HttpClient {
             }
             None => None,
         };
-        let mut builder = self.inner.request(req.method.clone(), req.url.clone());
+        let mut builder = self
+            .inner
+            .request(req.method.clone(), req.url.clone())
+            .timeout(self.timeout);
         if let Some(token) = req.bearer {
             builder = builder.bearer_auth(token.expose());
         }

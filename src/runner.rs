@@ -111,22 +111,18 @@ impl Clients {
             },
             metrics.clone(),
         )?;
-        let graph = match &config.entra {
-            Some(entra) => Some(Graph::new(
-                HttpClient::new(
-                    ClientSettings {
-                        api: "graph",
-                        timeout: entra.timeout,
-                        // Graph throttles per tenant and says when to come back.
-                        rate_limit: None,
-                        retry: config.retry,
-                    },
-                    metrics.clone(),
-                )?,
+        let graph = config.entra.as_ref().map(|entra| {
+            Graph::new(
+                halo_http.sibling(ClientSettings {
+                    api: "graph",
+                    timeout: entra.timeout,
+                    // Graph throttles per tenant and says when to come back.
+                    rate_limit: None,
+                    retry: config.retry,
+                }),
                 entra.clone(),
-            )),
-            None => None,
-        };
+            )
+        });
         Ok(Clients {
             halo: Halo::new(halo_http, config.halo.clone()),
             graph,

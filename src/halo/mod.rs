@@ -21,6 +21,9 @@ pub use model::{Asset, AssetField, AssetType, Client, User};
 
 /// Largest page asked for; servers cap it silently (100 is common) and paging adapts.
 const PAGE_SIZE: usize = 1000;
+/// Most records reserved up front from a list's `record_count` (a bogus count must not
+/// allocate without bound; beyond it the list grows as it is read).
+const MAX_RESERVE: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HaloError {
@@ -191,8 +194,19 @@ impl Halo {
         entity: &str,
         filters: &[(&str, String)],
     ) -> Result<Vec<T>, HaloError> {
+        self.list_as(entity, filters, |record| record).await
+    }
+
+    /// [`Halo::list`], each record mapped by `map` as its page arrives, so that only the
+    /// mapped records are kept.
+    async fn list_as<T: DeserializeOwned + HasId, U>(
+        &self,
+        entity: &str,
+        filters: &[(&str, String)],
+        mut map: impl FnMut(T) -> U,
+    ) -> Result<Vec<U>, HaloError> {
         let route = format!("/api/{entity}");
-        let mut records: Vec<T> = Vec::new();
+        let mut records: Vec<U> = Vec::new();
         let mut seen = HashSet::new();
         let mut page_size = PAGE_SIZE;
         let mut page_no = 1usize;
@@ -207,12 +221,17 @@ impl Halo {
             let resp = self.send(Method::GET, url, &route, None, true).await?;
             let page: Page<T> = resp.json()?;
             let count = page.record_count.map(|c| c.max(0.0) as usize);
+            if expected.is_none()
+                && let Some(n) = count
+            {
+                records.reserve(n.min(MAX_RESERVE));
+            }
             expected = expected.or(count);
             let got = page.records.len();
             let mut new = 0;
             for record in page.records {
                 if seen.insert(record.id()) {
-                    records.push(record);
+                    records.push(map(record));
                     new += 1;
                 }
             }
@@ -272,12 +291,22 @@ impl Halo {
     /// Every user of a client, inactive ones included (forgetting them would recreate
     /// deactivated users as duplicates).
     pub async fn users_of_client(&self, client_id: i64) -> Result<Vec<User>, HaloError> {
-        self.list(
+        self.users_of_client_as(client_id, |user| user).await
+    }
+
+    /// [`Halo::users_of_client`], each user mapped by `map` as its page arrives.
+    pub async fn users_of_client_as<U>(
+        &self,
+        client_id: i64,
+        map: impl FnMut(User) -> U,
+    ) -> Result<Vec<U>, HaloError> {
+        self.list_as(
             "Users",
             &[
                 ("client_id", client_id.to_string()),
                 ("includeinactive", "true".into()),
             ],
+            map,
         )
         .await
     }

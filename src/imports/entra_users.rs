@@ -114,30 +114,29 @@ pub async fn run(ctx: &Context<'_>) -> ImportReport {
 
 async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) -> TenantReport {
     let options = &ctx.config.entra_users;
+    // Each page is mapped as it arrives: the raw Graph users of a tenant are never all kept.
     let read = graph
-        .users(&target.tenant, options.filter.as_deref())
+        .users(&target.tenant, options.filter.as_deref(), |u| {
+            in_scope(&u, options.include_guests)
+                .then(|| desired(&u))
+                .flatten()
+        })
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
-    let (users, problem) = match source_records(&JOB, target, read) {
+    let (desired, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
         Err(report) => return *report,
     };
-    let desired: Vec<Desired> = users
-        .iter()
-        .filter(|u| in_scope(u, options.include_guests))
-        .filter_map(desired)
-        .collect();
 
-    let halo_users = match ctx
+    let current: Vec<Current> = match ctx
         .halo
-        .users_of_client(target.client.id)
+        .users_of_client_as(target.client.id, |u| current(&u))
         .instrument(tracing::info_span!("read_halo"))
         .await
     {
-        Ok(users) => users,
+        Ok(current) => current,
         Err(e) => return halo_read_failed(&JOB, target, "users", &e),
     };
-    let current: Vec<Current> = halo_users.iter().map(current).collect();
 
     let reread = async || -> Result<HashSet<String>, HaloError> {
         let users = ctx.halo.users_of_client(target.client.id).await?;

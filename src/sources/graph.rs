@@ -138,6 +138,8 @@ impl GraphError {
 /// the records are a partial list, never evidence that anything is gone).
 pub struct Read<T> {
     pub items: Vec<T>,
+    /// How many records Graph sent, before mapping dropped any (out of scope, no id).
+    pub received: usize,
     pub error: Option<GraphError>,
 }
 
@@ -280,30 +282,49 @@ impl Graph {
         })
     }
 
-    /// Reads every page of a collection starting at `url`.
-    async fn collect<T: DeserializeOwned>(
+    /// Reads every page of a collection starting at `url`, mapping each record as its page
+    /// arrives (`None` drops it): only the mapped records are kept, never a whole read of
+    /// raw ones.
+    async fn collect<T: DeserializeOwned, U>(
         &self,
         tenant: &str,
         url: Url,
         route: &str,
         max_items: Option<usize>,
-    ) -> Read<T> {
+        map: impl FnMut(T) -> Option<U>,
+    ) -> Read<U> {
         let mut items = Vec::new();
+        let mut received = 0;
         let error = self
-            .collect_into(tenant, url, route, max_items, &mut items)
+            .collect_into(
+                tenant,
+                url,
+                route,
+                max_items,
+                map,
+                &mut items,
+                &mut received,
+            )
             .await
             .err();
-        Read { items, error }
+        Read {
+            items,
+            received,
+            error,
+        }
     }
 
-    /// Appends every page to `items`; what was read before an error stays there.
-    async fn collect_into<T: DeserializeOwned>(
+    /// Appends every page, mapped, to `items`; what was read before an error stays there.
+    #[allow(clippy::too_many_arguments)]
+    async fn collect_into<T: DeserializeOwned, U>(
         &self,
         tenant: &str,
         url: Url,
         route: &str,
         max_items: Option<usize>,
-        items: &mut Vec<T>,
+        mut map: impl FnMut(T) -> Option<U>,
+        items: &mut Vec<U>,
+        received: &mut usize,
     ) -> Result<(), GraphError> {
         #[derive(Deserialize)]
         struct Page<T> {
@@ -325,8 +346,9 @@ impl Graph {
                         tenant: tenant.to_string(),
                         source: e,
                     })?;
-            items.extend(page.value);
-            if max_items.is_some_and(|m| items.len() >= m) {
+            *received += page.value.len();
+            items.extend(page.value.into_iter().filter_map(&mut map));
+            if max_items.is_some_and(|m| *received >= m) {
                 break;
             }
             if let Some(link) = page.next_link {
@@ -374,10 +396,16 @@ impl Graph {
         url
     }
 
-    /// Every user of `tenant` (optionally narrowed by an OData `$filter`).
-    pub async fn users(&self, tenant: &str, filter: Option<&str>) -> Read<GraphUser> {
+    /// Every user of `tenant` (optionally narrowed by an OData `$filter`), each mapped by
+    /// `map` as its page arrives (`None` drops it).
+    pub async fn users<U>(
+        &self,
+        tenant: &str,
+        filter: Option<&str>,
+        map: impl FnMut(GraphUser) -> Option<U>,
+    ) -> Read<U> {
         let url = self.users_url(filter, PAGE_SIZE);
-        self.collect(tenant, url, "/v1.0/users", None).await
+        self.collect(tenant, url, "/v1.0/users", None, map).await
     }
 
     fn devices_url(&self, top: &str) -> Url {
@@ -391,13 +419,13 @@ impl Graph {
     /// Every Intune managed device of `tenant` (needs `DeviceManagementManagedDevices.Read.All`).
     pub async fn devices(&self, tenant: &str) -> Read<GraphDevice> {
         let url = self.devices_url(PAGE_SIZE);
-        self.collect(tenant, url, DEVICES_ROUTE, None).await
+        self.collect(tenant, url, DEVICES_ROUTE, None, Some).await
     }
 
     /// Gets a token for `tenant` and reads one managed device (for `check`).
     pub async fn probe_devices(&self, tenant: &str) -> Result<usize, GraphError> {
         let read = self
-            .collect::<GraphDevice>(tenant, self.devices_url("1"), DEVICES_ROUTE, Some(1))
+            .collect::<GraphDevice, _>(tenant, self.devices_url("1"), DEVICES_ROUTE, Some(1), Some)
             .await;
         match read.error {
             Some(e) => Err(e),
@@ -413,7 +441,7 @@ impl Graph {
     ) -> Result<usize, GraphError> {
         let url = self.users_url(filter, "1");
         let read = self
-            .collect::<GraphUser>(tenant, url, "/v1.0/users", Some(1))
+            .collect::<GraphUser, _>(tenant, url, "/v1.0/users", Some(1), Some)
             .await;
         match read.error {
             Some(e) => Err(e),

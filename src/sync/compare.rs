@@ -39,7 +39,13 @@ fn values_equal(a: &Value, b: &Value, case_insensitive: bool) -> bool {
         (Value::String(x), Value::String(y)) => {
             let (x, y) = (x.trim(), y.trim());
             if case_insensitive {
-                x.to_lowercase() == y.to_lowercase()
+                // The same answer as comparing `to_lowercase()`s, without allocating for
+                // the usual ASCII values.
+                if x.is_ascii() && y.is_ascii() {
+                    x.eq_ignore_ascii_case(y)
+                } else {
+                    x.to_lowercase() == y.to_lowercase()
+                }
             } else {
                 x == y
             }
