@@ -461,6 +461,24 @@ fn describe(severity: Severity) -> &'static str {
     }
 }
 
+/// Appends the `ok` / `FAIL` line of one import's check; returns whether it passed.
+fn verdict(
+    out: &mut String,
+    kind: ImportKind,
+    result: Result<String, impl std::fmt::Display>,
+) -> bool {
+    match result {
+        Ok(line) => {
+            let _ = writeln!(out, "ok   {kind}: {line}");
+            true
+        }
+        Err(e) => {
+            let _ = writeln!(out, "FAIL {kind}: {e}");
+            false
+        }
+    }
+}
+
 /// `check`: config is valid (already), Halo authenticates and answers, and every
 /// enabled import can read one page of each of its tenants. Writes nothing.
 pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (String, bool) {
@@ -493,27 +511,13 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
     };
     for kind in imports {
         if let (ImportKind::CsvAssets, Some(options)) = (kind, &config.csv_assets) {
-            match csv_assets::check(options, &clients.halo).await {
-                Ok(line) => {
-                    let _ = writeln!(out, "ok   {kind}: {line}");
-                }
-                Err(e) => {
-                    ok = false;
-                    let _ = writeln!(out, "FAIL {kind}: {e}");
-                }
-            }
+            let result = csv_assets::check(options, &clients.halo).await;
+            ok &= verdict(&mut out, kind, result);
             continue;
         }
         if kind == ImportKind::LdapUsers {
-            match ldap_users::check(config, &clients.halo).await {
-                Ok(line) => {
-                    let _ = writeln!(out, "ok   {kind}: {line}");
-                }
-                Err(e) => {
-                    ok = false;
-                    let _ = writeln!(out, "FAIL {kind}: {e}");
-                }
-            }
+            let result = ldap_users::check(config, &clients.halo).await;
+            ok &= verdict(&mut out, kind, result);
             continue;
         }
         let Some(graph) = clients.graph.as_ref() else {
