@@ -237,7 +237,8 @@ impl Default for IntuneDevicesOptions {
 pub enum AssetColumn {
     /// `inventory_number`: the asset's name / tag.
     InventoryNumber,
-    /// `key_field` (alias `serial`): Halo's asset key field, usually the serial number.
+    /// `key_field` (alias `serial`): Halo's asset key field, usually the serial number; a
+    /// read-only projection in Halo, so matched on and never written.
     KeyField,
     /// `field:N`: the Halo asset field with id `N`.
     Field(i64),
@@ -312,6 +313,11 @@ pub const LDAP_USER_FIELDS: &[&str] = &[
     "phonenumber",
     "mobilenumber",
 ];
+
+/// Where `ldap-users` may keep its link (`LDAP_LINK_FIELD`): the free-text properties on
+/// both Halo's `Users` and `Users_List` models, so that the paged read carries the link.
+/// Halo users have no `ldap_id`.
+pub const LDAP_LINK_FIELDS: &[&str] = &["other1", "other2", "other3", "other4", "other5"];
 
 /// `LDAP_ATTRIBUTES` when unset (inetOrgPerson / Active Directory names).
 const LDAP_DEFAULT_ATTRIBUTES: &str = "name=displayName,firstname=givenName,surname=sn,emailaddress=mail,title=title,phonenumber=telephoneNumber,mobilenumber=mobile";
@@ -1050,19 +1056,24 @@ impl Validator {
                 "required: the Halo client (name or id) of the directory's users, or LDAP_CLIENT_MAP to map OUs to clients",
             );
         }
-        let link_field = Self::optional(raw.link_field).unwrap_or_else(|| "ldap_id".into());
-        let reserved = ["id", "client_id", "site_id", "inactive", "azureoid"];
-        if !link_field
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            || reserved.contains(&link_field.as_str())
-            || LDAP_USER_FIELDS.contains(&link_field.as_str())
-        {
-            self.error(
-                "LDAP_LINK_FIELD",
-                format!("expected the name of a free Halo user text field (letters, digits, _; not {} or a mapped field), got '{link_field}'", reserved.join(", ")),
-            );
-        }
+        let link_field = match Self::optional(raw.link_field) {
+            Some(field) if LDAP_LINK_FIELDS.contains(&field.to_ascii_lowercase().as_str()) => {
+                field.to_ascii_lowercase()
+            }
+            other => {
+                self.error(
+                    "LDAP_LINK_FIELD",
+                    format!(
+                        "required: one of {}, the free-text user properties Halo stores and \
+                         returns in its user list, where the import keeps each user's directory \
+                         id; pick one nothing else uses{}",
+                        LDAP_LINK_FIELDS.join(", "),
+                        other.map(|v| format!(", got '{v}'")).unwrap_or_default()
+                    ),
+                );
+                String::new()
+            }
+        };
         let page_size = match Self::optional(raw.page_size) {
             None => 500,
             Some(v) => match v.parse::<i32>() {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::config::{Config, ImportKind, RetryConfig, TenantSelection};
+use crate::config::{Config, ImportKind, RetryConfig};
 use crate::halo::{Halo, HaloError};
 use crate::http::{BuildError, ClientSettings, HttpClient};
 use crate::imports::{
@@ -269,16 +269,12 @@ async fn resolve_tenants(
         return Ok(tenants::Directory::default());
     };
     let clients = halo.clients().await?;
-    let dir = tenants::resolve(&clients, &entra.tenants, only, config.shard);
-    if matches!(entra.tenants, TenantSelection::Auto)
-        && dir.targets.is_empty()
-        && dir.problems.is_empty()
-    {
-        tracing::warn!(
-            "ENTRA_TENANTS=auto, but no active Halo client links an Entra tenant (or none in this shard)"
-        );
-    }
-    Ok(dir)
+    Ok(tenants::resolve(
+        &clients,
+        &entra.tenants,
+        only,
+        config.shard,
+    ))
 }
 
 fn now_seconds() -> f64 {

@@ -807,6 +807,7 @@ fn ldap(vars: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
         ("LDAP_BIND_PASSWORD", SECRET),
         ("LDAP_BASE_DN", "dc=corp,dc=example"),
         ("LDAP_CLIENT", "Contoso Ltd"),
+        ("LDAP_LINK_FIELD", "other4"),
     ] {
         if !vars.iter().any(|(name, _)| *name == k) {
             all.push((k, v.to_string()));
@@ -837,7 +838,7 @@ fn ldap_options_are_typed_and_defaulted() {
     );
     assert_eq!(o.client.as_deref(), Some("Contoso Ltd"));
     assert!(o.client_map.is_empty());
-    assert_eq!(o.link_field, "ldap_id");
+    assert_eq!(o.link_field, "other4");
     assert_eq!(o.page_size, 500);
     let debug = format!("{c:?}");
     assert!(!debug.contains(SECRET), "{debug}");
@@ -851,7 +852,7 @@ fn ldap_options_are_typed_and_defaulted() {
             "OU=Sales, DC=corp,DC=example=Fabrikam Inc; ou=EU,ou=Sales,dc=corp,dc=example=42",
         ),
         ("LDAP_ATTRIBUTES", "name=cn,EmailAddress=userPrincipalName"),
-        ("LDAP_LINK_FIELD", "other5"),
+        ("LDAP_LINK_FIELD", "Other5"),
         ("LDAP_CA_FILE", "/etc/ldap/ca.pem"),
         ("LDAP_PAGE_SIZE", "1000"),
     ]))
@@ -953,14 +954,21 @@ fn ldap_options_are_validated_only_when_the_import_is_enabled() {
             "LDAP_LINK_FIELD",
             "emailaddress",
             "LDAP_LINK_FIELD",
-            "free Halo user text field",
+            "one of other1, other2, other3, other4, other5",
         ),
         (
-            "link on azureoid",
+            "link on a property Halo users do not have",
             "LDAP_LINK_FIELD",
-            "azureoid",
+            "ldap_id",
             "LDAP_LINK_FIELD",
-            "free Halo user text field",
+            "got 'ldap_id'",
+        ),
+        (
+            "no link field",
+            "LDAP_LINK_FIELD",
+            "",
+            "LDAP_LINK_FIELD",
+            "required: one of other1",
         ),
         (
             "page zero",

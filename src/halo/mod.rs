@@ -43,6 +43,10 @@ pub enum HaloError {
     /// Halo answered, but the answer cannot be trusted (a read that is not complete).
     #[error("Halo GET {route}: {message}")]
     Inconsistent { route: String, message: String },
+    /// Halo ran the SQL report but could not load it (`report.load_error`): the SQL does not
+    /// fit this instance's database.
+    #[error("Halo could not run the SQL report: {message}")]
+    Report { message: String },
 }
 
 impl HaloError {
@@ -59,9 +63,25 @@ impl HaloError {
         match self {
             HaloError::Http(e) => e.status(),
             HaloError::Credentials { status, .. } => Some(*status),
-            HaloError::Inconsistent { .. } => None,
+            HaloError::Inconsistent { .. } | HaloError::Report { .. } => None,
         }
     }
+}
+
+/// The answer to a SQL report (`AnalyzerProfile`): its `report` holds the rows, or why they
+/// could not be loaded.
+#[derive(Deserialize)]
+struct ReportAnswer<T> {
+    report: Option<LoadedReport<T>>,
+}
+
+#[derive(Deserialize)]
+struct LoadedReport<T> {
+    #[serde(default, deserialize_with = "model::opt_flag")]
+    loaded: Option<bool>,
+    #[serde(default, deserialize_with = "model::opt_string")]
+    load_error: Option<String>,
+    rows: Option<Vec<T>>,
 }
 
 /// One page of a Halo list (`users`, `clients`, `sites`, `assets`).
@@ -281,11 +301,48 @@ impl Halo {
         Ok(records)
     }
 
-    /// Active clients with their linked Entra tenants (`includedetails=true`, which list
-    /// responses need for `azure_tenants`).
+    /// Active clients with their linked Entra tenants: the list carries `azure_tenants` only
+    /// with `includeazuretenants=true` (`includedetails` exists only on the single GET).
     pub async fn clients(&self) -> Result<Vec<Client>, HaloError> {
-        self.list("Client", &[("includedetails", "true".into())])
+        self.list("Client", &[("includeazuretenants", "true".into())])
             .await
+    }
+
+    /// Runs one SQL statement as an ad-hoc report (`POST /api/Report` with
+    /// `_loadreportonly`: nothing is saved in Halo) and returns its rows. Needs the API
+    /// agent's reporting permission (a 403 otherwise). A read: safe to retry.
+    pub async fn report<T: DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>, HaloError> {
+        let body = serde_json::json!([{"id": 0, "sql": sql, "_loadreportonly": true}]);
+        let resp = self
+            .send(
+                Method::POST,
+                self.api_url("Report"),
+                "/api/Report",
+                Some(&body),
+                true,
+            )
+            .await?;
+        // One report object, or a one-element array of it (both are seen).
+        let answer = match resp.json::<Value>()? {
+            Value::Array(mut items) if items.len() == 1 => items.remove(0),
+            other => other,
+        };
+        let answer: ReportAnswer<T> = serde_json::from_value(answer)
+            .map_err(|e| resp.unexpected(format!("unexpected SQL report answer: {e}")))?;
+        let report = answer
+            .report
+            .ok_or_else(|| resp.unexpected("the SQL report answer has no report"))?;
+        if let Some(message) = report.load_error {
+            return Err(HaloError::Report { message });
+        }
+        if report.loaded == Some(false) {
+            return Err(HaloError::Report {
+                message: "the report was not loaded".into(),
+            });
+        }
+        report
+            .rows
+            .ok_or_else(|| resp.unexpected("the SQL report answer has no rows").into())
     }
 
     /// Every user of a client, inactive ones included (forgetting them would recreate
@@ -331,19 +388,34 @@ impl Halo {
         if let Some(id) = client_id {
             query.push(("client_id", id.to_string()));
         }
-        let assets: Vec<Asset> = self.list("Asset", &query).await?;
-        if let Some(a) = assets.iter().find(|a| a.fields.is_none()) {
-            // Updating `fields` from a record read without them would wipe the values the
-            // integrator does not own.
-            return Err(HaloError::Inconsistent {
-                route: "/api/Asset".into(),
-                message: format!(
-                    "asset {} came without its fields despite includeassetfields=true",
-                    a.id
-                ),
-            });
+        self.list("Asset", &query).await
+    }
+
+    /// Completes the `fields` of assets whose list item came without them (Halo leaves the
+    /// property out of some list items despite `includeassetfields=true`) by reading each
+    /// such asset singly. For imports that will write `fields`: an update built from a
+    /// record read without them would wipe the values the integrator does not own.
+    pub async fn complete_fields(&self, assets: &mut [Asset]) -> Result<(), HaloError> {
+        for asset in assets.iter_mut().filter(|a| a.fields.is_none()) {
+            let resp = self
+                .send(
+                    Method::GET,
+                    self.api_url(&format!("Asset/{}", asset.id)),
+                    "/api/Asset/{id}",
+                    None,
+                    true,
+                )
+                .await?;
+            let full: Asset = resp.json()?;
+            if full.id != asset.id || full.fields.is_none() {
+                return Err(HaloError::Inconsistent {
+                    route: "/api/Asset/{id}".into(),
+                    message: format!("asset {} came without its fields", asset.id),
+                });
+            }
+            asset.fields = full.fields;
         }
-        Ok(assets)
+        Ok(())
     }
 
     /// Every asset type (`/api/AssetType` answers a bare array).

@@ -54,11 +54,19 @@ pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
 
 /// `true`/`false`, also as `1`/`0` or a string; absent or null is `false`.
 pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(opt_flag(d)?.unwrap_or(false))
+}
+
+/// `true`/`false`, also as `1`/`0` (SQL bit columns) or a string; absent or null is `None`.
+pub fn opt_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     match Option::<serde_json::Value>::deserialize(d)? {
-        None | Some(serde_json::Value::Null) => Ok(false),
-        Some(serde_json::Value::Bool(b)) => Ok(b),
-        Some(serde_json::Value::Number(n)) => Ok(n.as_f64().is_some_and(|f| f != 0.0)),
-        Some(serde_json::Value::String(s)) => Ok(matches!(s.trim(), "true" | "True" | "1")),
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Bool(b)) => Ok(Some(b)),
+        Some(serde_json::Value::Number(n)) => Ok(Some(n.as_f64().is_some_and(|f| f != 0.0))),
+        Some(serde_json::Value::String(s)) => Ok(Some(matches!(
+            s.trim(),
+            "true" | "True" | "1"
+        ))),
         Some(other) => Err(serde::de::Error::custom(format!(
             "expected true or false, got {other}"
         ))),
@@ -126,7 +134,7 @@ pub struct User {
     pub phonenumber: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
     pub mobilenumber: Option<String>,
-    /// Every other field as sent (e.g. the one `LDAP_LINK_FIELD` names).
+    /// Every other property as sent (e.g. `other5`, where `LDAP_LINK_FIELD` may point).
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
 }
@@ -182,10 +190,8 @@ pub struct Asset {
     pub intune_id: Option<String>,
     #[serde(default, deserialize_with = "flag")]
     pub inactive: bool,
-    /// The asset's user (the device's primary user).
-    #[serde(default, deserialize_with = "opt_id")]
-    pub user_id: Option<i64>,
-    /// `None` when the response had no `fields` (listed without `includeassetfields`).
+    /// `None` when the response had no `fields` (listed without `includeassetfields`, or
+    /// left out of a list item).
     #[serde(default)]
     pub fields: Option<Vec<AssetField>>,
 }
@@ -260,13 +266,12 @@ mod tests {
     #[test]
     fn assets_keep_field_values_as_sent() {
         let a: Asset = serde_json::from_str(
-            r#"{"id":5.0,"inventory_number":"PC-1","intune_id":"","user_id":0,"inactive":false,
+            r#"{"id":5.0,"inventory_number":"PC-1","intune_id":"","inactive":false,
                 "fields":[{"id":"12","value":"SN1"},{"id":13,"value":42}]}"#,
         )
         .unwrap();
         assert_eq!(a.id, 5);
         assert_eq!(a.intune_id, None);
-        assert_eq!(a.user_id, None, "0 means no user");
         let fields = a.fields.unwrap();
         assert_eq!(fields[0].id, 12);
         assert_eq!(fields[1].value, serde_json::json!(42));

@@ -23,6 +23,9 @@
 //!   when it holds assets linked by this import (so leavers of a client that vanished from
 //!   the file are found). With sharding, a pod plans the clients whose id falls in its
 //!   shard; `--tenant` does not apply to this import.
+//! * **Key field.** `key_field` (alias `serial`) is matched on, never written: Halo
+//!   projects it, read-only, from the field the asset type marks as key. To store the value,
+//!   map the same column to that field too (`field:N`).
 //! * **Asset type.** The `type` column (by name) is owned like any other column when mapped;
 //!   rows without a type create assets of `CSV_ASSETS_TYPE` (default `Workstation`).
 
@@ -58,14 +61,15 @@ const JOB: Job = Job {
     route: "Asset",
 };
 
-/// The plan's field name for a value column.
+/// The plan's field name for a value column; `None` for the columns the import does not
+/// write: the client, and `key_field`, a read-only projection in Halo of the field the asset
+/// type marks as key (a value sent there is echoed but not stored), used for matching only.
 fn plan_field(column: AssetColumn) -> Option<String> {
     match column {
         AssetColumn::InventoryNumber => Some("inventory_number".into()),
-        AssetColumn::KeyField => Some("key_field".into()),
+        AssetColumn::KeyField | AssetColumn::Client => None,
         AssetColumn::Field(id) => Some(field_key(id)),
         AssetColumn::Type => Some("assettype_id".into()),
-        AssetColumn::Client => None,
     }
 }
 
@@ -239,6 +243,7 @@ pub fn map_rows(
             // A file has no disabled state: a row is there or it is gone.
             enabled: true,
             fields,
+            create_only: Fields::new(),
         });
     }
     rows
@@ -606,7 +611,10 @@ mod tests {
         assert_eq!(d.secondary.as_deref(), Some("SN1"));
         assert_eq!(d.label, "PC-1");
         assert_eq!(d.fields["inventory_number"], "PC-1");
-        assert_eq!(d.fields["key_field"], "SN1");
+        assert!(
+            !d.fields.contains_key("key_field"),
+            "key_field is read-only in Halo: matched on, never written"
+        );
         assert_eq!(d.fields["assettype_id"], 8, "type by name, any case");
         assert_eq!(d.fields["field:12"], "16 GB");
         assert_eq!(
@@ -682,7 +690,7 @@ mod tests {
         let shaped = shape_item(&opts, asset.fields.as_deref(), None, item);
         assert_eq!(
             Value::Object(shaped),
-            json!({"key_field": "SN1", "fields": [
+            json!({"fields": [
                 {"id": 3, "value": "keep"},
                 {"id": 12, "value": "16 GB"},
                 {"id": 99, "value": "sn1"},

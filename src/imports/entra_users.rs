@@ -1,17 +1,14 @@
 //! The `entra-users` import: the users of every linked Microsoft Entra ID tenant become
 //! Halo users of the client mapped to that tenant (DESIGN §5, field mapping table).
 
-use std::collections::HashSet;
-
 use tracing::Instrument;
 
-use super::tenant_sync::{
-    Job, Source, halo_read_failed, plan_and_apply, run_tenants, source_records,
-};
+use super::tenant_sync::{Job, Source, fail, plan_and_apply, run_tenants, source_records};
+use super::user_links::{self, LinkError, Links};
 use super::tenants::TenantTarget;
-use super::{Context, ImportReport, TenantReport, text};
+use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::ImportKind;
-use crate::halo::{HaloError, User};
+use crate::halo::User;
 use crate::sources::graph::{Graph, GraphUser};
 use crate::sync::{Current, Desired, EntitySpec, Fields};
 
@@ -70,11 +67,13 @@ pub fn desired(user: &GraphUser) -> Option<Desired> {
         // (never a deactivation on missing data).
         enabled: user.account_enabled.unwrap_or(true),
         fields,
+        create_only: Fields::new(),
     })
 }
 
-/// A Halo user as the sync engine compares it.
-pub fn current(user: &User) -> Current {
+/// A Halo user as the sync engine compares it, with its link as the link report read it
+/// (the list model has no `azureoid`).
+pub fn current(user: &User, link: Option<String>) -> Current {
     let fields: Fields = [
         ("name", text(user.name.as_deref())),
         ("firstname", text(user.firstname.as_deref())),
@@ -89,10 +88,7 @@ pub fn current(user: &User) -> Current {
     .collect();
     Current {
         id: user.id,
-        source_id: user
-            .azureoid
-            .as_ref()
-            .map(|s| s.trim().to_ascii_lowercase()),
+        source_id: link,
         secondary: user.emailaddress.clone(),
         inactive: user.inactive,
         fields,
@@ -128,23 +124,43 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
         Err(report) => return *report,
     };
 
-    let current: Vec<Current> = match ctx
-        .halo
-        .users_of_client_as(target.client.id, |u| current(&u))
+    let client = target.client.id;
+    let read_halo = async {
+        let links = Links::read(ctx.halo, client).await?;
+        let mut disagreement = None;
+        let current = ctx
+            .halo
+            .users_of_client_as(client, |u| {
+                let link = links.link_of(&u).unwrap_or_else(|d| {
+                    disagreement.get_or_insert(d);
+                    None
+                });
+                current(&u, link)
+            })
+            .await
+            .map_err(|e| user_links::explain_read(&e))?;
+        match disagreement {
+            None => Ok(current),
+            Some(d) => Err(LinkError {
+                severity: Severity::Failed,
+                message: format!(
+                    "the user-link report does not agree with Halo's user list ({d}); links \
+                     cannot be trusted, so nothing was written (a user edited during the run \
+                     clears on the next run)"
+                ),
+            }),
+        }
+    };
+    let current: Vec<Current> = match read_halo
         .instrument(tracing::info_span!("read_halo"))
         .await
     {
         Ok(current) => current,
-        Err(e) => return halo_read_failed(&JOB, target, "users", &e),
+        Err(e) => return fail(&JOB, target, e.severity, e.message),
     };
 
-    let reread = async || -> Result<HashSet<String>, HaloError> {
-        let users = ctx.halo.users_of_client(target.client.id).await?;
-        Ok(users
-            .iter()
-            .filter_map(|u| u.azureoid.as_ref().map(|s| s.trim().to_ascii_lowercase()))
-            .collect())
-    };
+    // The same link source as the first read: the report.
+    let reread = async || Links::reread(ctx.halo, client).await;
     let source = Source { desired, problem };
     plan_and_apply(ctx, &JOB, target, source, &current, None, reread).await
 }

@@ -7,15 +7,18 @@
 //!   only to the `INTUNE_FIELD_SERIAL` field: `key_field` is read for matching (hand-made
 //!   assets often carry the serial there) but never written, as it is often an asset tag
 //!   the operator owns.
-//! * **Primary user.** Written as the scalar `user_id` (not the `users` child array, which
-//!   Halo would replace wholesale): the id of the one active Halo user of the client whose
-//!   e-mail equals the device's `userPrincipalName` or `emailAddress`.
+//! * **Primary user.** Halo keeps an asset's people in the `users` child array (there is
+//!   no `user_id`); the one active Halo user of the client whose e-mail equals the device's
+//!   `userPrincipalName` or `emailAddress` is written as `users: [{id}]` **when the asset is
+//!   created**. The list read (`Device_List`) does not carry `users`, so an existing asset's
+//!   people are unknown, not "different": they are never compared or rewritten (which would
+//!   also replace, wholesale, people set by hand).
 //! * **Asset fields** are the pseudo fields `field:N` of [`super::assets`], shaped into a
 //!   complete `fields` array on write.
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use tracing::Instrument;
 
 use super::assets::{field_key, field_value, shape};
@@ -114,7 +117,6 @@ pub fn desired(
         "inventory_number".into(),
         text(device.device_name.as_deref()),
     );
-    fields.insert("user_id".into(), user.map_or(Value::Null, Value::from));
     for (field, value) in owned_fields(options, Some(device)) {
         fields.insert(field_key(field), value);
     }
@@ -134,6 +136,10 @@ pub fn desired(
         // Intune has no disabled state: a device is there or it is gone.
         enabled: true,
         fields,
+        create_only: user
+            .map(|id| ("users".to_string(), json!([{ "id": id }])))
+            .into_iter()
+            .collect(),
     })
 }
 
@@ -143,10 +149,6 @@ pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
     fields.insert(
         "inventory_number".into(),
         text(asset.inventory_number.as_deref()),
-    );
-    fields.insert(
-        "user_id".into(),
-        asset.user_id.map_or(Value::Null, Value::from),
     );
     for (id, _) in owned_fields(options, None) {
         fields.insert(field_key(id), field_value(asset, id));
@@ -207,10 +209,16 @@ async fn sync_tenant(
         (assets, users)
     };
     let (assets, users) = read_halo.instrument(tracing::info_span!("read_halo")).await;
-    let assets = match assets {
+    let mut assets = match assets {
         Ok(assets) => assets,
         Err(e) => return halo_read_failed(&JOB, target, "assets", &e),
     };
+    // Field values are compared (and sent back complete) only when fields are mapped.
+    if !owned_fields(options, None).is_empty()
+        && let Err(e) = ctx.halo.complete_fields(&mut assets).await
+    {
+        return halo_read_failed(&JOB, target, "assets", &e);
+    }
     let users = match users {
         Ok(users) => UserIndex::new(&users),
         Err(e) => return halo_read_failed(&JOB, target, "users", &e),
@@ -296,7 +304,12 @@ mod tests {
         assert_eq!(d.secondary.as_deref(), Some("SN1"));
         assert_eq!(d.label, "LAPTOP-1");
         assert_eq!(d.fields["inventory_number"], "LAPTOP-1");
-        assert_eq!(d.fields["user_id"], 7, "UPN matched case-insensitively");
+        assert_eq!(
+            d.create_only["users"],
+            json!([{"id": 7}]),
+            "UPN matched case-insensitively; the asset's people only on create"
+        );
+        assert!(!d.fields.contains_key("users") && !d.fields.contains_key("user_id"));
         assert_eq!(d.fields["field:10"], "SN1");
         assert_eq!(d.fields["field:11"], "XPS 13");
         assert_eq!(d.fields["field:12"], "Windows 10.0.22631");
@@ -309,15 +322,19 @@ mod tests {
             let d = device(&format!(
                 r#"{{"id":"d","userPrincipalName":"{upn}","emailAddress":"{mail}"}}"#
             ));
-            desired(&d, &options(), &users()).unwrap().fields["user_id"].clone()
+            desired(&d, &options(), &users())
+                .unwrap()
+                .create_only
+                .get("users")
+                .cloned()
         };
         assert_eq!(
             by("nobody@x.example", "ann@contoso.example"),
-            7,
+            Some(json!([{"id": 7}])),
             "emailAddress"
         );
-        assert_eq!(by("dup@contoso.example", ""), Value::Null, "ambiguous");
-        assert_eq!(by("gone@contoso.example", ""), Value::Null, "inactive");
+        assert_eq!(by("dup@contoso.example", ""), None, "ambiguous");
+        assert_eq!(by("gone@contoso.example", ""), None, "inactive");
     }
 
     #[test]
@@ -348,7 +365,7 @@ mod tests {
     #[test]
     fn an_update_sends_the_complete_fields_array() {
         let a = asset(
-            r#"{"id":42,"intune_id":"dev-1","inventory_number":"LAPTOP-1","user_id":7,
+            r#"{"id":42,"intune_id":"dev-1","inventory_number":"LAPTOP-1",
                 "fields":[{"id":3,"value":"warranty 2027"},{"id":10,"value":"SN1"},{"id":12,"value":"Windows 10.0.1"}]}"#,
         );
         let opts = PlanOptions {

@@ -4,7 +4,7 @@
 //!
 //! Decisions where the design leaves room:
 //! * **Link key.** `objectGUID` (AD, in its display form) or else `entryUUID` (OpenLDAP),
-//!   lower-cased, stored in the Halo user field `LDAP_LINK_FIELD` (default `ldap_id`); then
+//!   lower-cased, stored in the Halo user field `LDAP_LINK_FIELD` (one of `other1`..`other5`); then
 //!   e-mail within the client, then create. Entries without either id are skipped by the
 //!   engine (never created: they could not be matched again).
 //! * **Clients.** `LDAP_CLIENT_MAP` maps DN suffixes (an OU or a domain) to Halo clients;
@@ -121,6 +121,7 @@ pub fn desired(user: &LdapUser, options: &LdapUsersOptions) -> Desired {
         label: email.unwrap_or_else(|| user.dn.clone()),
         enabled: !user.disabled,
         fields,
+        create_only: Fields::new(),
     }
 }
 
@@ -349,7 +350,7 @@ mod tests {
                     "3".into(),
                 ),
             ],
-            link_field: "ldap_id".into(),
+            link_field: "other5".into(),
             ca_file: None,
             page_size: 500,
             timeout: std::time::Duration::from_secs(5),
@@ -411,7 +412,7 @@ mod tests {
         assert!(!d.enabled);
         assert_eq!(d.fields["name"], "Ann Lee");
         let halo: User = serde_json::from_str(
-            r#"{"id":9,"name":"Ann Lee","emailaddress":"ann@corp.example","ldap_id":"5F3A"}"#,
+            r#"{"id":9,"name":"Ann Lee","emailaddress":"ann@corp.example","other5":"5F3A"}"#,
         )
         .unwrap();
         let c = current(&halo, &options());
@@ -420,7 +421,7 @@ mod tests {
         item.insert(LINK.into(), Value::from("5f3a"));
         assert_eq!(
             Value::Object(shape(&options(), item)),
-            serde_json::json!({"ldap_id": "5f3a"})
+            serde_json::json!({"other5": "5f3a"})
         );
     }
 }

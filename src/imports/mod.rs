@@ -11,6 +11,7 @@ pub mod intune_devices;
 pub mod ldap_users;
 mod tenant_sync;
 pub mod tenants;
+pub mod user_links;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

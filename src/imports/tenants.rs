@@ -68,6 +68,19 @@ pub fn resolve(
     };
     let only: Vec<String> = only.iter().map(|t| t.trim().to_ascii_lowercase()).collect();
     let mut dir = Directory::default();
+    if matches!(selection, TenantSelection::Auto) && tenants.is_empty() && !active.is_empty() {
+        // Never a silent success: a Halo that answers without the links (or a setup that
+        // has none) must show up.
+        dir.problems.push(TenantProblem {
+            tenant: "auto".into(),
+            message: format!(
+                "ENTRA_TENANTS=auto found no Entra tenant linked to any of the {} active Halo \
+                 clients; link each customer to its tenant in Halo (the client's Azure \
+                 tenants) or list the tenant ids in ENTRA_TENANTS",
+                active.len()
+            ),
+        });
+    }
     for wanted in &only {
         if !tenants.contains(wanted) {
             dir.problems.push(TenantProblem {
@@ -158,6 +171,26 @@ mod tests {
         let d = resolve(&clients, &TenantSelection::Auto, &[], one_shard());
         assert_eq!(targets(&d), vec![(A.into(), 1), (B.into(), 2)]);
         assert!(d.problems.is_empty());
+    }
+
+    #[test]
+    fn auto_without_any_linked_tenant_is_a_problem_not_a_silent_success() {
+        let clients = [
+            client(1, "Contoso", false, &[]),
+            client(2, "Old Co", true, &[A]),
+        ];
+        let d = resolve(&clients, &TenantSelection::Auto, &[], one_shard());
+        assert!(d.targets.is_empty());
+        assert_eq!(d.problems.len(), 1);
+        assert!(
+            d.problems[0].message.contains("no Entra tenant linked to any of the 1 active"),
+            "{}",
+            d.problems[0].message
+        );
+        let none_active = resolve(&clients[1..], &TenantSelection::Auto, &[], one_shard());
+        assert!(none_active.problems.is_empty(), "no active client: nothing to sync");
+        let listed = TenantSelection::List(vec![]);
+        assert!(resolve(&clients, &listed, &[], one_shard()).problems.is_empty());
     }
 
     #[test]

@@ -1,15 +1,21 @@
 //! The simulated HaloPSA: the OAuth token endpoint (`POST /auth/token`) and the REST API
 //! (`/api/...`: Users, Client, Site, Asset, AssetType, authinfo).
 //!
-//! Awkward parts reproduced on purpose: paths and query parameter names are
-//! case-insensitive and unknown parameters are ignored; `page_size` is silently capped while
-//! the envelope echoes the requested size; unpaged lists are silently truncated to 50
-//! records; inactive records are hidden unless `includeinactive=true`; a client's
-//! `azure_tenants` appear in lists only with `includedetails=true`; `search` does not look at
-//! `azureoid`; an asset's `fields` appear in lists only with `includeassetfields=true`, and
-//! `fields` sent in an update replace the stored array wholesale; writes answer with float
-//! ids, an object for one item and an array otherwise; a batch with one invalid item is
-//! rejected as a whole with a plain-text 400.
+//! It conforms to Halo's published OpenAPI contract (`tests/fixtures/halo-openapi-subset.json`,
+//! which a test holds every response against), including its awkward parts: lists answer with
+//! the `*_List` models (`Users_List` without `azureoid`, `Device_List` without `users`), a
+//! single GET and write answers with the full model; properties whose value is null are
+//! omitted; paths and query parameter names are case-insensitive and unknown parameters and
+//! body properties are ignored silently; `page_size` is silently capped while the envelope
+//! echoes the requested size; unpaged lists are silently truncated to 50 records; inactive
+//! records are hidden unless `includeinactive=true`; a client list carries `azure_tenants`
+//! only with `includeazuretenants=true` (`includedetails` works on `GET /api/Client/{id}`
+//! only); `search` does not look at `azureoid`; an asset's `fields` appear in lists only with
+//! `includeassetfields=true`, and `fields`/`users` sent in an update replace the stored array
+//! wholesale; `key_field` is a read-only projection of the field the asset type marks as key
+//! (a value sent is echoed, not stored); writes answer with float ids, an object for one item
+//! and an array otherwise; a batch with one invalid item is rejected as a whole with a
+//! plain-text 400.
 
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -188,14 +194,14 @@ fn api_inner(ctx: &Ctx<'_>, st: &mut State) -> Reply {
         ["users", id] if get => {
             let id = parse_id(id)?;
             let user = st.world.halo_user(id).ok_or_else(|| not_found(id))?;
-            Ok(ok_json(user_json(&st.world, user, false)))
+            Ok(ok_json(user_json(&st.world, user, Model::Full, false)))
         }
         ["client"] if get => list_clients(ctx, &st.world),
         ["client"] if post => write_clients(ctx, &mut st.world),
         ["client", id] if get => {
             let id = parse_id(id)?;
             let client = st.world.client(id).ok_or_else(|| not_found(id))?;
-            Ok(ok_json(client_json(client, true, false)))
+            Ok(ok_json(client_json(client, flag(ctx, "includedetails"), false)))
         }
         ["site"] if get => list_sites(ctx, &st.world),
         ["site", id] if get => {
@@ -214,14 +220,20 @@ fn api_inner(ctx: &Ctx<'_>, st: &mut State) -> Reply {
         ["asset", id] if get => {
             let id = parse_id(id)?;
             let asset = st.world.halo_asset(id).ok_or_else(|| not_found(id))?;
-            Ok(ok_json(asset_json(&st.world, asset, true, false)))
+            Ok(ok_json(asset_json(&st.world, asset, Model::Full, true, false)))
         }
         ["assettype"] if get => Ok(ok_json(Value::Array(
             st.world
                 .halo
                 .asset_types
                 .iter()
-                .map(|t| json!({"id": t.id, "name": t.name}))
+                .map(|t| {
+                    record([
+                        ("id", json!(t.id)),
+                        ("name", json!(t.name)),
+                        ("keyfield_id", json!(t.keyfield_id)),
+                    ])
+                })
                 .collect(),
         ))),
         ["users" | "client" | "site" | "asset" | "assettype", ..] => {
@@ -306,74 +318,119 @@ fn id_value(id: i64, float: bool) -> Value {
     if float { json!(id as f64) } else { json!(id) }
 }
 
-fn user_json(world: &World, user: &HaloUser, float: bool) -> Value {
-    let client_name = world.client(user.client_id).map(|c| c.name.clone());
-    let site_name = world
-        .halo
-        .sites
-        .iter()
-        .find(|s| s.id == user.site_id)
-        .map(|s| s.name.clone());
-    json!({
-        "id": id_value(user.id, float),
-        "name": user.name,
-        "firstname": user.firstname,
-        "surname": user.surname,
-        "emailaddress": user.emailaddress,
-        "azureoid": user.azureoid.clone().unwrap_or_default(),
-        "ldap_id": user.ldap_id.clone().unwrap_or_default(),
-        "site_id": id_value(user.site_id, float),
-        "site_name": site_name,
-        "client_id": id_value(user.client_id, float),
-        "client_name": client_name,
-        "inactive": user.inactive,
-        "title": user.title,
-        "phonenumber": user.phonenumber,
-        "mobilenumber": user.mobilenumber,
-    })
+/// Which model of Halo's contract a record is rendered as: list endpoints answer with the
+/// `*_List` models (`Users_List` has no `azureoid`, `Device_List` no `users`), a single GET
+/// and write responses with the full model.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Model {
+    List,
+    Full,
 }
 
-fn client_json(client: &HaloClient, details: bool, float: bool) -> Value {
-    let mut value = json!({
-        "id": id_value(client.id, float),
-        "name": client.name,
-        "inactive": client.inactive,
-        "main_site_id": id_value(client.main_site_id, float),
-    });
-    if details && let Value::Object(map) = &mut value {
-        map.insert(
-            "azure_tenants".into(),
-            serde_json::to_value(&client.azure_tenants).unwrap_or_default(),
-        );
+/// A JSON object of `pairs`, without the null ones: captured Halo responses omit properties
+/// whose value is null.
+fn record(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+    Value::Object(
+        pairs
+            .into_iter()
+            .filter(|(_, value)| !value.is_null())
+            .map(|(key, value)| (key.to_string(), value))
+            .collect(),
+    )
+}
+
+fn site_name(world: &World, id: i64) -> Value {
+    json!(world.halo.sites.iter().find(|s| s.id == id).map(|s| &s.name))
+}
+
+fn client_name(world: &World, id: i64) -> Value {
+    json!(world.client(id).map(|c| &c.name))
+}
+
+/// The free-text properties a user record carries (`other1` .. `other5`).
+pub(crate) const USER_OTHER_FIELDS: [&str; 5] = ["other1", "other2", "other3", "other4", "other5"];
+
+fn user_json(world: &World, user: &HaloUser, model: Model, float: bool) -> Value {
+    let mut pairs = vec![
+        ("id", id_value(user.id, float)),
+        ("name", json!(user.name)),
+        ("firstname", json!(user.firstname)),
+        ("surname", json!(user.surname)),
+        ("emailaddress", json!(user.emailaddress)),
+        ("site_id", id_value(user.site_id, float)),
+        ("site_name", site_name(world, user.site_id)),
+        ("client_id", id_value(user.client_id, float)),
+        ("client_name", client_name(world, user.client_id)),
+        ("inactive", json!(user.inactive)),
+        ("title", json!(user.title)),
+        ("phonenumber", json!(user.phonenumber)),
+        ("mobilenumber", json!(user.mobilenumber)),
+    ];
+    pairs.extend(
+        USER_OTHER_FIELDS.map(|name| (name, json!(user.other.get(name)))),
+    );
+    if model == Model::Full {
+        pairs.push(("azureoid", json!(user.azureoid)));
     }
-    value
+    record(pairs)
+}
+
+/// A client (`Area`); its `azure_tenants` (`AreaAzureTenant`) only when asked for.
+fn client_json(client: &HaloClient, tenants: bool, float: bool) -> Value {
+    let mut pairs = vec![
+        ("id", id_value(client.id, float)),
+        ("name", json!(client.name)),
+        ("inactive", json!(client.inactive)),
+        ("main_site_id", id_value(client.main_site_id, float)),
+    ];
+    if tenants {
+        let tenants = client
+            .azure_tenants
+            .iter()
+            .map(|t| {
+                record([
+                    ("azure_tenant_id", json!(t.azure_tenant_id)),
+                    ("azure_tenant_name", json!(t.azure_tenant_name)),
+                    ("client_id", id_value(client.id, float)),
+                    ("client_name", json!(client.name)),
+                ])
+            })
+            .collect();
+        pairs.push(("azure_tenants", Value::Array(tenants)));
+    }
+    record(pairs)
 }
 
 fn site_json(world: &World, site: &HaloSite) -> Value {
-    json!({
-        "id": site.id,
-        "name": site.name,
-        "client_id": site.client_id,
-        "client_name": world.client(site.client_id).map(|c| c.name.clone()),
-    })
+    record([
+        ("id", json!(site.id)),
+        ("name", json!(site.name)),
+        ("client_id", json!(site.client_id)),
+        ("client_name", client_name(world, site.client_id)),
+    ])
 }
 
-fn asset_json(world: &World, asset: &HaloAsset, fields: bool, float: bool) -> Value {
-    let mut value = json!({
-        "id": id_value(asset.id, float),
-        "inventory_number": asset.inventory_number,
-        "key_field": asset.key_field,
-        "assettype_id": id_value(asset.assettype_id, float),
-        "assettype_name": world.halo.asset_types.iter().find(|t| t.id == asset.assettype_id).map(|t| t.name.clone()),
-        "client_id": id_value(asset.client_id, float),
-        "client_name": world.client(asset.client_id).map(|c| c.name.clone()),
-        "site_id": id_value(asset.site_id, float),
-        "intune_id": asset.intune_id.clone().unwrap_or_default(),
-        "inactive": asset.inactive,
-        "user_id": id_value(asset.user_id.unwrap_or(0), float),
-    });
-    if fields && let Value::Object(map) = &mut value {
-        let fields: Vec<Value> = asset
+/// An asset (`Device_List` or `Device`); `fields` only when asked for (lists need
+/// `includeassetfields=true`), the people (`users`) only on the full model.
+fn asset_json(world: &World, asset: &HaloAsset, model: Model, fields: bool, float: bool) -> Value {
+    let mut pairs = vec![
+        ("id", id_value(asset.id, float)),
+        ("inventory_number", json!(asset.inventory_number)),
+        ("key_field", json!(world.asset_key_field(asset))),
+        ("assettype_id", id_value(asset.assettype_id, float)),
+        (
+            "assettype_name",
+            json!(world.halo.asset_types.iter().find(|t| t.id == asset.assettype_id).map(|t| &t.name)),
+        ),
+        ("client_id", id_value(asset.client_id, float)),
+        ("client_name", client_name(world, asset.client_id)),
+        ("site_id", id_value(asset.site_id, float)),
+        ("site_name", site_name(world, asset.site_id)),
+        ("intune_id", json!(asset.intune_id)),
+        ("inactive", json!(asset.inactive)),
+    ];
+    if fields || model == Model::Full {
+        let fields = asset
             .fields
             .iter()
             .map(|f| {
@@ -383,12 +440,25 @@ fn asset_json(world: &World, asset: &HaloAsset, fields: bool, float: bool) -> Va
                     .iter()
                     .find(|d| d.id == f.id)
                     .map(|d| d.name.clone());
-                json!({"id": f.id, "name": name, "value": f.value})
+                record([("id", json!(f.id)), ("name", json!(name)), ("value", json!(f.value))])
             })
             .collect();
-        map.insert("fields".into(), Value::Array(fields));
+        pairs.push(("fields", Value::Array(fields)));
     }
-    value
+    if model == Model::Full {
+        let users = asset
+            .users
+            .iter()
+            .map(|id| {
+                record([
+                    ("id", id_value(*id, float)),
+                    ("name", json!(world.halo_user(*id).map(|u| &u.name))),
+                ])
+            })
+            .collect();
+        pairs.push(("users", Value::Array(users)));
+    }
+    record(pairs)
 }
 
 fn list_assets(ctx: &Ctx<'_>, world: &World) -> Reply {
@@ -408,7 +478,7 @@ fn list_assets(ctx: &Ctx<'_>, world: &World) -> Reply {
         .collect();
     assets.sort_by_key(|a| a.id);
     envelope(ctx, "assets", assets, |a| {
-        asset_json(world, a, fields, false)
+        asset_json(world, a, Model::List, fields, false)
     })
 }
 
@@ -434,12 +504,16 @@ fn list_users(ctx: &Ctx<'_>, world: &World) -> Reply {
         })
         .collect();
     users.sort_by_key(|u| u.id);
-    envelope(ctx, "users", users, |u| user_json(world, u, false))
+    envelope(ctx, "users", users, |u| {
+        user_json(world, u, Model::List, false)
+    })
 }
 
 fn list_clients(ctx: &Ctx<'_>, world: &World) -> Reply {
     let inactive = flag(ctx, "includeinactive");
-    let details = flag(ctx, "includedetails");
+    // The list carries `azure_tenants` only with `includeazuretenants=true`;
+    // `includedetails` exists only on `GET /api/Client/{id}` and is ignored here.
+    let tenants = flag(ctx, "includeazuretenants");
     let search = ctx
         .param("search")
         .map(str::to_lowercase)
@@ -456,7 +530,7 @@ fn list_clients(ctx: &Ctx<'_>, world: &World) -> Reply {
         })
         .collect();
     clients.sort_by_key(|c| c.id);
-    envelope(ctx, "clients", clients, |c| client_json(c, details, false))
+    envelope(ctx, "clients", clients, |c| client_json(c, tenants, false))
 }
 
 fn list_sites(ctx: &Ctx<'_>, world: &World) -> Reply {
@@ -593,7 +667,7 @@ fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
                 surname: String::new(),
                 emailaddress: String::new(),
                 azureoid: None,
-                ldap_id: None,
+                other: Default::default(),
                 site_id: 0,
                 client_id: 0,
                 inactive: false,
@@ -640,8 +714,13 @@ fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         if let Some(oid) = item.string("azureoid")? {
             user.azureoid = oid.filter(|o| !o.is_empty());
         }
-        if let Some(id) = item.string("ldap_id")? {
-            user.ldap_id = id.filter(|i| !i.is_empty());
+        for name in USER_OTHER_FIELDS {
+            if let Some(value) = item.string(name)? {
+                match value.filter(|v| !v.is_empty()) {
+                    Some(value) => user.other.insert(name.to_string(), value),
+                    None => user.other.remove(name),
+                };
+            }
         }
         if let Some(inactive) = item.bool("inactive")? {
             user.inactive = inactive;
@@ -680,14 +759,16 @@ fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         } else if let Some(slot) = world.halo.users.iter_mut().find(|u| u.id == user.id) {
             *slot = user.clone();
         }
-        saved.push(user_json(world, &user, true));
+        saved.push(user_json(world, &user, Model::Full, true));
     }
     Ok(write_response(saved, single))
 }
 
 /// `POST /api/Asset`: validate every item, then commit all of them. `fields` sent replace
-/// the stored array; each `fields[].id` must be a defined asset field; `user_id` must be a
-/// user of the asset's client (0 or null clears it).
+/// the stored array; each `fields[].id` must be a defined asset field; `users` (`[{id}]`)
+/// replace the asset's people, each a user of the asset's client. `key_field` (a read-only
+/// projection of the type's key field) is echoed in the answer but not stored; properties
+/// the `Device` model does not have (e.g. `user_id`) are ignored, as Halo does.
 fn write_assets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
     let (items, single) = write_items(ctx)?;
     let mut planned = Vec::with_capacity(items.len());
@@ -701,13 +782,12 @@ fn write_assets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
             None => HaloAsset {
                 id: 0,
                 inventory_number: String::new(),
-                key_field: None,
                 assettype_id: 0,
                 client_id: 0,
                 site_id: 0,
                 intune_id: None,
                 inactive: false,
-                user_id: None,
+                users: Vec::new(),
                 fields: Vec::new(),
             },
         };
@@ -717,9 +797,6 @@ fn write_assets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         }
         if asset.inventory_number.chars().count() > 255 {
             return Err(item.err("inventory_number is longer than 255 characters".to_string()));
-        }
-        if let Some(value) = item.string("key_field")? {
-            asset.key_field = value.filter(|v| !v.is_empty());
         }
         if let Some(value) = item.string("intune_id")? {
             asset.intune_id = value.filter(|v| !v.is_empty());
@@ -763,20 +840,16 @@ fn write_assets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
                 asset.site_id, asset.client_id
             )));
         }
-        if map.contains_key("user_id") {
-            asset.user_id = item.int("user_id")?.filter(|id| *id != 0);
-        }
-        if let Some(user) = asset.user_id
-            && !world
-                .halo
-                .users
-                .iter()
-                .any(|u| u.id == user && u.client_id == asset.client_id)
-        {
-            return Err(item.err(format!(
-                "user_id {user} is not a user of client {}",
-                asset.client_id
-            )));
+        match map.get("users") {
+            None => {}
+            Some(Value::Null) => asset.users.clear(),
+            Some(Value::Array(users)) => {
+                asset.users = users
+                    .iter()
+                    .map(|u| parse_asset_user(&item, world, u, asset.client_id))
+                    .collect::<Result<_, _>>()?;
+            }
+            Some(other) => return Err(item.err(format!("users {other} is not an array"))),
         }
         match map.get("fields") {
             None => {}
@@ -789,19 +862,51 @@ fn write_assets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
             }
             Some(other) => return Err(item.err(format!("fields {other} is not an array"))),
         }
-        planned.push(asset);
+        planned.push((asset, item.string("key_field")?.flatten()));
     }
     let mut saved = Vec::with_capacity(planned.len());
-    for mut asset in planned {
+    for (mut asset, echoed_key) in planned {
         if asset.id == 0 {
             asset.id = world.next_halo_id();
             world.halo.assets.push(asset.clone());
         } else if let Some(slot) = world.halo.assets.iter_mut().find(|a| a.id == asset.id) {
             *slot = asset.clone();
         }
-        saved.push(asset_json(world, &asset, true, true));
+        let mut json = asset_json(world, &asset, Model::Full, true, true);
+        if let (Some(key), Value::Object(map)) = (echoed_key, &mut json) {
+            // Echoed, not stored: the next read shows the key field's value again.
+            map.insert("key_field".into(), Value::String(key));
+        }
+        saved.push(json);
     }
     Ok(write_response(saved, single))
+}
+
+/// One `users[]` item of an asset write: `{id}` of a user of the asset's client.
+fn parse_asset_user(
+    item: &Item<'_>,
+    world: &World,
+    value: &Value,
+    client_id: i64,
+) -> Result<i64, Reject> {
+    let user = Item {
+        index: item.index,
+        map: value
+            .as_object()
+            .ok_or_else(|| item.err(format!("users: {value} is not an object")))?,
+    };
+    let id = user
+        .int("id")?
+        .ok_or_else(|| item.err("users: id is required".to_string()))?;
+    if !world
+        .halo
+        .users
+        .iter()
+        .any(|u| u.id == id && u.client_id == client_id)
+    {
+        return Err(item.err(format!("users: user {id} is not a user of client {client_id}")));
+    }
+    Ok(id)
 }
 
 fn parse_asset_field(

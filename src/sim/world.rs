@@ -30,7 +30,9 @@
 //! | field [`ASSET_FIELD_MODEL`] | `model` |
 //! | field [`ASSET_FIELD_OS`] | `operatingSystem` + ` ` + `osVersion` |
 //! | field [`ASSET_FIELD_LAST_SEEN`] | `lastSyncDateTime` |
-//! | `user_id` | the Halo user of the client with the device's `userPrincipalName` |
+//! | `users` | `[{id}]`: the Halo user of the client with the device's `userPrincipalName` |
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -120,10 +122,11 @@ pub struct HaloUser {
     pub surname: String,
     pub emailaddress: String,
     pub azureoid: Option<String>,
-    /// The directory id the `ldap-users` import links by (`LDAP_LINK_FIELD`, default
-    /// `ldap_id`).
+    /// The free-text properties `other1` .. `other5` (on both the `Users` and `Users_List`
+    /// models) that have a value, by name; where `ldap-users` keeps its link
+    /// (`LDAP_LINK_FIELD`).
     #[serde(default)]
-    pub ldap_id: Option<String>,
+    pub other: BTreeMap<String, String>,
     pub site_id: i64,
     pub client_id: i64,
     pub inactive: bool,
@@ -136,6 +139,9 @@ pub struct HaloUser {
 pub struct HaloAssetType {
     pub id: i64,
     pub name: String,
+    /// The field whose value the asset's read-only `key_field` projects (`Xtype.keyfield_id`).
+    #[serde(default)]
+    pub keyfield_id: Option<i64>,
 }
 
 /// The standard asset field definitions of [`World::empty`]. Field definitions have their
@@ -150,6 +156,9 @@ pub const ASSET_FIELD_WARRANTY: i64 = 905;
 pub const ASSET_FIELD_CSV_KEY: i64 = 906;
 /// A value column for `csv-assets` (`field:907`).
 pub const ASSET_FIELD_RAM: i64 = 907;
+/// The key field of the standard asset types: what an asset's read-only `key_field` shows
+/// (hand-made assets often carry their serial number here).
+pub const ASSET_FIELD_TAG: i64 = 908;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HaloAssetFieldDef {
@@ -164,19 +173,20 @@ pub struct HaloAssetFieldValue {
     pub value: String,
 }
 
-/// A Halo asset. The API emits `intune_id: ""` and `user_id: 0` when `None`.
+/// A Halo asset. Its `key_field` is not stored: the API projects it from the field its
+/// asset type names (`keyfield_id`), see [`World::asset_key_field`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HaloAsset {
     pub id: i64,
     pub inventory_number: String,
-    pub key_field: Option<String>,
     pub assettype_id: i64,
     pub client_id: i64,
     pub site_id: i64,
     pub intune_id: Option<String>,
     pub inactive: bool,
-    /// The asset's user (`user_id`).
-    pub user_id: Option<i64>,
+    /// The asset's people (`users: [{id}]` on the full `Device` model; not on `Device_List`).
+    #[serde(default)]
+    pub users: Vec<i64>,
     pub fields: Vec<HaloAssetFieldValue>,
 }
 
@@ -208,15 +218,23 @@ impl HaloAsset {
         HaloAsset {
             id: 0,
             inventory_number: device.device_name.clone(),
-            key_field: None,
             assettype_id,
             client_id,
             site_id,
             intune_id: Some(device.id.clone()),
             inactive: false,
-            user_id: None,
+            users: Vec::new(),
             fields,
         }
+    }
+
+    /// Sets field `id` to `value` (replacing an earlier value).
+    pub fn set_field(&mut self, id: i64, value: &str) {
+        self.fields.retain(|f| f.id != id);
+        self.fields.push(HaloAssetFieldValue {
+            id,
+            value: value.to_string(),
+        });
     }
 
     /// The value of field `id`, if set.
@@ -356,7 +374,7 @@ impl HaloUser {
                 .clone()
                 .unwrap_or_else(|| entra.user_principal_name.clone()),
             azureoid: Some(entra.id.clone()),
-            ldap_id: None,
+            other: BTreeMap::new(),
             site_id,
             client_id,
             inactive: false,
@@ -385,6 +403,7 @@ impl World {
                     (ASSET_FIELD_WARRANTY, "Warranty Expiry"),
                     (ASSET_FIELD_CSV_KEY, "Integrator CSV Key"),
                     (ASSET_FIELD_RAM, "RAM"),
+                    (ASSET_FIELD_TAG, "Asset Tag"),
                 ]
                 .into_iter()
                 .map(|(id, name)| HaloAssetFieldDef {
@@ -402,6 +421,7 @@ impl World {
             world.halo.asset_types.push(HaloAssetType {
                 id,
                 name: name.to_string(),
+                keyfield_id: Some(ASSET_FIELD_TAG),
             });
         }
         world
@@ -604,10 +624,10 @@ impl World {
     ///
     /// | category | count | Intune | Halo |
     /// |---|---|---|---|
-    /// | in sync | 20 | present | linked (`intune_id`), identical, `user_id` set |
+    /// | in sync | 20 | present | linked (`intune_id`), identical, `users` set |
     /// | changed | 3 | newer OS version | linked, old OS version |
     /// | new | 4 | present | absent → to be created |
-    /// | serial only | 1 | present | hand-made, serial in `key_field`, `intune_id` empty |
+    /// | serial only | 1 | present | hand-made, serial in the key field (`key_field`), `intune_id` empty |
     /// | gone | 1 | absent | linked, active |
     ///
     /// plus one hand-made asset (no `intune_id`, unknown serial) per client. The gone devices
@@ -710,10 +730,9 @@ impl World {
             };
             for (j, device) in devices[..devices_per_tenant - new].iter().enumerate() {
                 let mut asset = HaloAsset::from_device(device, client_id, site_id, workstation);
-                asset.user_id =
-                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                asset.users = world.active_user_by_email(client_id, device.user_principal_name.as_deref());
                 if j < changed {
-                    set_field(&mut asset, ASSET_FIELD_OS, "Windows 10.0.19045.0");
+                    asset.set_field(ASSET_FIELD_OS, "Windows 10.0.19045.0");
                 }
                 world.add_halo_asset(asset);
             }
@@ -722,26 +741,34 @@ impl World {
         world
     }
 
-    /// The one active Halo user of `client_id` with this e-mail (case-insensitive).
-    fn active_user_by_email(&self, client_id: i64, email: Option<&str>) -> Option<i64> {
-        let email = email?;
+    /// The one active Halo user of `client_id` with this e-mail (case-insensitive), as an
+    /// asset's `users`; empty when there is none or several.
+    fn active_user_by_email(&self, client_id: i64, email: Option<&str>) -> Vec<i64> {
+        let Some(email) = email else {
+            return Vec::new();
+        };
         let mut found = self.halo.users.iter().filter(|u| {
             u.client_id == client_id && !u.inactive && u.emailaddress.eq_ignore_ascii_case(email)
         });
         match (found.next(), found.next()) {
-            (Some(u), None) => Some(u.id),
-            _ => None,
+            (Some(u), None) => vec![u.id],
+            _ => Vec::new(),
         }
+    }
+
+    /// What the API shows as the asset's read-only `key_field`: the value of the field its
+    /// asset type names as key field.
+    pub fn asset_key_field<'a>(&self, asset: &'a HaloAsset) -> Option<&'a str> {
+        let key = self
+            .halo
+            .asset_types
+            .iter()
+            .find(|t| t.id == asset.assettype_id)?
+            .keyfield_id?;
+        asset.field(key).filter(|v| !v.is_empty())
     }
 }
 
-fn set_field(asset: &mut HaloAsset, id: i64, value: &str) {
-    asset.fields.retain(|f| f.id != id);
-    asset.fields.push(HaloAssetFieldValue {
-        id,
-        value: value.to_string(),
-    });
-}
 
 const DEMO_DEVICES_IN_SYNC: usize = 20;
 const DEMO_DEVICES_CHANGED: usize = 3;
@@ -803,20 +830,21 @@ fn seed_demo_devices(world: &mut World) {
             let new_end = changed_end + DEMO_DEVICES_NEW;
             let mut asset = HaloAsset::from_device(device, client_id, site_id, workstation);
             if j < DEMO_DEVICES_IN_SYNC {
-                asset.user_id =
-                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
-                set_field(&mut asset, ASSET_FIELD_WARRANTY, "2028-03-31");
+                asset.users = world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                asset.set_field(ASSET_FIELD_WARRANTY, "2028-03-31");
             } else if j < changed_end {
-                asset.user_id =
-                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
-                set_field(&mut asset, ASSET_FIELD_OS, "Windows 10.0.19045.5131");
+                asset.users = world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                asset.set_field(ASSET_FIELD_OS, "Windows 10.0.19045.5131");
             } else if j < new_end {
                 continue;
             } else {
-                // Serial only: made by hand before the integrator, serial in key_field.
+                // Serial only: made by hand before the integrator, serial in the asset
+                // type's key field (what `key_field` shows).
                 asset.intune_id = None;
-                asset.key_field = device.serial_number.clone();
                 asset.fields.clear();
+                if let Some(serial) = &device.serial_number {
+                    asset.set_field(ASSET_FIELD_TAG, serial);
+                }
             }
             world.add_halo_asset(asset);
         }
@@ -835,11 +863,9 @@ fn seed_demo_devices(world: &mut World) {
         let mut hand_made = HaloAsset::from_device(&gone, client_id, site_id, workstation);
         hand_made.intune_id = None;
         hand_made.inventory_number = format!("{prefix}-PRINTER-01");
-        hand_made.key_field = Some(format!("{:X}", rng.next_u64() >> 24));
-        hand_made.fields = vec![HaloAssetFieldValue {
-            id: ASSET_FIELD_WARRANTY,
-            value: "2027-01-15".to_string(),
-        }];
+        hand_made.fields.clear();
+        hand_made.set_field(ASSET_FIELD_TAG, &format!("{:X}", rng.next_u64() >> 24));
+        hand_made.set_field(ASSET_FIELD_WARRANTY, "2027-01-15");
         world.add_halo_asset(hand_made);
         if let Some(tenant) = world.tenant_mut(&tenant_id) {
             tenant.devices = devices;
@@ -931,7 +957,7 @@ fn hand_made(first: &str, last: &str, email: &str, client_id: i64, site_id: i64)
         surname: last.to_string(),
         emailaddress: email.to_string(),
         azureoid: None,
-        ldap_id: None,
+        other: BTreeMap::new(),
         site_id,
         client_id,
         inactive: false,

@@ -56,6 +56,10 @@ pub struct Desired {
     /// ignored: the planner owns it). `null` or blank = "the source has no value", which
     /// never clears a Halo value.
     pub fields: Fields,
+    /// Fields written only when the record is created, never compared or written on update
+    /// (e.g. an asset's people, which Halo's list read does not carry: unknown is not
+    /// "different"). Blank values are left out of the create.
+    pub create_only: Fields,
 }
 
 /// One record as Halo holds it.
@@ -747,7 +751,12 @@ fn owned_fields<'d>(
 }
 
 fn create(spec: &EntitySpec, d: &Desired) -> Create {
-    let mut fields: Fields = owned_fields(spec, d)
+    let create_only = d
+        .create_only
+        .iter()
+        .filter(|(name, value)| name.as_str() != spec.link_field && !compare::is_blank(value));
+    let mut fields: Fields = create_only
+        .chain(owned_fields(spec, d))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
     fields.insert(

@@ -22,6 +22,7 @@ fn want(oid: &str, email: &str) -> Desired {
             ("name".to_owned(), json!(format!("Name {oid}"))),
             ("emailaddress".to_owned(), json!(email)),
         ]),
+        create_only: Fields::new(),
     }
 }
 
@@ -1117,6 +1118,7 @@ fn asset_spec_works_the_same() {
         label: "LAPTOP-1".into(),
         enabled: true,
         fields: Fields::from([("inventory_number".into(), json!("LAPTOP-1"))]),
+        create_only: Fields::new(),
     }];
     let current = [Current {
         id: 42,

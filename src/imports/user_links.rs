@@ -1,0 +1,256 @@
+//! Where the user links of `entra-users` come from. Halo's user list answers with the
+//! `Users_List` model, which has no `azureoid` (only the full `Users` model, read one record
+//! at a time, has it), so a paged read alone cannot tell a linked user from an unlinked one.
+//! The links are read in bulk with a SQL report over Halo's own tables (the columns public
+//! production scripts use: `USERS.uid`, `USERS.UAzureOID`, `uemail`, `uinactive`, `usite` →
+//! `SITE.ssitenum` / `sarea`), and the report is trusted only where its rows agree with the
+//! paged read: every listed user must have a row with the same e-mail and state. A user is
+//! "unlinked" only when its row says so. When the report cannot be run, the import refuses
+//! to write: writing blind would create every linked user again.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+
+use super::Severity;
+use crate::halo::model::{flag, id, opt_string};
+use crate::halo::{Halo, HaloError, User};
+
+/// The permission the API agent needs for the report, as Halo's API names it.
+pub const REPORT_PERMISSION: &str = "edit:reporting";
+
+/// One row of the link report.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct LinkRow {
+    #[serde(deserialize_with = "id")]
+    pub id: i64,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub azureoid: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub emailaddress: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    pub inactive: bool,
+}
+
+/// The SQL of the link report for one client's users (through their sites, as Halo keeps a
+/// user's client on its site). One statement, no comments, no trailing semicolon.
+pub fn sql(client_id: i64) -> String {
+    format!(
+        "SELECT uid AS id, UAzureOID AS azureoid, uemail AS emailaddress, uinactive AS inactive \
+         FROM USERS JOIN SITE ON usite = ssitenum WHERE sarea = {client_id}"
+    )
+}
+
+/// The links of one client's users, by Halo user id.
+#[derive(Debug, Default)]
+pub struct Links(HashMap<i64, LinkRow>);
+
+/// A listed user the report does not vouch for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disagreement {
+    pub user_id: i64,
+    pub what: String,
+}
+
+impl std::fmt::Display for Disagreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "user {}: {}", self.user_id, self.what)
+    }
+}
+
+/// Why the links could not be read, with the severity the run takes from it.
+#[derive(Debug)]
+pub struct LinkError {
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl Links {
+    pub fn new(rows: impl IntoIterator<Item = LinkRow>) -> Links {
+        Links(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+
+    /// Runs the link report for `client_id`.
+    pub async fn read(halo: &Halo, client_id: i64) -> Result<Links, LinkError> {
+        halo.report::<LinkRow>(&sql(client_id))
+            .await
+            .map(Links::new)
+            .map_err(|e| explain(&e))
+    }
+
+    /// Runs the link report again: the same source as the first read, for creates whose
+    /// outcome is unknown.
+    pub async fn reread(halo: &Halo, client_id: i64) -> Result<HashSet<String>, HaloError> {
+        Ok(Links::new(halo.report::<LinkRow>(&sql(client_id)).await?).linked())
+    }
+
+    /// The link of a user of the paged read (`None` = unlinked), or why the report cannot
+    /// vouch for it (no row, or a row that disagrees with the list).
+    pub fn link_of(&self, user: &User) -> Result<Option<String>, Disagreement> {
+        let disagree = |what: String| Disagreement {
+            user_id: user.id,
+            what,
+        };
+        let row = self
+            .0
+            .get(&user.id)
+            .ok_or_else(|| disagree("listed by Halo but missing from the link report".into()))?;
+        let email = |e: Option<&str>| {
+            e.map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty())
+        };
+        if email(row.emailaddress.as_deref()) != email(user.emailaddress.as_deref()) {
+            return Err(disagree(format!(
+                "e-mail {:?} in the list, {:?} in the report",
+                user.emailaddress.as_deref().unwrap_or(""),
+                row.emailaddress.as_deref().unwrap_or("")
+            )));
+        }
+        if row.inactive != user.inactive {
+            return Err(disagree(format!(
+                "inactive={} in the list, {} in the report",
+                user.inactive, row.inactive
+            )));
+        }
+        Ok(row
+            .azureoid
+            .as_deref()
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty()))
+    }
+
+    /// Every source id linked in this client (to reconcile creates whose outcome is unknown).
+    pub fn linked(&self) -> HashSet<String> {
+        self.0
+            .values()
+            .filter_map(|r| r.azureoid.as_deref())
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+/// A failed link report as an operator can act on it. A refused report (403) and a report
+/// whose SQL this instance cannot run leave no source of links: exit 2, nothing written.
+pub fn explain(e: &HaloError) -> LinkError {
+    let refuse = |why: String| LinkError {
+        severity: Severity::Config,
+        message: format!(
+            "{why}; Halo's user list does not carry the Entra link (azureoid), so without the \
+             report every linked user would look new and be created again: nothing was written"
+        ),
+    };
+    match e {
+        e if e.is_credentials() => LinkError {
+            severity: Severity::Config,
+            message: e.to_string(),
+        },
+        HaloError::Http(http) if http.status() == Some(403) => refuse(format!(
+            "Halo refused the SQL report that reads user links ({http}); give the integrator's \
+             API agent reporting permission ({REPORT_PERMISSION}) in Halo"
+        )),
+        HaloError::Report { message } => refuse(format!(
+            "Halo could not run the SQL report that reads user links ({message}); this \
+             instance's database does not have the columns it reads (USERS.uid, \
+             USERS.UAzureOID, uemail, uinactive, usite, SITE.ssitenum, sarea)"
+        )),
+        other => LinkError {
+            severity: Severity::Failed,
+            message: format!("reading Halo user links failed: {other}"),
+        },
+    }
+}
+
+/// A failed paged read of the users, as [`LinkError`].
+pub fn explain_read(e: &HaloError) -> LinkError {
+    LinkError {
+        severity: if e.is_credentials() {
+            Severity::Config
+        } else {
+            Severity::Failed
+        },
+        message: format!("reading Halo users failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(json: &str) -> User {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn row(id: i64, oid: Option<&str>, email: &str, inactive: bool) -> LinkRow {
+        LinkRow {
+            id,
+            azureoid: oid.map(str::to_string),
+            emailaddress: Some(email.to_string()),
+            inactive,
+        }
+    }
+
+    #[test]
+    fn rows_parse_as_sql_server_sends_them() {
+        let rows: Vec<LinkRow> = serde_json::from_str(
+            r#"[{"id":12,"azureoid":"ABC","emailaddress":"a@x.example","inactive":0},
+                {"id":13.0,"azureoid":null,"emailaddress":"","inactive":true},
+                {"id":"14","azureoid":"  ","inactive":1}]"#,
+        )
+        .unwrap();
+        let links = Links::new(rows);
+        assert_eq!(
+            links.link_of(&user(r#"{"id":12,"emailaddress":"A@X.example"}"#)),
+            Ok(Some("abc".into()))
+        );
+        assert_eq!(
+            links.link_of(&user(r#"{"id":13,"inactive":true}"#)),
+            Ok(None),
+            "null link: unlinked, proven by the row"
+        );
+        assert_eq!(
+            links.link_of(&user(r#"{"id":14,"inactive":true}"#)),
+            Ok(None)
+        );
+        assert_eq!(links.linked(), HashSet::from(["abc".to_string()]));
+    }
+
+    #[test]
+    fn a_report_is_trusted_only_where_it_agrees_with_the_list() {
+        let links = Links::new([
+            row(1, Some("oid-1"), "ann@x.example", false),
+            row(2, None, "bob@x.example", false),
+            row(3, Some("oid-3"), "cy@x.example", true),
+        ]);
+        let table: [(&str, Result<Option<&str>, &str>); 5] = [
+            (r#"{"id":1,"emailaddress":" Ann@X.example "}"#, Ok(Some("oid-1"))),
+            (r#"{"id":2,"emailaddress":"bob@x.example"}"#, Ok(None)),
+            (
+                r#"{"id":3,"emailaddress":"cy@x.example","inactive":false}"#,
+                Err("inactive=false in the list, true in the report"),
+            ),
+            (
+                r#"{"id":2,"emailaddress":"other@x.example"}"#,
+                Err("e-mail \"other@x.example\" in the list, \"bob@x.example\" in the report"),
+            ),
+            (
+                r#"{"id":9,"emailaddress":"new@x.example"}"#,
+                Err("listed by Halo but missing from the link report"),
+            ),
+        ];
+        for (listed, expected) in table {
+            let got = links.link_of(&user(listed));
+            match expected {
+                Ok(link) => assert_eq!(got, Ok(link.map(str::to_string)), "{listed}"),
+                Err(what) => assert_eq!(got.unwrap_err().what, what, "{listed}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_sql_is_one_statement_for_one_client() {
+        let sql = sql(42);
+        assert!(sql.ends_with("WHERE sarea = 42"));
+        assert!(!sql.contains(';') && !sql.contains("--"));
+    }
+}
