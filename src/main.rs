@@ -16,6 +16,7 @@ use halo_integrator::metrics::Metrics;
 use halo_integrator::runner::{self, RunOptions};
 use halo_integrator::sim::{
     ASSET_FIELD_CSV_KEY, ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_RAM,
+    ASSET_FIELD_TAG,
     ASSET_FIELD_SERIAL, SimOptions, Simulator, World,
 };
 use halo_integrator::telemetry;
@@ -393,7 +394,7 @@ fn demo_imports_env(csv_path: &std::path::Path) -> Vec<(String, String)> {
         (
             "CSV_ASSETS_COLUMNS",
             format!(
-                "inventory_number=Asset Tag,serial=Serial,client=Customer,type=Type,field:{ASSET_FIELD_RAM}=RAM"
+                "inventory_number=Asset Tag,serial=Serial,field:{ASSET_FIELD_TAG}=Serial,client=Customer,type=Type,field:{ASSET_FIELD_RAM}=RAM"
             ),
         ),
         ("CSV_ASSETS_LINK_FIELD", ASSET_FIELD_CSV_KEY.to_string()),

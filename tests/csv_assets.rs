@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use halo_integrator::sim::{
-    ASSET_FIELD_CSV_KEY, ASSET_FIELD_RAM, ASSET_FIELD_WARRANTY, HaloAsset, HaloAssetFieldValue,
-    Simulator, World,
+    ASSET_FIELD_CSV_KEY, ASSET_FIELD_RAM, ASSET_FIELD_TAG, ASSET_FIELD_WARRANTY, HaloAsset,
+    HaloAssetFieldValue, World,
 };
 
 /// Clients "Contoso Ltd" and "Fabrikam Inc" (no Entra tenants), no assets; returns the ids.
@@ -20,13 +20,20 @@ fn world() -> (World, i64, i64) {
     (w, contoso, fabrikam)
 }
 
-/// An asset of `client` with `key_field` = `serial`, linked to the import when `linked`.
+/// An asset of `client` with `serial` in the asset type's key field (what Halo shows as its
+/// read-only `key_field`), linked to the import when `linked`.
 fn add_asset(w: &mut World, client: i64, tag: &str, serial: &str, linked: bool) -> i64 {
     let site = w.client(client).unwrap().main_site_id;
-    let mut fields = vec![HaloAssetFieldValue {
-        id: ASSET_FIELD_WARRANTY,
-        value: "2029-01-31".into(),
-    }];
+    let mut fields = vec![
+        HaloAssetFieldValue {
+            id: ASSET_FIELD_WARRANTY,
+            value: "2029-01-31".into(),
+        },
+        HaloAssetFieldValue {
+            id: ASSET_FIELD_TAG,
+            value: serial.into(),
+        },
+    ];
     if linked {
         fields.push(HaloAssetFieldValue {
             id: ASSET_FIELD_CSV_KEY,
@@ -36,13 +43,12 @@ fn add_asset(w: &mut World, client: i64, tag: &str, serial: &str, linked: bool) 
     w.add_halo_asset(HaloAsset {
         id: 0,
         inventory_number: tag.into(),
-        key_field: Some(serial.into()),
         assettype_id: w.asset_type_id("Workstation").unwrap(),
         client_id: client,
         site_id: site,
         intune_id: None,
         inactive: false,
-        user_id: None,
+        users: Vec::new(),
         fields,
     })
 }
@@ -55,7 +61,7 @@ fn file(name: &str, content: &[u8]) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-fn env_for_csv(sim: &Simulator, path: &Path) -> Vec<(String, String)> {
+fn env_for_csv(sim: &Sim, path: &Path) -> Vec<(String, String)> {
     let mut env = env_for(sim);
     set(&mut env, "INTEGRATOR_IMPORTS", "csv-assets");
     set(&mut env, "CSV_ASSETS_PATH", &path.display().to_string());
@@ -63,7 +69,7 @@ fn env_for_csv(sim: &Simulator, path: &Path) -> Vec<(String, String)> {
         &mut env,
         "CSV_ASSETS_COLUMNS",
         &format!(
-            "inventory_number=Asset Tag,serial=Serial,client=Customer,type=Type,field:{ASSET_FIELD_RAM}=RAM"
+            "inventory_number=Asset Tag,serial=Serial,field:{ASSET_FIELD_TAG}=Serial,client=Customer,type=Type,field:{ASSET_FIELD_RAM}=RAM"
         ),
     );
     set(
@@ -78,7 +84,7 @@ fn by_serial<'a>(w: &'a World, serial: &str) -> Vec<&'a HaloAsset> {
     w.halo
         .assets
         .iter()
-        .filter(|a| a.key_field.as_deref() == Some(serial))
+        .filter(|a| a.field(ASSET_FIELD_TAG) == Some(serial))
         .collect()
 }
 

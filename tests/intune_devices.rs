@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use halo_integrator::sim::{
-    ASSET_FIELD_OS, ASSET_FIELD_SERIAL, ASSET_FIELD_WARRANTY, Fault, FaultKind, HaloAsset, Service,
-    SimOptions, World,
+    ASSET_FIELD_OS, ASSET_FIELD_SERIAL, ASSET_FIELD_TAG, ASSET_FIELD_WARRANTY, Fault, FaultKind,
+    HaloAsset, HaloAssetFieldValue, Service, SimOptions, World,
 };
 
 #[tokio::test]
@@ -36,12 +36,14 @@ async fn first_sync_then_a_second_run_writes_nothing() {
             let expected = {
                 let mut e = HaloAsset::from_device(d, client.id, client.main_site_id, workstation);
                 e.id = a.id;
-                e.user_id = world
+                e.users = world
                     .halo
                     .users
                     .iter()
                     .find(|u| Some(u.emailaddress.as_str()) == d.user_principal_name.as_deref())
-                    .map(|u| u.id);
+                    .map(|u| u.id)
+                    .into_iter()
+                    .collect();
                 e
             };
             let mut got = a.clone();
@@ -122,21 +124,22 @@ async fn hand_made_assets_are_matched_by_serial_not_duplicated() {
     let workstation = world.asset_type_id("Workstation").unwrap();
     new_device(&mut world, 100);
     new_device(&mut world, 101);
-    // Serial in key_field (no serial field), and serial in the serial field with some
-    // other asset tag in key_field; neither linked.
+    // Serial in the type's key field, shown as the read-only key_field (no serial field),
+    // and serial in the serial field with some other asset tag in the key field; neither
+    // linked.
     let by_key = {
         let d = world.tenant(T1).unwrap().devices[3].clone();
         let mut a = HaloAsset::from_device(&d, client, site, workstation);
         a.intune_id = None;
         a.fields.clear();
-        a.key_field = Some(d.serial_number.clone().unwrap().to_lowercase());
+        a.set_field(ASSET_FIELD_TAG, &d.serial_number.clone().unwrap().to_lowercase());
         world.add_halo_asset(a)
     };
     let by_field = {
         let d = world.tenant(T1).unwrap().devices[4].clone();
         let mut a = HaloAsset::from_device(&d, client, site, workstation);
         a.intune_id = None;
-        a.key_field = Some("TAG-0042".into());
+        a.set_field(ASSET_FIELD_TAG, "TAG-0042");
         world.add_halo_asset(a)
     };
     let sim = start(world).await;
@@ -149,9 +152,9 @@ async fn hand_made_assets_are_matched_by_serial_not_duplicated() {
     assert_eq!(assets[&device_id(1, 100)].id, by_key);
     assert_eq!(assets[&device_id(1, 101)].id, by_field);
     assert_eq!(
-        world.halo_asset(by_field).unwrap().key_field.as_deref(),
+        world.halo_asset(by_field).unwrap().field(ASSET_FIELD_TAG),
         Some("TAG-0042"),
-        "key_field is never written"
+        "the key field is never written"
     );
 }
 
@@ -219,14 +222,16 @@ async fn gone_devices_are_deactivated_only_when_enabled_and_hand_made_assets_nev
     let hand_made = world.add_halo_asset(HaloAsset {
         id: 0,
         inventory_number: "PRINTER-1".into(),
-        key_field: Some("PR-1".into()),
         assettype_id: 1,
         client_id: client,
         site_id: site,
         intune_id: None,
         inactive: false,
-        user_id: None,
-        fields: Vec::new(),
+        users: Vec::new(),
+        fields: vec![HaloAssetFieldValue {
+            id: ASSET_FIELD_TAG,
+            value: "PR-1".into(),
+        }],
     });
     let sim = start(world).await;
     let mut env = env_for_devices(&sim);

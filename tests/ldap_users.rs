@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use halo_integrator::sim::{HaloUser, Simulator, World};
+use halo_integrator::sim::{HaloUser, World};
 
 const SUFFIX: &str = "dc=example,dc=test";
 const READER: &str = "cn=reader,dc=example,dc=test";
@@ -280,7 +280,7 @@ fn world() -> (World, i64, i64) {
             surname: format!("Sur{n}"),
             emailaddress: mail("user", n).to_uppercase(),
             azureoid: None,
-            ldap_id: None,
+            other: Default::default(),
             site_id: site,
             client_id: contoso,
             inactive: false,
@@ -292,7 +292,7 @@ fn world() -> (World, i64, i64) {
     (w, contoso, fabrikam)
 }
 
-fn env_for_ldap(sim: &Simulator, slapd: &Slapd) -> Vec<(String, String)> {
+fn env_for_ldap(sim: &Sim, slapd: &Slapd) -> Vec<(String, String)> {
     let mut env = env_for(sim);
     for (k, v) in [
         ("INTEGRATOR_IMPORTS", "ldap-users".to_string()),
@@ -302,6 +302,7 @@ fn env_for_ldap(sim: &Simulator, slapd: &Slapd) -> Vec<(String, String)> {
         ("LDAP_BASE_DN", format!("ou=People,{SUFFIX}")),
         ("LDAP_FILTER", "(objectClass=inetOrgPerson)".into()),
         ("LDAP_CLIENT", "Contoso Ltd".into()),
+        ("LDAP_LINK_FIELD", LINK_FIELD.into()),
         (
             "LDAP_CLIENT_MAP",
             format!("ou=Sales, ou=People,{SUFFIX}=Fabrikam Inc"),
@@ -314,10 +315,13 @@ fn env_for_ldap(sim: &Simulator, slapd: &Slapd) -> Vec<(String, String)> {
     env
 }
 
+/// Where the import keeps the directory id: a free-text property Halo users really have.
+const LINK_FIELD: &str = "other5";
+
 fn users_by_ldap_id(w: &World) -> std::collections::HashMap<String, HaloUser> {
     let mut map = std::collections::HashMap::new();
     for u in &w.halo.users {
-        if let Some(id) = &u.ldap_id {
+        if let Some(id) = u.other.get(LINK_FIELD) {
             assert!(
                 map.insert(id.clone(), u.clone()).is_none(),
                 "two users linked to {id}"
@@ -524,7 +528,7 @@ async fn a_search_cut_short_by_the_server_deactivates_nothing() {
             surname: format!("Sur{n}"),
             emailaddress: email,
             azureoid: None,
-            ldap_id: Some(uuid),
+            other: [(LINK_FIELD.to_string(), uuid)].into(),
             site_id: w.client(client).unwrap().main_site_id,
             client_id: client,
             inactive: false,

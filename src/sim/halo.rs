@@ -17,6 +17,8 @@
 //! and an array otherwise; a batch with one invalid item is rejected as a whole with a
 //! plain-text 400.
 
+use std::collections::BTreeSet;
+
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -24,7 +26,7 @@ use serde_json::{Map, Value, json};
 use super::world::{
     AzureTenant, HaloAsset, HaloAssetFieldValue, HaloClient, HaloSite, HaloUser, World,
 };
-use super::{Ctx, IssuedToken, Issuer, State, TokenError, json_response};
+use super::{Ctx, IssuedToken, Issuer, ResponseProperties, State, TokenError, json_response};
 
 /// Records returned by a list request without `pageinate=true`.
 const UNPAGED_LIMIT: usize = 50;
@@ -243,8 +245,48 @@ fn api_inner(ctx: &Ctx<'_>, st: &mut State) -> Reply {
     }
 }
 
+/// A 200 answer carrying `value`, with the property names of the records it holds attached
+/// for the request log ([`super::RequestRecord::response_properties`]).
 fn ok_json(value: Value) -> Response {
-    json_response(StatusCode::OK, &value)
+    let mut response = json_response(StatusCode::OK, &value);
+    response
+        .extensions_mut()
+        .insert(ResponseProperties(record_properties(&value)));
+    response
+}
+
+/// The property names of the records in an answer: the items of a list envelope (the
+/// array beside `record_count`), of a bare array, or the one object; child arrays of
+/// objects as `name[].child`.
+fn record_properties(value: &Value) -> Vec<String> {
+    fn object(prefix: &str, map: &Map<String, Value>, out: &mut BTreeSet<String>) {
+        for (key, value) in map {
+            out.insert(format!("{prefix}{key}"));
+            if let Value::Array(items) = value {
+                for item in items {
+                    if let Value::Object(child) = item {
+                        object(&format!("{prefix}{key}[]."), child, out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    let records: Vec<&Value> = match value {
+        Value::Object(map) if map.contains_key("record_count") => map
+            .values()
+            .filter_map(Value::as_array)
+            .flatten()
+            .collect(),
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    for record in records {
+        if let Value::Object(map) = record {
+            object("", map, &mut out);
+        }
+    }
+    out.into_iter().collect()
 }
 
 fn not_found(id: i64) -> Reject {

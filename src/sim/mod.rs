@@ -109,6 +109,10 @@ pub struct RequestRecord {
     pub tenant: Option<String>,
     /// The request body of Halo API and Graph writes (not GET); never of token requests.
     pub body: Option<String>,
+    /// Halo API answers: the property names of the records answered (list items, the one
+    /// record, or the saved records), child arrays as `name[].child`; what a contract test
+    /// holds against Halo's models.
+    pub response_properties: Vec<String>,
     /// When the request arrived.
     #[serde(skip)]
     pub at: Instant,
@@ -583,6 +587,11 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -
             .get::<TenantTag>()
             .map(|t| t.0.clone()),
         body: logged_body,
+        response_properties: response
+            .extensions()
+            .get::<ResponseProperties>()
+            .map(|p| p.0.clone())
+            .unwrap_or_default(),
         at: arrived,
         elapsed: arrived.duration_since(shared.started),
         duration: arrived.elapsed(),
@@ -732,6 +741,11 @@ fn canned(status: u16, body: &str, content_type: &str) -> Response {
     }
     response
 }
+
+/// The property names of the records a Halo answer carries (see
+/// [`RequestRecord::response_properties`]).
+#[derive(Debug, Clone)]
+pub(crate) struct ResponseProperties(Vec<String>);
 
 /// Marks a response whose connection is dropped.
 #[derive(Debug, Clone, Copy)]

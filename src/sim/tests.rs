@@ -1348,7 +1348,13 @@ async fn halo_assets_hide_fields_and_inactive_records_unless_asked() {
     let fields = body["assets"][0]["fields"].as_array().expect("fields");
     assert!(fields.iter().any(|f| f["id"] == ASSET_FIELD_WARRANTY));
     assert_eq!(body["assets"][0]["intune_id"], "dev-0");
-    assert_eq!(body["assets"][1]["user_id"], 0, "no user");
+    assert!(
+        body["assets"].as_array().expect("assets").iter().all(|a| a.get("users").is_none() && a.get("user_id").is_none()),
+        "Device_List carries no people: {body}"
+    );
+    let id = body["assets"][0]["id"].as_i64().expect("id");
+    let (_, full) = halo_get(&sim, &http, &token, &format!("/api/Asset/{id}")).await;
+    assert!(full["users"].is_array(), "the full Device model has them: {full}");
 }
 
 #[tokio::test]
@@ -1360,15 +1366,21 @@ async fn halo_asset_writes_replace_fields_wholesale_and_validate() {
     let token = halo_token(&sim, &http).await;
 
     // An update with `fields` replaces the array: the warranty value is gone.
-    let update = json!([{"id": asset, "user_id": user, "fields": [{"id": ASSET_FIELD_OS, "value": "Linux"}]}]);
+    // `users` replaces the people; `user_id` is no Device property and is ignored; the
+    // read-only key_field is echoed but not stored.
+    let update = json!([{"id": asset, "user_id": 424_242, "users": [{"id": user}], "key_field": "TAG-1",
+        "fields": [{"id": ASSET_FIELD_OS, "value": "Linux"}]}]);
     let response = halo_post(&sim, &http, &token, "/api/Asset", &update)
         .await
         .expect("post");
     assert_eq!(response.status(), StatusCode::OK);
     let saved: Value = response.json().await.expect("json");
     assert_eq!(saved["id"], json!(asset as f64), "one object, float id");
+    assert_eq!(saved["key_field"], "TAG-1", "echoed");
     let stored = sim.world().halo_asset(asset).cloned().expect("asset");
-    assert_eq!(stored.user_id, Some(user));
+    assert_eq!(stored.users, vec![user]);
+    let (_, read) = halo_get(&sim, &http, &token, &format!("/api/Asset/{asset}")).await;
+    assert!(read.get("key_field").is_none(), "not stored: {read}");
     assert_eq!(
         stored.fields,
         vec![HaloAssetFieldValue {
@@ -1402,7 +1414,7 @@ async fn halo_asset_writes_replace_fields_wholesale_and_validate() {
     for bad in [
         json!({"inventory_number": "X", "client_id": client, "site_id": site}),
         json!({"inventory_number": "X", "assettype_id": 1, "client_id": client, "site_id": site, "fields": [{"id": 4242, "value": "x"}]}),
-        json!({"inventory_number": "X", "assettype_id": 1, "client_id": client, "site_id": site, "user_id": 999_999}),
+        json!({"inventory_number": "X", "assettype_id": 1, "client_id": client, "site_id": site, "users": [{"id": 999_999}]}),
     ] {
         let response = halo_post(
             &sim,
@@ -1480,7 +1492,7 @@ fn device_seeds_mirror_the_field_mapping() {
             })
             .count();
         assert_eq!(differ, 3);
-        assert!(assets.iter().all(|a| a.user_id.is_some()), "users linked");
+        assert!(assets.iter().all(|a| !a.users.is_empty()), "users linked");
     }
     let demo = World::demo();
     for client in demo

@@ -4,13 +4,15 @@
 
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod contract;
+
 use std::collections::HashMap;
 use std::process::Output;
 use std::time::Duration;
 
 use halo_integrator::sim::{
     ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL,
-    ASSET_FIELD_WARRANTY, EntraUser, Fault, HaloAsset, HaloAssetFieldValue, HaloUser,
+    ASSET_FIELD_TAG, ASSET_FIELD_WARRANTY, EntraUser, Fault, HaloAsset, HaloAssetFieldValue, HaloUser,
     ManagedDevice, RequestRecord, Service, SimOptions, Simulator, World,
 };
 
@@ -47,14 +49,42 @@ impl std::fmt::Debug for Run {
     }
 }
 
-pub async fn start(world: World) -> Simulator {
+/// A simulator whose request log is held against Halo's contract when the test ends:
+/// every request the binary sent and every record answered must use only paths, query
+/// parameters and properties Halo has ([`contract`]); a test that passed otherwise fails
+/// naming each one that does not.
+pub struct Sim(Simulator);
+
+impl std::ops::Deref for Sim {
+    type Target = Simulator;
+
+    fn deref(&self) -> &Simulator {
+        &self.0
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let violations = contract::contract().violations(&self.0.requests());
+        assert!(
+            violations.is_empty(),
+            "requests or answers outside Halo's API contract:\n  {}",
+            violations.join("\n  ")
+        );
+    }
+}
+
+pub async fn start(world: World) -> Sim {
     start_with(world, SimOptions::default()).await
 }
 
-pub async fn start_with(world: World, opts: SimOptions) -> Simulator {
-    Simulator::start(([127, 0, 0, 1], 0).into(), world, opts)
+pub async fn start_with(world: World, opts: SimOptions) -> Sim {
+    Sim(Simulator::start(([127, 0, 0, 1], 0).into(), world, opts)
         .await
-        .expect("simulator starts")
+        .expect("simulator starts"))
 }
 
 /// The variables a run against `sim` needs, with fast retries (tests must not wait a
@@ -210,7 +240,7 @@ pub fn assets_by_intune_id(world: &World) -> HashMap<String, HaloAsset> {
                 "duplicate Halo assets for intune_id {id}"
             );
         }
-        if let Some(serial) = a.field(ASSET_FIELD_SERIAL).or(a.key_field.as_deref())
+        if let Some(serial) = a.field(ASSET_FIELD_SERIAL).or(a.field(ASSET_FIELD_TAG))
             && let Some(other) = serials.insert((a.client_id, serial.to_lowercase()), a.id)
         {
             panic!("Halo assets {other} and {} share serial {serial}", a.id);
@@ -239,8 +269,9 @@ pub fn asset_state(world: &World) -> Vec<AssetContent> {
                 a.inventory_number.clone(),
                 a.client_id,
                 a.inactive,
-                a.user_id
-                    .and_then(|id| world.halo_user(id))
+                a.users
+                    .first()
+                    .and_then(|id| world.halo_user(*id))
                     .map(|u| u.emailaddress.to_lowercase()),
                 fields,
             )
@@ -417,7 +448,7 @@ pub fn add_tenant_with_devices(w: &mut World, tenant: &str, t: usize, linked: us
     let workstation = w.asset_type_id("Workstation").unwrap();
     for (n, d) in devices.iter().enumerate() {
         let mut asset = HaloAsset::from_device(d, client, site, workstation);
-        asset.user_id = Some(user_ids[n % 10]);
+        asset.users = vec![user_ids[n % 10]];
         asset.fields.push(HaloAssetFieldValue {
             id: ASSET_FIELD_WARRANTY,
             value: format!("2028-{:02}-01", n % 12 + 1),
