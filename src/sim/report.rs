@@ -259,3 +259,210 @@ fn cell_json(cell: ValueRef<'_>) -> Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{HaloSite, HaloUser};
+
+    /// The production query of a public M365→Halo contact sync.
+    const USERS_SQL: &str = "SELECT UAzureOID AS azureoid, uemail, usite AS site_id, uusername, uid AS id, uextn, umobile, uinactive AS inactive, aarea AS client_id FROM USERS LEFT JOIN SITE ON usite = ssitenum LEFT JOIN AREA ON sarea = aarea";
+    /// Clients with their main (invoice) site, from the same client.
+    const CLIENTS_SQL: &str = "SELECT aarea AS id, aareadesc AS name, ssitenum AS main_site_id FROM AREA LEFT JOIN SITE ON aarea = sarea WHERE SIsInvoiceSite = 1";
+
+    struct Ids {
+        alpha: i64,
+        alpha_main: i64,
+        branch: i64,
+        beta: i64,
+        beta_main: i64,
+        alice: i64,
+        bob: i64,
+        carol: i64,
+    }
+
+    fn user(name: &str, email: &str, client_id: i64, site_id: i64) -> HaloUser {
+        HaloUser {
+            id: 0,
+            name: name.to_string(),
+            firstname: String::new(),
+            surname: String::new(),
+            emailaddress: email.to_string(),
+            azureoid: None,
+            ldap_id: None,
+            site_id,
+            client_id,
+            inactive: false,
+            title: None,
+            phonenumber: None,
+            mobilenumber: None,
+        }
+    }
+
+    /// Alpha (main site and a branch) and Beta (inactive); Alice (linked, phone) at Alpha's
+    /// main site, Bob (unlinked, inactive) at the branch, Carol (linked, mobile) at Beta.
+    fn world() -> (World, Ids) {
+        let mut world = World::empty();
+        let alpha = world.add_client("Alpha", &[]);
+        let beta = world.add_client("Beta", &[]);
+        let branch = world.next_halo_id();
+        world.halo.sites.push(HaloSite {
+            id: branch,
+            name: "Branch".to_string(),
+            client_id: alpha,
+        });
+        world.halo.clients[1].inactive = true;
+        let main = |w: &World, c: i64| w.client(c).map_or(0, |c| c.main_site_id);
+        let (alpha_main, beta_main) = (main(&world, alpha), main(&world, beta));
+        let mut a = user("Alice Archer", "alice@alpha.example", alpha, alpha_main);
+        a.azureoid = Some("oid-alice".to_string());
+        a.phonenumber = Some("+1 425 555 0101".to_string());
+        let alice = world.add_halo_user(a);
+        let mut b = user("Bob Baker", "bob@alpha.example", alpha, branch);
+        b.inactive = true;
+        let bob = world.add_halo_user(b);
+        let mut c = user("Carol Clark", "carol@beta.example", beta, beta_main);
+        c.azureoid = Some("oid-carol".to_string());
+        c.mobilenumber = Some("+1 206 555 0303".to_string());
+        let carol = world.add_halo_user(c);
+        let ids = Ids {
+            alpha,
+            alpha_main,
+            branch,
+            beta,
+            beta_main,
+            alice,
+            bob,
+            carol,
+        };
+        (world, ids)
+    }
+
+    /// The rows of `sql`, sorted by their `id` column when there is one.
+    fn rows(world: &World, sql: &str) -> Vec<Value> {
+        let mut rows = run(world, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.sort_by_key(|r| r["id"].as_i64());
+        rows
+    }
+
+    fn load_error(world: &World, sql: &str) -> String {
+        let content = load(world, sql);
+        assert_eq!(content["loaded"], false, "{sql}: {content}");
+        assert!(content.get("rows").is_none(), "{content}");
+        content["load_error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{sql}: no load_error in {content}"))
+            .to_string()
+    }
+
+    #[test]
+    fn the_production_users_query_returns_every_user_with_site_and_client() {
+        let (world, ids) = world();
+        assert_eq!(
+            rows(&world, USERS_SQL),
+            vec![
+                json!({"azureoid": "oid-alice", "uemail": "alice@alpha.example",
+                       "site_id": ids.alpha_main, "uusername": "Alice Archer", "id": ids.alice,
+                       "uextn": "+1 425 555 0101", "umobile": null, "inactive": 0,
+                       "client_id": ids.alpha}),
+                json!({"azureoid": null, "uemail": "bob@alpha.example", "site_id": ids.branch,
+                       "uusername": "Bob Baker", "id": ids.bob, "uextn": null, "umobile": null,
+                       "inactive": 1, "client_id": ids.alpha}),
+                json!({"azureoid": "oid-carol", "uemail": "carol@beta.example",
+                       "site_id": ids.beta_main, "uusername": "Carol Clark", "id": ids.carol,
+                       "uextn": null, "umobile": "+1 206 555 0303", "inactive": 0,
+                       "client_id": ids.beta}),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_production_clients_query_returns_each_client_with_its_main_site() {
+        let (world, ids) = world();
+        assert_eq!(
+            rows(&world, CLIENTS_SQL),
+            vec![
+                json!({"id": ids.alpha, "name": "Alpha", "main_site_id": ids.alpha_main}),
+                json!({"id": ids.beta, "name": "Beta", "main_site_id": ids.beta_main}),
+            ]
+        );
+        let flags = "SELECT aarea AS id, AIsInactive AS inactive FROM AREA";
+        assert_eq!(
+            rows(&world, flags),
+            vec![
+                json!({"id": ids.alpha, "inactive": 0}),
+                json!({"id": ids.beta, "inactive": 1}),
+            ]
+        );
+        let sites = "SELECT ssitenum AS id, sdesc, SIsInvoiceSite, SIsInactive FROM SITE";
+        assert_eq!(
+            rows(&world, sites)[2],
+            json!({"id": ids.branch, "sdesc": "Branch", "SIsInvoiceSite": 0, "SIsInactive": 0})
+        );
+    }
+
+    #[test]
+    fn filters_aliases_and_case_insensitive_comparison() {
+        let (world, ids) = world();
+        let per_client = format!(
+            "SELECT uid AS id, UAzureOID AS azureoid FROM USERS JOIN SITE ON usite = ssitenum WHERE sarea = {}",
+            ids.alpha
+        );
+        assert_eq!(
+            rows(&world, &per_client),
+            vec![
+                json!({"id": ids.alice, "azureoid": "oid-alice"}),
+                json!({"id": ids.bob, "azureoid": null}),
+            ]
+        );
+        // Identifiers and text comparisons ignore case, like SQL Server's default collation;
+        // the keys are the aliases exactly as written, and expressions work.
+        let sql = "select UID as Id, upper(UUSERNAME) AS [Shout], 1.5 AS half FROM users \
+                   WHERE uemail = 'CAROL@Beta.Example'";
+        assert_eq!(
+            run(&world, sql).expect("runs"),
+            vec![json!({"Id": ids.carol, "Shout": "CAROL CLARK", "half": 1.5})]
+        );
+        assert_eq!(
+            load(
+                &world,
+                "SELECT count(*) AS n FROM USERS WHERE uinactive = 0"
+            ),
+            json!({"loaded": true, "rows": [{"n": 2}]})
+        );
+    }
+
+    #[test]
+    fn bad_or_forbidden_sql_is_a_load_error() {
+        let (world, _) = world();
+        let before = world.clone();
+        for sql in [
+            "SELEC uid FROM USERS",
+            "SELECT uphone FROM USERS",
+            "SELECT uid FROM TICKETS",
+            "",
+        ] {
+            load_error(&world, sql);
+        }
+        assert!(
+            load_error(&world, "SELECT uid FROM USERS; SELECT ssitenum FROM SITE")
+                .contains("Multiple statements")
+        );
+        assert!(load_error(&world, "SELECT uid FROM USERS -- every user").contains("--"));
+        assert!(load_error(&world, "SELECT uid FROM USERS ; ").contains("semicolon"));
+        assert!(load_error(&world, "DECLARE @x int").contains("DECLARE"));
+        for sql in [
+            "DELETE FROM USERS",
+            "UPDATE USERS SET uinactive = 1",
+            "INSERT INTO AREA (aarea, aareadesc, AIsInactive) VALUES (99, 'x', 0)",
+            "DROP TABLE USERS",
+            "CREATE TABLE t (x)",
+            "ATTACH DATABASE ':memory:' AS other",
+            "PRAGMA user_version = 3",
+            "WITH gone AS (SELECT uid FROM USERS) DELETE FROM USERS WHERE uid IN gone",
+        ] {
+            assert_eq!(load_error(&world, sql), NOT_A_QUERY, "{sql}");
+        }
+        assert_eq!(world, before);
+    }
+}
