@@ -157,11 +157,7 @@ fn run(world: &World, sql: &str) -> Result<Vec<Value>, String> {
     if !statement.readonly() {
         return Err(NOT_A_QUERY.to_string());
     }
-    let names: Vec<String> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let names: Vec<String> = statement.column_names().map(str::to_string).collect();
     let mut rows = statement.query([]).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(|e| e.to_string())? {
