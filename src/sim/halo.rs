@@ -1,5 +1,6 @@
 //! The simulated HaloPSA: the OAuth token endpoint (`POST /auth/token`) and the REST API
-//! (`/api/...`: Users, Client, Site, Asset, AssetType, authinfo).
+//! (`/api/...`: Users, Client, Site, Asset, AssetType, Report, authinfo; SQL reports run in
+//! [`super::report`]).
 //!
 //! It conforms to Halo's published OpenAPI contract (`tests/fixtures/halo-openapi-subset.json`,
 //! which a test holds every response against), including its awkward parts: lists answer with
@@ -15,7 +16,8 @@
 //! wholesale; `key_field` is a read-only projection of the field the asset type marks as key
 //! (a value sent is echoed, not stored); writes answer with float ids, an object for one item
 //! and an array otherwise; a batch with one invalid item is rejected as a whole with a
-//! plain-text 400.
+//! plain-text 400; `/api/Report` answers a plain-text 403 when the agent lacks reporting
+//! permission, and a report whose SQL fails is still a 200.
 
 use std::collections::BTreeSet;
 
@@ -26,7 +28,9 @@ use serde_json::{Map, Value, json};
 use super::world::{
     AzureTenant, HaloAsset, HaloAssetFieldValue, HaloClient, HaloSite, HaloUser, World,
 };
-use super::{Ctx, IssuedToken, Issuer, ResponseProperties, State, TokenError, json_response};
+use super::{
+    Ctx, IssuedToken, Issuer, ResponseProperties, State, TokenError, json_response, report,
+};
 
 /// Records returned by a list request without `pageinate=true`.
 const UNPAGED_LIMIT: usize = 50;
@@ -35,7 +39,7 @@ const DEFAULT_PAGE_SIZE: usize = 50;
 
 /// A plain-text error answer, Halo style.
 #[derive(Debug)]
-struct Reject {
+pub(super) struct Reject {
     status: StatusCode,
     message: String,
 }
@@ -46,13 +50,13 @@ impl IntoResponse for Reject {
     }
 }
 
-type Reply = Result<Response, Reject>;
+pub(super) type Reply = Result<Response, Reject>;
 
 fn text(status: StatusCode, message: impl Into<String>) -> Response {
     (status, message.into()).into_response()
 }
 
-fn reject(status: StatusCode, message: impl Into<String>) -> Reject {
+pub(super) fn reject(status: StatusCode, message: impl Into<String>) -> Reject {
     Reject {
         status,
         message: message.into(),
@@ -238,16 +242,20 @@ fn api_inner(ctx: &Ctx<'_>, st: &mut State) -> Reply {
                 })
                 .collect(),
         ))),
-        ["users" | "client" | "site" | "asset" | "assettype", ..] => {
-            Err(reject(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"))
-        }
+        ["report", ..] if !st.world.credentials.halo_reporting => Err(report::forbidden()),
+        ["report"] if post => report::post(ctx, &mut st.world),
+        ["report", id] if get => report::get(ctx, &st.world, id),
+        [
+            "users" | "client" | "site" | "asset" | "assettype" | "report",
+            ..,
+        ] => Err(reject(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")),
         _ => Err(reject(StatusCode::NOT_FOUND, "Not Found")),
     }
 }
 
 /// A 200 answer carrying `value`, with the property names of the records it holds attached
 /// for the request log ([`super::RequestRecord::response_properties`]).
-fn ok_json(value: Value) -> Response {
+pub(super) fn ok_json(value: Value) -> Response {
     let mut response = json_response(StatusCode::OK, &value);
     response
         .extensions_mut()
@@ -289,11 +297,11 @@ fn record_properties(value: &Value) -> Vec<String> {
     out.into_iter().collect()
 }
 
-fn not_found(id: i64) -> Reject {
+pub(super) fn not_found(id: i64) -> Reject {
     reject(StatusCode::NOT_FOUND, format!("Record {id} not found"))
 }
 
-fn parse_id(raw: &str) -> Result<i64, Reject> {
+pub(super) fn parse_id(raw: &str) -> Result<i64, Reject> {
     raw.parse()
         .map_err(|_| bad_request(format!("The value '{raw}' is not valid.")))
 }
@@ -307,7 +315,7 @@ fn authinfo(ctx: &Ctx<'_>, st: &State) -> Response {
 }
 
 /// A query flag: `true` in any case.
-fn flag(ctx: &Ctx<'_>, name: &str) -> bool {
+pub(super) fn flag(ctx: &Ctx<'_>, name: &str) -> bool {
     ctx.param(name)
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
@@ -356,7 +364,7 @@ fn envelope<T>(ctx: &Ctx<'_>, key: &str, items: Vec<T>, render: impl Fn(T) -> Va
 }
 
 /// An id as Halo sends it: an integer when reading, a float in write responses.
-fn id_value(id: i64, float: bool) -> Value {
+pub(super) fn id_value(id: i64, float: bool) -> Value {
     if float { json!(id as f64) } else { json!(id) }
 }
 
@@ -588,7 +596,7 @@ fn list_sites(ctx: &Ctx<'_>, world: &World) -> Reply {
 }
 
 /// The items of a write: a JSON array, or a single object.
-fn write_items(ctx: &Ctx<'_>) -> Result<(Vec<Map<String, Value>>, bool), Reject> {
+pub(super) fn write_items(ctx: &Ctx<'_>) -> Result<(Vec<Map<String, Value>>, bool), Reject> {
     let body: Value = serde_json::from_slice(ctx.body)
         .map_err(|error| bad_request(format!("The request body is not valid JSON: {error}")))?;
     let items = match body {
@@ -609,7 +617,7 @@ fn write_items(ctx: &Ctx<'_>) -> Result<(Vec<Map<String, Value>>, bool), Reject>
 }
 
 /// The write response: one object for a one-item request, an array otherwise.
-fn write_response(mut saved: Vec<Value>, single: bool) -> Response {
+pub(super) fn write_response(mut saved: Vec<Value>, single: bool) -> Response {
     if single && let Some(only) = saved.pop() {
         return ok_json(only);
     }
@@ -617,13 +625,13 @@ fn write_response(mut saved: Vec<Value>, single: bool) -> Response {
 }
 
 /// Reads typed fields of one write item, naming the item and field on errors.
-struct Item<'a> {
-    index: usize,
-    map: &'a Map<String, Value>,
+pub(super) struct Item<'a> {
+    pub(super) index: usize,
+    pub(super) map: &'a Map<String, Value>,
 }
 
 impl Item<'_> {
-    fn err(&self, message: String) -> Reject {
+    pub(super) fn err(&self, message: String) -> Reject {
         bad_request(format!("Item {}: {message}", self.index))
     }
 
@@ -645,7 +653,7 @@ impl Item<'_> {
     }
 
     /// A string field: `Some(None)` when sent as null, `None` when absent.
-    fn string(&self, key: &str) -> Result<Option<Option<String>>, Reject> {
+    pub(super) fn string(&self, key: &str) -> Result<Option<Option<String>>, Reject> {
         match self.map.get(key) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
@@ -654,7 +662,7 @@ impl Item<'_> {
         }
     }
 
-    fn bool(&self, key: &str) -> Result<Option<bool>, Reject> {
+    pub(super) fn bool(&self, key: &str) -> Result<Option<bool>, Reject> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -663,11 +671,11 @@ impl Item<'_> {
     }
 
     /// The record id for an update; `None` (also for 0) means create.
-    fn id(&self) -> Result<Option<i64>, Reject> {
+    pub(super) fn id(&self) -> Result<Option<i64>, Reject> {
         Ok(self.int("id")?.filter(|id| *id != 0))
     }
 
-    fn check_name(&self, name: &str) -> Result<(), Reject> {
+    pub(super) fn check_name(&self, name: &str) -> Result<(), Reject> {
         if name.trim().is_empty() {
             Err(self.err("name must not be empty".to_string()))
         } else if name.chars().count() > 255 {

@@ -3,7 +3,8 @@
 //!
 //! It behaves like the real services including their awkward parts: Halo silently caps page
 //! sizes and truncates unpaged lists, hides inactive records, answers writes with float ids
-//! and rate-limits with a 429 without `Retry-After`; Graph hides `accountEnabled` unless
+//! and rate-limits with a 429 without `Retry-After`, and runs SQL reports as real (SQLite)
+//! SQL over its records; Graph hides `accountEnabled` unless
 //! selected, pages with absolute `@odata.nextLink`s and opaque skip tokens, and answers
 //! errors in its envelope. Faults ([`Fault`]) can be injected per request.
 //!
@@ -11,7 +12,7 @@
 //!
 //! | service | base | endpoints |
 //! |---|---|---|
-//! | Halo | `HALO_URL` = base | `POST /auth/token`, `GET /api/authinfo`, `/api/Users`, `/api/Client`, `/api/Site`, `/api/Asset`, `/api/AssetType` |
+//! | Halo | `HALO_URL` = base | `POST /auth/token`, `GET /api/authinfo`, `/api/Users`, `/api/Client`, `/api/Site`, `/api/Asset`, `/api/AssetType`, `POST /api/Report`, `GET /api/Report/{id}` |
 //! | Entra | `ENTRA_AUTHORITY_HOST` = base`/entra` | `POST /entra/{tenant}/oauth2/v2.0/token` |
 //! | Graph | `GRAPH_URL` = base`/graph` | `GET /graph/v1.0/users`, `GET /graph/v1.0/deviceManagement/managedDevices` |
 //! | control | base`/_sim` | `GET /_sim/world`, `GET /_sim/requests`, `POST /_sim/faults`, `DELETE /_sim/faults` |
@@ -32,6 +33,7 @@
 mod faults;
 mod graph;
 mod halo;
+mod report;
 mod world;
 
 #[cfg(test)]
@@ -42,7 +44,7 @@ pub use world::{
     ASSET_FIELD_CSV_KEY, ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_RAM,
     ASSET_FIELD_SERIAL, ASSET_FIELD_TAG, ASSET_FIELD_WARRANTY, AzureTenant, Credentials, EntraTenant, EntraUser,
     EntraWorld, HaloAsset, HaloAssetFieldDef, HaloAssetFieldValue, HaloAssetType, HaloClient,
-    HaloSite, HaloUser, HaloWorld, ManagedDevice, World,
+    HaloReport, HaloSite, HaloUser, HaloWorld, ManagedDevice, World,
 };
 
 use std::collections::{HashMap, VecDeque};

@@ -1530,3 +1530,155 @@ fn device_seeds_mirror_the_field_mapping() {
         assert!((gone as f64) < linked as f64 * 0.1);
     }
 }
+
+/// `SELECT` of every user's link, as a public production contact sync reads it.
+const REPORT_USERS_SQL: &str = "SELECT UAzureOID AS azureoid, uemail, usite AS site_id, uusername, uid AS id, uextn, umobile, uinactive AS inactive, aarea AS client_id FROM USERS LEFT JOIN SITE ON usite = ssitenum LEFT JOIN AREA ON sarea = aarea";
+
+async fn halo_report(sim: &Simulator, http: &Client, token: &str, body: &Value) -> Value {
+    let response = halo_post(sim, http, token, "/api/Report", body)
+        .await
+        .expect("report request");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("report json")
+}
+
+#[tokio::test]
+async fn halo_ad_hoc_reports_run_sql_and_answer_failures_with_load_error() {
+    let world = halo_world(2);
+    let sim = start(world.clone(), no_rate_limit()).await;
+    let http = Client::new();
+    let token = halo_token(&sim, &http).await;
+
+    let one = json!([{"id": 0, "sql": REPORT_USERS_SQL, "_loadreportonly": true}]);
+    let answer = halo_report(&sim, &http, &token, &one).await;
+    assert_eq!(answer["report"]["loaded"], true, "{answer}");
+    let rows = answer["report"]["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 5, "every user, inactive ones too");
+    let first = world.halo.users[0].clone();
+    let row = rows
+        .iter()
+        .find(|r| r["id"] == json!(first.id))
+        .expect("first user");
+    assert_eq!(
+        row,
+        &json!({"azureoid": first.azureoid, "uemail": first.emailaddress,
+                "site_id": first.site_id, "uusername": first.name, "id": first.id,
+                "uextn": first.phonenumber, "umobile": first.mobilenumber, "inactive": 0,
+                "client_id": first.client_id})
+    );
+
+    // Two items answer an array; a failing statement is a 200 with load_error, and a write
+    // changes nothing.
+    let two = json!([
+        {"id": 0, "sql": "DELETE FROM USERS", "_loadreportonly": true},
+        {"id": 0, "sql": "SELECT count(*) AS n FROM AREA;", "_loadreportonly": true},
+    ]);
+    let answer = halo_report(&sim, &http, &token, &two).await;
+    let answers = answer.as_array().expect("array for two items");
+    for answer in answers {
+        assert_eq!(answer["report"]["loaded"], false, "{answer}");
+        assert!(answer["report"]["load_error"].is_string(), "{answer}");
+    }
+    assert_eq!(
+        sim.world(),
+        world,
+        "ad hoc reports save nothing and change nothing"
+    );
+}
+
+#[tokio::test]
+async fn halo_saved_reports_load_only_when_asked() {
+    let sim = start(halo_world(1), no_rate_limit()).await;
+    let http = Client::new();
+    let token = halo_token(&sim, &http).await;
+    let sql = "SELECT aarea AS id, aareadesc AS name, ssitenum AS main_site_id FROM AREA LEFT JOIN SITE ON aarea = sarea WHERE SIsInvoiceSite = 1";
+    let create = json!([{"name": "Clients", "sql": sql, "type": 0, "datasource_id": 0}]);
+    let saved = halo_report(&sim, &http, &token, &create).await;
+    assert!(
+        saved.get("report").is_none(),
+        "saving does not run: {saved}"
+    );
+    assert_eq!(saved["name"], "Clients");
+    let id = saved["id"].as_f64().expect("id") as i64;
+    assert_eq!(sim.world().halo.reports.len(), 1);
+
+    let (status, loaded) = halo_get(
+        &sim,
+        &http,
+        &token,
+        &format!("/api/report/{id}?LoadReport=TRUE&unknown=1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(loaded["id"], json!(id));
+    assert_eq!(loaded["report"]["loaded"], true, "{loaded}");
+    let clients = sim.world().halo.clients;
+    let rows = loaded["report"]["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), clients.len());
+    for client in &clients {
+        assert!(rows.contains(
+            &json!({"id": client.id, "name": client.name, "main_site_id": client.main_site_id})
+        ));
+    }
+
+    let (status, record) = halo_get(&sim, &http, &token, &format!("/api/Report/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (record["name"].clone(), record.get("report")),
+        (json!("Clients"), None)
+    );
+    let (status, _) = halo_get(&sim, &http, &token, "/api/Report/999999?loadreport=true").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let response = halo_post(
+        &sim,
+        &http,
+        &token,
+        "/api/Report",
+        &json!([{"name": "No SQL"}]),
+    )
+    .await
+    .expect("request");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = http
+        .delete(format!("{}/api/Report/{id}", sim.base_url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(sim.world().halo.reports.len(), 1);
+}
+
+#[tokio::test]
+async fn halo_reports_need_the_reporting_permission() {
+    let mut world = halo_world(1);
+    world.halo.reports.push(HaloReport {
+        id: 4242,
+        name: "Users".to_string(),
+        sql: REPORT_USERS_SQL.to_string(),
+    });
+    world.credentials.halo_reporting = false;
+    let sim = start(world, no_rate_limit()).await;
+    let http = Client::new();
+    let token = halo_token(&sim, &http).await;
+    let body = json!([{"id": 0, "sql": REPORT_USERS_SQL, "_loadreportonly": true}]);
+    let response = halo_post(&sim, &http, &token, "/api/Report", &body)
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("edit:reporting")
+    );
+    let (status, _) = halo_get(&sim, &http, &token, "/api/Report/4242?loadreport=true").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    sim.update_world(|w| w.credentials.halo_reporting = true);
+    let (status, loaded) = halo_get(&sim, &http, &token, "/api/Report/4242?loadreport=true").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(loaded["report"]["rows"].as_array().map(Vec::len), Some(4));
+}

@@ -56,6 +56,9 @@ pub struct Credentials {
     pub entra_client_secret: String,
     /// The workload-identity JWT accepted as `client_assertion`; `None` rejects every assertion.
     pub federated_token: Option<String>,
+    /// The Halo agent may run SQL reports (`edit:reporting`); else `/api/Report` answers 403.
+    #[serde(default = "granted")]
+    pub halo_reporting: bool,
 }
 
 impl Default for Credentials {
@@ -70,6 +73,7 @@ impl Default for Credentials {
                 "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.c2ltLWZlZGVyYXRlZC10b2tlbg.c2ltLXNpZw"
                     .to_string(),
             ),
+            halo_reporting: true,
         }
     }
 }
@@ -86,9 +90,20 @@ pub struct HaloWorld {
     /// The asset field definitions (`fields[].id` must name one of them).
     #[serde(default)]
     pub asset_fields: Vec<HaloAssetFieldDef>,
+    /// Saved SQL reports (`POST /api/Report` without `_loadreportonly`).
+    #[serde(default)]
+    pub reports: Vec<HaloReport>,
     /// The next id handed out; one counter for every entity, so ids never collide across
     /// entity types (a client id used as a site id is caught instead of silently matching).
     pub next_id: i64,
+}
+
+/// A saved Halo SQL report (`AnalyzerProfile`); its id comes from [`World::next_halo_id`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaloReport {
+    pub id: i64,
+    pub name: String,
+    pub sql: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -411,6 +426,7 @@ impl World {
                     name: name.to_string(),
                 })
                 .collect(),
+                reports: Vec::new(),
                 next_id: 1,
             },
             entra: EntraWorld::default(),
