@@ -306,7 +306,7 @@ async fn xlsx_workbooks_import_like_csv() {
         &mut env,
         "CSV_ASSETS_COLUMNS",
         &format!(
-            "inventory_number=Asset Tag,serial=Serial,client=Customer,field:{ASSET_FIELD_RAM}=RAM"
+            "inventory_number=Asset Tag,serial=Serial,field:{ASSET_FIELD_TAG}=Serial,client=Customer,field:{ASSET_FIELD_RAM}=RAM"
         ),
     );
     let out = run(&env, &["run"]).await;

@@ -1,13 +1,14 @@
-//! Regression guard of the benchmark suite's request counts (issue 8): the small scenarios
+//! Regression guard of the benchmark suite's request counts: the small scenarios
 //! — 1,000 users with 1% changed, the same with nothing left to change, 1,000 devices with
 //! 1% changed — against the simulator at Halo's page cap of 100 and Graph's 999. Request
 //! counts are deterministic, so each must stay at or below the value recorded here, which is
-//! the lower bound L (tokens + pages + write batches). Times are never asserted.
+//! the lower bound L (tokens + pages + link reports + write batches). Times are never
+//! asserted.
 
 mod common;
 
 use common::*;
-use halo_integrator::sim::{RequestRecord, Service, Simulator, World};
+use halo_integrator::sim::{RequestRecord, Service, World};
 
 /// (Halo requests, Graph and Entra token requests) of one run.
 fn counts(requests: &[RequestRecord]) -> (usize, usize) {
@@ -19,7 +20,7 @@ fn counts(requests: &[RequestRecord]) -> (usize, usize) {
     (halo, graph)
 }
 
-async fn run_counted(sim: &Simulator, env: &[(String, String)]) -> (usize, usize) {
+async fn run_counted(sim: &Sim, env: &[(String, String)]) -> (usize, usize) {
     sim.clear_requests();
     let run = run(env, &["run"]).await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -37,13 +38,14 @@ fn assert_at_most(scenario: &str, measured: (usize, usize), recorded: (usize, us
 async fn users_1k_first_sync_and_no_change_stay_at_the_lower_bound() {
     let sim = start(World::synthetic(1, 1_000, 10, 0)).await;
     let env = env_for(&sim);
-    // Halo: token + client page + 10 user pages + 1 update batch; Graph: token + 2 pages.
-    assert_at_most("users 1k", run_counted(&sim, &env).await, (13, 3));
-    // Halo: token + client page + 10 user pages; nothing to write.
+    // Halo: token + client page + 1 link report + 10 user pages + 1 update batch; Graph:
+    // token + 2 pages.
+    assert_at_most("users 1k", run_counted(&sim, &env).await, (14, 3));
+    // Halo: token + client page + 1 link report + 10 user pages; nothing to write.
     assert_at_most(
         "users 1k, no change",
         run_counted(&sim, &env).await,
-        (12, 3),
+        (13, 3),
     );
 }
 

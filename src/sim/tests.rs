@@ -258,7 +258,13 @@ async fn halo_hides_inactive_records_and_search_ignores_azureoid() {
     assert_eq!(all["record_count"], 8);
     let user = &all["users"][0];
     assert!(user["id"].is_i64(), "reads have integer ids: {user}");
-    assert_eq!(user["azureoid"], "00000000-oid");
+    assert!(
+        user.get("azureoid").is_none(),
+        "Users_List has no azureoid: {user}"
+    );
+    let first = user["id"].as_i64().expect("id");
+    let (_, full) = halo_get(&sim, &http, &token, &format!("/api/Users/{first}")).await;
+    assert_eq!(full["azureoid"], "00000000-oid", "the full Users model has it");
 
     let (_, found) = halo_get(&sim, &http, &token, "/api/Users?search=USER3@ALPHA").await;
     assert_eq!(found["record_count"], 1);
@@ -281,14 +287,18 @@ async fn halo_hides_inactive_records_and_search_ignores_azureoid() {
 }
 
 #[tokio::test]
-async fn halo_client_lists_carry_azure_tenants_only_with_includedetails() {
+async fn halo_client_lists_carry_azure_tenants_only_with_includeazuretenants() {
     let sim = start(halo_world(1), no_rate_limit()).await;
     let http = Client::new();
     let token = halo_token(&sim, &http).await;
 
     let (_, plain) = halo_get(&sim, &http, &token, "/api/Client").await;
     assert!(plain["clients"][0].get("azure_tenants").is_none());
-    let (_, detailed) = halo_get(&sim, &http, &token, "/api/Client?includedetails=true").await;
+    // `includedetails` exists only on the single GET: the list ignores it.
+    let (_, ignored) = halo_get(&sim, &http, &token, "/api/Client?includedetails=true").await;
+    assert!(ignored["clients"][0].get("azure_tenants").is_none());
+    let (_, detailed) =
+        halo_get(&sim, &http, &token, "/api/Client?includeazuretenants=true").await;
     assert_eq!(
         detailed["clients"][0]["azure_tenants"][0]["azure_tenant_id"],
         TENANT_A
@@ -306,6 +316,14 @@ async fn halo_client_lists_carry_azure_tenants_only_with_includedetails() {
         sites["sites"][0]["id"],
         detailed["clients"][0]["main_site_id"]
     );
+    let (_, single) = halo_get(
+        &sim,
+        &http,
+        &token,
+        &format!("/api/Client/{client_id}?includedetails=true"),
+    )
+    .await;
+    assert_eq!(single["azure_tenants"][0]["azure_tenant_id"], TENANT_A);
 
     let (status, types) = halo_get(&sim, &http, &token, "/api/AssetType").await;
     assert_eq!(status, StatusCode::OK);
