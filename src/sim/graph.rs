@@ -6,7 +6,9 @@
 //! response header); without `$select`, `accountEnabled`, `userType` and `department` are
 //! not returned; `$top` above the cap is a 400; only simple `eq` filters on users are
 //! supported; `@odata.nextLink` is absolute and carries an opaque `$skiptoken`; a tenant
-//! without the needed permission answers 403 `Authorization_RequestDenied`.
+//! without the needed permission answers 403 `Authorization_RequestDenied`; a tenant
+//! without an Intune licence answers the Intune route 400 `BadRequest` "Request not
+//! applicable to target tenant.".
 
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -341,7 +343,14 @@ fn route(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
                 && devices.eq_ignore_ascii_case("managedDevices") =>
         {
             match *ctx.method {
-                Method::GET if tenant.can_read_devices => list(
+                Method::GET if !tenant.can_read_devices => forbidden(ctx),
+                Method::GET if !tenant.intune_licensed => error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "Request not applicable to target tenant.",
+                    ctx.ids,
+                ),
+                Method::GET => list(
                     ctx,
                     tenant,
                     &Collection {
@@ -354,7 +363,6 @@ fn route(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
                         records: &tenant.devices,
                     },
                 ),
-                Method::GET => forbidden(ctx),
                 _ => error(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "Request_BadRequest",

@@ -1453,6 +1453,32 @@ async fn graph_managed_devices_page_select_and_need_their_permission() {
     assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
 }
 
+#[tokio::test]
+async fn graph_managed_devices_of_a_tenant_without_intune_licence_are_not_applicable() {
+    let (mut world, _, _, _) = asset_world();
+    world.tenant_mut(TENANT_A).expect("tenant").intune_licensed = false;
+    let sim = start(world, no_rate_limit()).await;
+    let http = Client::new();
+    let token = graph_token(&sim, &http, TENANT_A).await;
+    let graph = env(&sim, "GRAPH_URL");
+    let (status, body) = graph_get(
+        &http,
+        &token,
+        &format!("{graph}/v1.0/deviceManagement/managedDevices?$select=id&$top=999"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "BadRequest");
+    assert_eq!(
+        body["error"]["message"],
+        "Request not applicable to target tenant."
+    );
+    assert!(body["error"]["innerError"]["date"].is_string(), "{body}");
+    // Users are not an Intune route: still readable.
+    let (status, _) = graph_get(&http, &token, &format!("{graph}/v1.0/users")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 #[test]
 fn device_seeds_mirror_the_field_mapping() {
     let world = World::synthetic_devices(2, 30, 3, 4);

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::config::{EntraConfig, EntraCredential, Secret, join};
-use crate::http::{Body, HttpClient, HttpError, Request};
+use crate::http::{Body, ErrorDetail, HttpClient, HttpError, Request};
 use crate::token::{AccessToken, TokenCache, TokenResponse};
 
 /// Graph's largest page for users and devices.
@@ -99,7 +99,8 @@ pub enum GraphError {
         code: String,
         description: String,
     },
-    /// This tenant cannot be read: unknown tenant, no admin consent, missing permission.
+    /// This tenant cannot be read: unknown tenant, no admin consent, missing permission,
+    /// no Intune licence (for devices).
     #[error("tenant {tenant}: {what} (HTTP {status} {code}{rid}): {description}",
         rid = request_id.as_deref().map(|r| format!(", request-id {r}")).unwrap_or_default())]
     Tenant {
@@ -127,10 +128,59 @@ impl GraphError {
         )
     }
 
-    /// Whether it concerns only this tenant's setup (consent, permissions): retrying the
+    /// Whether it concerns only this tenant's setup (consent, permissions, licence): retrying the
     /// job will not help, but other tenants are fine.
     pub fn is_tenant_setup(&self) -> bool {
         matches!(self, GraphError::Tenant { .. })
+    }
+}
+
+/// Turns a failed Graph read into an error: what only this tenant's setup explains
+/// ([`tenant_setup`]) is [`GraphError::Tenant`], anything else a failed request.
+fn classify(tenant: &str, route: &str, e: HttpError) -> GraphError {
+    let setup = match &e {
+        HttpError::Status { status, detail, .. } => tenant_setup(*status, route, detail),
+        _ => None,
+    };
+    match (setup, e) {
+        (
+            Some(what),
+            HttpError::Status {
+                status,
+                detail,
+                request_id,
+                ..
+            },
+        ) => GraphError::Tenant {
+            tenant: tenant.to_string(),
+            what,
+            status,
+            code: detail.code.unwrap_or_default(),
+            description: detail.message,
+            request_id,
+        },
+        (_, source) => GraphError::Http {
+            tenant: tenant.to_string(),
+            source,
+        },
+    }
+}
+
+/// Why a Graph answer is a fact of the tenant's setup, if it is: a missing permission
+/// (403), or on the Intune route a tenant without an Intune licence (400 "Request not
+/// applicable to target tenant.", recognised by Graph's message in any case).
+fn tenant_setup(status: u16, route: &str, detail: &ErrorDetail) -> Option<&'static str> {
+    match status {
+        403 => Some("permission missing (grant admin consent for the app's Graph permissions)"),
+        400 if route == DEVICES_ROUTE
+            && detail
+                .message
+                .to_ascii_lowercase()
+                .contains("not applicable to target tenant") =>
+        {
+            Some("no Intune licence, so intune-devices does not apply to this tenant")
+        }
+        _ => None,
     }
 }
 
@@ -261,25 +311,7 @@ impl Graph {
             }
             other => other,
         };
-        result.map_err(|e| match e {
-            HttpError::Status {
-                status: 403,
-                detail,
-                request_id,
-                ..
-            } => GraphError::Tenant {
-                tenant: tenant.to_string(),
-                what: "permission missing (grant admin consent for the app's Graph permissions)",
-                status: 403,
-                code: detail.code.unwrap_or_default(),
-                description: detail.message,
-                request_id,
-            },
-            other => GraphError::Http {
-                tenant: tenant.to_string(),
-                source: other,
-            },
-        })
+        result.map_err(|e| classify(tenant, route, e))
     }
 
     /// Reads every page of a collection starting at `url`, mapping each record as its page
@@ -447,5 +479,49 @@ impl Graph {
             Some(e) => Err(e),
             None => Ok(read.items.len()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16, body: &str) -> HttpError {
+        let detail = crate::http::parse_error(body.as_bytes());
+        HttpError::Status {
+            api: "graph",
+            method: reqwest::Method::GET,
+            route: DEVICES_ROUTE.into(),
+            status,
+            request_id: detail.request_id.clone(),
+            detail: Box::new(detail),
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn a_tenant_without_intune_licence_is_its_setup_not_a_failure() {
+        let body = r#"{"error":{"code":"BadRequest","message":"Request not applicable to target tenant.","innerError":{"request-id":"r-42","date":"2026-01-01T00:00:00"}}}"#;
+        let e = classify("t-1", DEVICES_ROUTE, status(400, body));
+        assert!(e.is_tenant_setup(), "{e}");
+        let text = e.to_string();
+        for part in [
+            "t-1",
+            "no Intune licence",
+            "request-id r-42",
+            "HTTP 400 BadRequest",
+        ] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
+        // Graph's wording, in any case; not a 400 of another kind or on another route.
+        let shouting = body.replace("Request not applicable", "REQUEST NOT APPLICABLE");
+        assert!(classify("t", DEVICES_ROUTE, status(400, &shouting)).is_tenant_setup());
+        let other = r#"{"error":{"code":"BadRequest","message":"Invalid filter clause"}}"#;
+        assert!(!classify("t", DEVICES_ROUTE, status(400, other)).is_tenant_setup());
+        assert!(!classify("t", "/v1.0/users", status(400, body)).is_tenant_setup());
+        assert!(!classify("t", DEVICES_ROUTE, status(500, body)).is_tenant_setup());
+        let denied = r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges"}}"#;
+        let e = classify("t", "/v1.0/users", status(403, denied));
+        assert!(e.is_tenant_setup() && e.to_string().contains("permission missing"));
     }
 }
