@@ -168,6 +168,7 @@ impl Halo {
                 url: url.clone(),
                 route,
                 bearer: None,
+                headers: &[],
                 body,
                 idempotent,
             }

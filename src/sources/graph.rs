@@ -28,6 +28,31 @@ const DEVICE_SELECT: &str = "id,deviceName,serialNumber,manufacturer,model,opera
 
 const DEVICES_ROUTE: &str = "/v1.0/deviceManagement/managedDevices";
 
+/// A collection as read: its route template (for metrics and errors) and the headers
+/// every one of its pages is sent with.
+#[derive(Clone, Copy)]
+struct Route {
+    template: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+}
+
+const USERS: Route = Route {
+    template: "/v1.0/users",
+    headers: &[],
+};
+
+/// Users read with an advanced `$filter` ([`needs_advanced_query`]): Graph wants this
+/// header, and `$count=true` in the query, on every page.
+const USERS_ADVANCED: Route = Route {
+    headers: &[("ConsistencyLevel", "eventual")],
+    ..USERS
+};
+
+const DEVICES: Route = Route {
+    template: DEVICES_ROUTE,
+    headers: &[],
+};
+
 /// An Intune managed device (`/deviceManagement/managedDevices`).
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
@@ -133,6 +158,43 @@ impl GraphError {
     pub fn is_tenant_setup(&self) -> bool {
         matches!(self, GraphError::Tenant { .. })
     }
+}
+
+/// The first page of users, and how to read every page (an advanced `$filter` adds
+/// `$count=true` here and `ConsistencyLevel: eventual` to every request).
+fn users_query(graph_url: &Url, filter: Option<&str>, top: &str) -> (Url, Route) {
+    let mut url = join(graph_url, "v1.0/users");
+    url.query_pairs_mut()
+        .append_pair("$select", USER_SELECT)
+        .append_pair("$top", top);
+    let Some(filter) = filter else {
+        return (url, USERS);
+    };
+    url.query_pairs_mut().append_pair("$filter", filter);
+    if !needs_advanced_query(filter) {
+        return (url, USERS);
+    }
+    url.query_pairs_mut().append_pair("$count", "true");
+    (url, USERS_ADVANCED)
+}
+
+/// Whether a users `$filter` is what Graph calls an advanced query: it uses `ne`, `not`,
+/// `endsWith` or `$count` (as operator or function words, in any case, outside quoted
+/// string literals). Those need `ConsistencyLevel: eventual` and `$count=true`.
+fn needs_advanced_query(filter: &str) -> bool {
+    const ADVANCED: [&str; 4] = ["ne", "not", "endswith", "$count"];
+    let mut quoted = false;
+    filter
+        .split(|c: char| {
+            // A quote toggles; inside `'...'` (a doubled quote toggles twice) every
+            // character separates, so no word of a literal survives.
+            if c == '\'' {
+                quoted = !quoted;
+                return true;
+            }
+            quoted || !(c.is_ascii_alphanumeric() || c == '$' || c == '_')
+        })
+        .any(|word| ADVANCED.iter().any(|a| word.eq_ignore_ascii_case(a)))
 }
 
 /// Turns a failed Graph read into an error: what only this tenant's setup explains
@@ -294,24 +356,24 @@ impl Graph {
         &self,
         tenant: &str,
         url: &Url,
-        route: &str,
+        route: Route,
     ) -> Result<crate::http::Response, GraphError> {
+        let request = |token| {
+            Request::get(url.clone(), route.template)
+                .bearer(token)
+                .headers(route.headers)
+        };
         let token = self.access_token(tenant).await?;
-        let first = self
-            .http
-            .send(Request::get(url.clone(), route).bearer(&token))
-            .await;
+        let first = self.http.send(request(&token)).await;
         let result = match first {
             Err(e) if e.status() == Some(401) => {
                 self.cache(tenant).invalidate(&token).await;
                 let token = self.access_token(tenant).await?;
-                self.http
-                    .send(Request::get(url.clone(), route).bearer(&token))
-                    .await
+                self.http.send(request(&token)).await
             }
             other => other,
         };
-        result.map_err(|e| classify(tenant, route, e))
+        result.map_err(|e| classify(tenant, route.template, e))
     }
 
     /// Reads every page of a collection starting at `url`, mapping each record as its page
@@ -321,7 +383,7 @@ impl Graph {
         &self,
         tenant: &str,
         url: Url,
-        route: &str,
+        route: Route,
         max_items: Option<usize>,
         map: impl FnMut(T) -> Option<U>,
     ) -> Read<U> {
@@ -352,7 +414,7 @@ impl Graph {
         &self,
         tenant: &str,
         url: Url,
-        route: &str,
+        route: Route,
         max_items: Option<usize>,
         mut map: impl FnMut(T) -> Option<U>,
         items: &mut Vec<U>,
@@ -417,17 +479,6 @@ impl Graph {
         Ok(url)
     }
 
-    fn users_url(&self, filter: Option<&str>, top: &str) -> Url {
-        let mut url = join(&self.cfg.graph_url, "v1.0/users");
-        url.query_pairs_mut()
-            .append_pair("$select", USER_SELECT)
-            .append_pair("$top", top);
-        if let Some(filter) = filter {
-            url.query_pairs_mut().append_pair("$filter", filter);
-        }
-        url
-    }
-
     /// Every user of `tenant` (optionally narrowed by an OData `$filter`), each mapped by
     /// `map` as its page arrives (`None` drops it).
     pub async fn users<U>(
@@ -436,8 +487,8 @@ impl Graph {
         filter: Option<&str>,
         map: impl FnMut(GraphUser) -> Option<U>,
     ) -> Read<U> {
-        let url = self.users_url(filter, PAGE_SIZE);
-        self.collect(tenant, url, "/v1.0/users", None, map).await
+        let (url, route) = users_query(&self.cfg.graph_url, filter, PAGE_SIZE);
+        self.collect(tenant, url, route, None, map).await
     }
 
     fn devices_url(&self, top: &str) -> Url {
@@ -451,13 +502,13 @@ impl Graph {
     /// Every Intune managed device of `tenant` (needs `DeviceManagementManagedDevices.Read.All`).
     pub async fn devices(&self, tenant: &str) -> Read<GraphDevice> {
         let url = self.devices_url(PAGE_SIZE);
-        self.collect(tenant, url, DEVICES_ROUTE, None, Some).await
+        self.collect(tenant, url, DEVICES, None, Some).await
     }
 
     /// Gets a token for `tenant` and reads one managed device (for `check`).
     pub async fn probe_devices(&self, tenant: &str) -> Result<usize, GraphError> {
         let read = self
-            .collect::<GraphDevice, _>(tenant, self.devices_url("1"), DEVICES_ROUTE, Some(1), Some)
+            .collect::<GraphDevice, _>(tenant, self.devices_url("1"), DEVICES, Some(1), Some)
             .await;
         match read.error {
             Some(e) => Err(e),
@@ -471,9 +522,9 @@ impl Graph {
         tenant: &str,
         filter: Option<&str>,
     ) -> Result<usize, GraphError> {
-        let url = self.users_url(filter, "1");
+        let (url, route) = users_query(&self.cfg.graph_url, filter, "1");
         let read = self
-            .collect::<GraphUser, _>(tenant, url, "/v1.0/users", Some(1), Some)
+            .collect::<GraphUser, _>(tenant, url, route, Some(1), Some)
             .await;
         match read.error {
             Some(e) => Err(e),
@@ -497,6 +548,45 @@ mod tests {
             detail: Box::new(detail),
             attempts: 1,
         }
+    }
+
+    #[test]
+    fn advanced_query_operators_are_detected_outside_string_literals() {
+        for (filter, advanced) in [
+            ("department eq 'Sales'", false),
+            ("department ne 'Sales'", true),
+            ("department NE 'Sales'", true),
+            ("not(department eq 'Sales')", true),
+            ("NOT (department eq 'Sales')", true),
+            ("endsWith(mail,'@contoso.com')", true),
+            ("assignedLicenses/$count eq 0", true),
+            ("displayName eq 'Jane ne Doe'", false),
+            ("displayName eq 'not(x)' and jobTitle eq 'endsWith('", false),
+            ("displayName eq 'O''ne' and department eq 'IT'", false),
+            ("displayName eq 'O''Neil' and department ne 'IT'", true),
+            ("startsWith(displayName,'Ne')", false),
+            ("department eq 'Sales' and accountEnabled eq true", false),
+            ("notes eq 'x' and network eq 'y'", false),
+        ] {
+            assert_eq!(needs_advanced_query(filter), advanced, "{filter}");
+        }
+    }
+
+    #[test]
+    fn an_advanced_filter_asks_for_the_count_and_sends_the_header() {
+        let graph = Url::parse("https://graph.microsoft.com/").unwrap();
+        let query = |filter| {
+            let (url, route) = users_query(&graph, filter, "999");
+            let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+            let count = pairs.iter().any(|(k, v)| k == "$count" && v == "true");
+            (count, route.headers)
+        };
+        assert_eq!(
+            query(Some("department ne 'Sales'")),
+            (true, &[("ConsistencyLevel", "eventual")][..])
+        );
+        assert_eq!(query(Some("department eq 'Sales'")), (false, &[][..]));
+        assert_eq!(query(None), (false, &[][..]));
     }
 
     #[test]
