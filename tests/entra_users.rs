@@ -95,6 +95,69 @@ async fn dry_run_prints_the_plan_and_writes_nothing() {
     );
 }
 
+/// The `key=N` counts of a summary line, in order.
+fn counts(line: &str) -> Vec<(String, u64)> {
+    line.split_whitespace()
+        .filter_map(|part| {
+            let (key, n) = part.split_once('=')?;
+            Some((key.to_string(), n.parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn dry_run_prints_a_total_per_import_that_sums_the_tenants() {
+    // Three tenants with different plans: one more update in the 2nd, one more create in
+    // the 3rd.
+    let mut world = World::synthetic(3, 40, 3, 4);
+    world.entra.tenants[1].users[10].job_title = Some("Chief Tester".into());
+    world.entra.tenants[2].users.push(EntraUser::member(
+        &oid(3, 999),
+        "Late",
+        "Joiner",
+        "late.joiner@tenant2.example",
+    ));
+    let sim = start(world).await;
+    let out = run(&env_for(&sim), &["run", "--dry-run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let tenants: Vec<Vec<(String, u64)>> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("planned: "))
+        .map(counts)
+        .collect();
+    assert_eq!(tenants.len(), 3, "{out:?}");
+    assert!(
+        tenants.windows(2).any(|w| w[0] != w[1]),
+        "plans differ: {out:?}"
+    );
+    let totals: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("total: "))
+        .collect();
+    assert_eq!(totals.len(), 1, "one total for the one import: {out:?}");
+    let total = counts(totals[0]);
+    let keys = [
+        "create",
+        "update",
+        "deactivate",
+        "reactivate",
+        "unchanged",
+        "skipped",
+    ];
+    assert_eq!(
+        total.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        keys,
+        "{out:?}"
+    );
+    for (i, (key, n)) in total.iter().enumerate() {
+        let sum: u64 = tenants.iter().map(|t| t[i].1).sum();
+        assert_eq!(*n, sum, "total {key} = sum of the tenants: {out:?}");
+    }
+    assert!(total[0].1 > 0 && total[4].1 > 0, "{out:?}");
+}
+
 #[tokio::test]
 async fn an_advanced_users_filter_is_sent_as_an_advanced_query_on_every_page() {
     // 1,400 users, every 5th in Sales, some without a department: 1,120 match `ne`
