@@ -1,7 +1,8 @@
 //! Microsoft Graph client (read-only): one token per tenant (client secret or workload
 //! identity), `$select`ed user and managed-device reads at the largest page size, `@odata.nextLink` followed
-//! verbatim (same origin only: the bearer token never leaves Graph), Graph's error
-//! envelope turned into errors carrying code and request id.
+//! verbatim (same origin only: the bearer token never leaves Graph), advanced user filters
+//! sent with `ConsistencyLevel: eventual` and `$count=true`, Graph's error envelope turned
+//! into errors carrying code and request id (a tenant's setup told apart from failures).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -153,8 +154,8 @@ impl GraphError {
         )
     }
 
-    /// Whether it concerns only this tenant's setup (consent, permissions, licence): retrying the
-    /// job will not help, but other tenants are fine.
+    /// Whether it concerns only this tenant's setup (consent, permissions, licence):
+    /// retrying the job will not help, but other tenants are fine.
     pub fn is_tenant_setup(&self) -> bool {
         matches!(self, GraphError::Tenant { .. })
     }
