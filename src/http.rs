@@ -189,6 +189,8 @@ pub struct Request<'a> {
     /// URL, never ids or tokens.
     pub route: &'a str,
     pub bearer: Option<&'a Secret>,
+    /// Extra request headers (name, value), e.g. Graph's `ConsistencyLevel: eventual`.
+    pub headers: &'a [(&'a str, &'a str)],
     pub body: Body<'a>,
     /// Whether sending it twice is harmless. Non-idempotent requests (creates) are not
     /// retried once they may have reached the server.
@@ -202,6 +204,7 @@ impl<'a> Request<'a> {
             url,
             route,
             bearer: None,
+            headers: &[],
             body: Body::Empty,
             idempotent: true,
         }
@@ -213,6 +216,7 @@ impl<'a> Request<'a> {
             url,
             route,
             bearer: None,
+            headers: &[],
             body,
             idempotent,
         }
@@ -220,6 +224,11 @@ impl<'a> Request<'a> {
 
     pub fn bearer(mut self, token: &'a Secret) -> Self {
         self.bearer = Some(token);
+        self
+    }
+
+    pub fn headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
+        self.headers = headers;
         self
     }
 }
@@ -532,6 +541,9 @@ impl HttpClient {
             .timeout(self.timeout);
         if let Some(token) = req.bearer {
             builder = builder.bearer_auth(token.expose());
+        }
+        for (name, value) in req.headers {
+            builder = builder.header(*name, *value);
         }
         builder = match &req.body {
             Body::Empty => builder,

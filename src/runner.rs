@@ -417,10 +417,12 @@ pub fn render_summary(report: &RunReport) -> String {
         if let Some(e) = &import.error {
             let _ = writeln!(out, "  ! {e}");
         }
-        if !report.dry_run {
-            let totals = outcome_counts(&import.applied(), &import.planned());
-            let _ = writeln!(out, "  total: {totals}");
-        }
+        let totals = if report.dry_run {
+            import.planned().to_string()
+        } else {
+            outcome_counts(&import.applied(), &import.planned())
+        };
+        let _ = writeln!(out, "  total: {totals}");
     }
     if let Some(e) = &report.error {
         let _ = writeln!(out, "\nerror: {e}");

@@ -95,6 +95,125 @@ async fn dry_run_prints_the_plan_and_writes_nothing() {
     );
 }
 
+/// The `key=N` counts of a summary line, in order.
+fn counts(line: &str) -> Vec<(String, u64)> {
+    line.split_whitespace()
+        .filter_map(|part| {
+            let (key, n) = part.split_once('=')?;
+            Some((key.to_string(), n.parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn dry_run_prints_a_total_per_import_that_sums_the_tenants() {
+    // Three tenants with different plans: one more update in the 2nd, one more create in
+    // the 3rd.
+    let mut world = World::synthetic(3, 40, 3, 4);
+    world.entra.tenants[1].users[10].job_title = Some("Chief Tester".into());
+    world.entra.tenants[2].users.push(EntraUser::member(
+        &oid(3, 999),
+        "Late",
+        "Joiner",
+        "late.joiner@tenant2.example",
+    ));
+    let sim = start(world).await;
+    let out = run(&env_for(&sim), &["run", "--dry-run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let tenants: Vec<Vec<(String, u64)>> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("planned: "))
+        .map(counts)
+        .collect();
+    assert_eq!(tenants.len(), 3, "{out:?}");
+    assert!(
+        tenants.windows(2).any(|w| w[0] != w[1]),
+        "plans differ: {out:?}"
+    );
+    let totals: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("total: "))
+        .collect();
+    assert_eq!(totals.len(), 1, "one total for the one import: {out:?}");
+    let total = counts(totals[0]);
+    let keys = [
+        "create",
+        "update",
+        "deactivate",
+        "reactivate",
+        "unchanged",
+        "skipped",
+    ];
+    assert_eq!(
+        total.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        keys,
+        "{out:?}"
+    );
+    for (i, (key, n)) in total.iter().enumerate() {
+        let sum: u64 = tenants.iter().map(|t| t[i].1).sum();
+        assert_eq!(*n, sum, "total {key} = sum of the tenants: {out:?}");
+    }
+    assert!(total[0].1 > 0 && total[4].1 > 0, "{out:?}");
+}
+
+#[tokio::test]
+async fn an_advanced_users_filter_is_sent_as_an_advanced_query_on_every_page() {
+    // 1,400 users, every 5th in Sales, some without a department: 1,120 match `ne`
+    // (Graph's `ne` keeps users without the property), two Graph pages.
+    let mut w = World::empty();
+    w.add_client("Contoso Ltd", &[T1]);
+    let tenant = w.add_tenant(T1, "Contoso");
+    for n in 0..1400 {
+        let mut u = EntraUser::member(
+            &oid(1, n),
+            "Given",
+            &format!("Sur{n}"),
+            &format!("user{n}@contoso.example"),
+        );
+        u.department = match (n % 5, n % 7) {
+            (0, _) => Some("Sales".into()),
+            (_, 0) => None,
+            _ => Some("IT".into()),
+        };
+        tenant.users.push(u);
+    }
+    let expected: std::collections::BTreeSet<String> = tenant
+        .users
+        .iter()
+        .filter(|u| u.department.as_deref() != Some("Sales"))
+        .map(|u| u.id.to_lowercase())
+        .collect();
+    assert_eq!(expected.len(), 1120);
+    let sim = start(w).await;
+    let mut env = env_for(&sim);
+    set(&mut env, "ENTRA_USERS_FILTER", "department ne 'Sales'");
+    set(&mut env, "HALO_BATCH_SIZE", "500");
+
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let world = sim.world();
+    assert_no_duplicates(&world);
+    let synced: std::collections::BTreeSet<String> = users_by_oid(&world).into_keys().collect();
+    assert_eq!(synced, expected, "exactly the users outside Sales");
+    let pages: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.service == Service::Graph && r.path.eq_ignore_ascii_case("/graph/v1.0/users"))
+        .collect();
+    assert_eq!(pages.len(), 2, "{pages:?}");
+    let counted = |query: &str| {
+        url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "$count" && v == "true")
+    };
+    assert!(
+        pages
+            .iter()
+            .all(|r| r.status == Some(200) && counted(&r.query)),
+        "{pages:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_silent_page_cap_is_paged_through() {
     let opts = SimOptions {

@@ -365,6 +365,40 @@ async fn a_tenant_without_the_intune_permission_exits_3_naming_it() {
 }
 
 #[tokio::test]
+async fn a_tenant_without_an_intune_licence_is_skipped_naming_it_and_the_others_sync() {
+    let mut world = device_world(3);
+    add_tenant_with_devices(&mut world, T2, 2, 3);
+    world.tenant_mut(T2).unwrap().intune_licensed = false;
+    new_device(&mut world, 100);
+    let sim = start(world).await;
+    let env = env_for_devices(&sim);
+    let out = run(&env, &["run"]).await;
+    assert_eq!(
+        out.code, 3,
+        "a tenant setup fact, not a failed import: {out:?}"
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains(T2) && l.contains("no Intune licence")),
+        "names the tenant and the missing licence: {out:?}"
+    );
+    assert!(
+        out.stderr.contains("request-id"),
+        "logged with Graph's request id: {out:?}"
+    );
+    assert!(
+        assets_by_intune_id(&sim.world()).contains_key(&device_id(1, 100)),
+        "the licensed tenant still synced: {out:?}"
+    );
+
+    sim.clear_requests();
+    let again = run(&env, &["run"]).await;
+    assert_eq!(again.code, 3, "{again:?}");
+    assert_eq!(asset_writes(&sim.requests()), 0, "rerun writes nothing");
+}
+
+#[tokio::test]
 async fn a_rejected_asset_is_counted_and_the_others_still_land() {
     let mut world = device_world(3);
     for n in 100..105 {

@@ -188,6 +188,7 @@ impl Halo {
                 url: url.clone(),
                 route,
                 bearer: None,
+                headers: &[],
                 body,
                 idempotent,
             }

@@ -4,9 +4,13 @@
 //! Awkward parts reproduced on purpose: tokens are per tenant; errors come as AADSTS OAuth
 //! bodies from Entra and in Graph's error envelope from Graph (with the `request-id` of the
 //! response header); without `$select`, `accountEnabled`, `userType` and `department` are
-//! not returned; `$top` above the cap is a 400; only simple `eq` filters on users are
-//! supported; `@odata.nextLink` is absolute and carries an opaque `$skiptoken`; a tenant
-//! without the needed permission answers 403 `Authorization_RequestDenied`.
+//! not returned; `$top` above the cap is a 400; user filters are `and`s of `eq`, `ne`,
+//! `endsWith(...)` and `not(...)` clauses, the last three "advanced queries" answered 400
+//! without `ConsistencyLevel: eventual` and `$count=true`; `$count=true` adds
+//! `@odata.count` to the first page; `@odata.nextLink` is absolute and carries an opaque
+//! `$skiptoken`; a tenant without the needed permission answers 403
+//! `Authorization_RequestDenied`; a tenant without an Intune licence answers the Intune
+//! route 400 `BadRequest` "Request not applicable to target tenant.".
 
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -341,7 +345,14 @@ fn route(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
                 && devices.eq_ignore_ascii_case("managedDevices") =>
         {
             match *ctx.method {
-                Method::GET if tenant.can_read_devices => list(
+                Method::GET if !tenant.can_read_devices => forbidden(ctx),
+                Method::GET if !tenant.intune_licensed => error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "Request not applicable to target tenant.",
+                    ctx.ids,
+                ),
+                Method::GET => list(
                     ctx,
                     tenant,
                     &Collection {
@@ -354,7 +365,6 @@ fn route(ctx: &Ctx<'_>, tenant: &EntraTenant) -> Response {
                         records: &tenant.devices,
                     },
                 ),
-                Method::GET => forbidden(ctx),
                 _ => error(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "Request_BadRequest",
@@ -421,52 +431,116 @@ fn forbidden(ctx: &Ctx<'_>) -> Response {
     )
 }
 
-/// One `<prop> eq <value>` clause.
+/// How a clause compares a property with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Ne,
+    /// `endsWith(<prop>,'<text>')`, strings only.
+    EndsWith,
+}
+
+/// One `<prop> eq|ne <value>` or `endsWith(<prop>,'<text>')` clause, possibly inside
+/// `not(...)`.
 struct Clause {
     property: &'static str,
+    op: Op,
     value: Value,
+    negated: bool,
+}
+
+impl Clause {
+    /// Whether Graph counts it as an advanced query (`ne`, `not`, `endsWith`), which needs
+    /// `ConsistencyLevel: eventual` and `$count=true`.
+    fn advanced(&self) -> bool {
+        self.negated || self.op != Op::Eq
+    }
 }
 
 fn parse_filter(filter: &str, filterable: &[(&'static str, bool)]) -> Option<Vec<Clause>> {
-    let mut clauses = Vec::new();
-    for part in split_and(filter) {
-        let part = part.trim();
-        let (property, rest) = part.split_once(char::is_whitespace)?;
-        let rest = rest.trim_start();
-        let operator = rest.get(..2)?;
-        if !operator.eq_ignore_ascii_case("eq") {
-            return None;
-        }
-        let literal = rest.get(2..)?;
-        if !literal.starts_with(char::is_whitespace) {
-            return None;
-        }
-        let literal = literal.trim();
-        let (property, boolean) = filterable
-            .iter()
-            .find(|(p, _)| p.eq_ignore_ascii_case(property))?;
-        let value = if *boolean {
-            match literal {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                _ => return None,
-            }
-        } else {
-            let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
-            // Inside the quotes a quote is written twice.
-            let mut text = String::new();
-            let mut chars = inner.chars().peekable();
-            while let Some(c) = chars.next() {
-                if c == '\'' && chars.next() != Some('\'') {
-                    return None;
-                }
-                text.push(c);
-            }
-            Value::String(text)
-        };
-        clauses.push(Clause { property, value });
-    }
+    let clauses = split_and(filter)
+        .iter()
+        .map(|part| parse_clause(part.trim(), filterable))
+        .collect::<Option<Vec<_>>>()?;
     (!clauses.is_empty()).then_some(clauses)
+}
+
+/// `s` without the case-insensitive `prefix`.
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+fn parse_clause(part: &str, filterable: &[(&'static str, bool)]) -> Option<Clause> {
+    if let Some(inner) = strip_prefix_ci(part, "not")
+        .map(str::trim_start)
+        .and_then(|rest| rest.strip_prefix('(')?.strip_suffix(')'))
+    {
+        let clause = parse_clause(inner.trim(), filterable)?;
+        return (!clause.negated).then_some(Clause {
+            negated: true,
+            ..clause
+        });
+    }
+    let find = |name: &str| {
+        filterable
+            .iter()
+            .find(|(p, _)| p.eq_ignore_ascii_case(name))
+    };
+    if let Some(args) = strip_prefix_ci(part, "endsWith(").and_then(|rest| rest.strip_suffix(')')) {
+        let (name, literal) = args.split_once(',')?;
+        let (property, boolean) = find(name.trim())?;
+        if *boolean {
+            return None;
+        }
+        return Some(Clause {
+            property,
+            op: Op::EndsWith,
+            value: parse_literal(literal.trim(), false)?,
+            negated: false,
+        });
+    }
+    let (name, rest) = part.split_once(char::is_whitespace)?;
+    let rest = rest.trim_start();
+    let op = match rest.get(..2)? {
+        o if o.eq_ignore_ascii_case("eq") => Op::Eq,
+        o if o.eq_ignore_ascii_case("ne") => Op::Ne,
+        _ => return None,
+    };
+    let literal = rest.get(2..)?;
+    if !literal.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let (property, boolean) = find(name)?;
+    Some(Clause {
+        property,
+        op,
+        value: parse_literal(literal.trim(), *boolean)?,
+        negated: false,
+    })
+}
+
+/// `true`/`false` for a boolean property, else a quoted string (a quote inside is written
+/// twice).
+fn parse_literal(literal: &str, boolean: bool) -> Option<Value> {
+    if boolean {
+        return match literal {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        };
+    }
+    let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
+    let mut text = String::new();
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' && chars.next() != Some('\'') {
+            return None;
+        }
+        text.push(c);
+    }
+    Some(Value::String(text))
 }
 
 /// Splits on ` and ` (any case) outside quoted strings.
@@ -497,12 +571,20 @@ fn split_and(filter: &str) -> Vec<String> {
 }
 
 fn matches<T>(record: &T, property: fn(&T, &str) -> Value, clauses: &[Clause]) -> bool {
-    clauses.iter().all(
-        |clause| match (property(record, clause.property), &clause.value) {
-            (Value::String(have), Value::String(want)) => have.eq_ignore_ascii_case(want),
-            (have, want) => have == *want,
-        },
-    )
+    clauses.iter().all(|clause| {
+        let have = property(record, clause.property);
+        let hit = match (clause.op, &have, &clause.value) {
+            (Op::EndsWith, Value::String(have), Value::String(want)) => have
+                .to_ascii_lowercase()
+                .ends_with(&want.to_ascii_lowercase()),
+            (Op::EndsWith, ..) => false,
+            (op, Value::String(have), Value::String(want)) => {
+                have.eq_ignore_ascii_case(want) == (op == Op::Eq)
+            }
+            (op, have, want) => (have == want) == (op == Op::Eq),
+        };
+        hit != clause.negated
+    })
 }
 
 /// One Graph property of a user (`null` for properties the simulator does not model).
@@ -589,11 +671,13 @@ fn encode(value: &str) -> String {
     out
 }
 
-/// `GET` of a collection: `$select`, `$top`, `$filter`, `$skiptoken` paging.
+/// `GET` of a collection: `$select`, `$top`, `$filter`, `$count`, `$skiptoken` paging. An
+/// advanced filter (`ne`, `not(...)`, `endsWith(...)`) needs `ConsistencyLevel: eventual`
+/// and `$count=true`, else 400 `Request_UnsupportedQuery`.
 fn list<T>(ctx: &Ctx<'_>, tenant: &EntraTenant, c: &Collection<'_, T>) -> Response {
     let bad = |code: &str, message: String| error(StatusCode::BAD_REQUEST, code, &message, ctx.ids);
     for (key, _) in &ctx.query {
-        let known = ["$select", "$top", "$filter", "$skiptoken"];
+        let known = ["$select", "$top", "$filter", "$skiptoken", "$count"];
         if key.starts_with('$') && !known.iter().any(|k| k.eq_ignore_ascii_case(key)) {
             return bad(
                 "Request_UnsupportedQuery",
@@ -653,6 +737,26 @@ fn list<T>(ctx: &Ctx<'_>, tenant: &EntraTenant, c: &Collection<'_, T>) -> Respon
             }
         },
     };
+    let count_raw = ctx.param("$count");
+    let count = match count_raw.map(str::trim) {
+        None => false,
+        Some(raw) if raw.eq_ignore_ascii_case("true") => true,
+        Some(raw) if raw.eq_ignore_ascii_case("false") => false,
+        Some(raw) => {
+            return bad(
+                "Request_BadRequest",
+                format!("Invalid value '{raw}' for query option '$count'."),
+            );
+        }
+    };
+    let eventual = ctx
+        .headers
+        .get("ConsistencyLevel")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("eventual"));
+    if clauses.iter().any(Clause::advanced) && !(count && eventual) {
+        return bad("Request_UnsupportedQuery", "Unsupported query.".to_string());
+    }
     let binding = [
         tenant.id.as_str(),
         c.path,
@@ -699,6 +803,9 @@ fn list<T>(ctx: &Ctx<'_>, tenant: &EntraTenant, c: &Collection<'_, T>) -> Respon
     };
     let mut body = Map::new();
     body.insert("@odata.context".into(), Value::String(context));
+    if count && offset == 0 {
+        body.insert("@odata.count".into(), Value::from(matching.len()));
+    }
     let next = offset.saturating_add(top);
     if next < matching.len() {
         let mut query = Vec::new();
@@ -710,6 +817,9 @@ fn list<T>(ctx: &Ctx<'_>, tenant: &EntraTenant, c: &Collection<'_, T>) -> Respon
         }
         if let Some(raw) = top_raw {
             query.push(format!("$top={}", encode(raw)));
+        }
+        if let Some(raw) = count_raw {
+            query.push(format!("$count={}", encode(raw)));
         }
         query.push(format!("$skiptoken={}", encode_skiptoken(next, &binding)));
         body.insert(

@@ -175,12 +175,21 @@ async fn graph_token(sim: &Simulator, http: &Client, tenant: &str) -> String {
 }
 
 async fn graph_get(http: &Client, token: &str, url: &str) -> (StatusCode, Value) {
-    let response = http
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
+    graph_get_with(http, token, url, &[]).await
+}
+
+/// [`graph_get`] with extra request headers.
+async fn graph_get_with(
+    http: &Client,
+    token: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut request = http.get(url).bearer_auth(token);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("request");
     let status = response.status();
     let request_id = response
         .headers()
@@ -844,6 +853,74 @@ async fn graph_select_default_properties_and_filters() {
 }
 
 #[tokio::test]
+async fn graph_advanced_queries_need_consistency_level_and_count() {
+    let sim = start(graph_world(50), SimOptions::default()).await;
+    let http = Client::new();
+    let token = graph_token(&sim, &http, TENANT_A).await;
+    let users = format!("{}/v1.0/users", env(&sim, "GRAPH_URL"));
+    let eventual = [("ConsistencyLevel", "eventual")];
+
+    // 25 in IT, 25 in Sales, the guest in none.
+    for (filter, expected) in [
+        ("department ne 'Sales'", 26),
+        ("NOT(department eq 'Sales')", 26),
+        ("endsWith(userPrincipalName,'%23EXT%23@a.example')", 1),
+        ("department ne 'Sales' and userType eq 'Member'", 25),
+        (
+            "not(endsWith(mail,'0@a.example')) and userType Ne 'Guest'",
+            45,
+        ),
+    ] {
+        let url = format!("{users}?$filter={filter}&$select=id,department");
+        for (what, url, headers) in [
+            ("without header nor $count", url.clone(), &[][..]),
+            ("without $count", url.clone(), &eventual[..]),
+            ("without header", format!("{url}&$count=true"), &[][..]),
+        ] {
+            let (status, body) = graph_get_with(&http, &token, &url, headers).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{filter} {what}");
+            assert_eq!(body["error"]["code"], "Request_UnsupportedQuery");
+        }
+        let (status, body) =
+            graph_get_with(&http, &token, &format!("{url}&$count=true"), &eventual).await;
+        assert_eq!(status, StatusCode::OK, "{filter}: {body}");
+        assert_eq!(body["@odata.count"], expected, "{filter}");
+        assert_eq!(body["value"].as_array().map(Vec::len), Some(expected));
+    }
+
+    // Every page needs the header; the next links carry `$count=true`, the count is on
+    // the first page only.
+    let first = format!("{users}?$filter=department ne 'Sales'&$top=10&$count=true");
+    let (_, body) = graph_get_with(&http, &token, &first, &eventual).await;
+    let mut next = body["@odata.nextLink"].as_str().map(str::to_string);
+    let mut seen = body["value"].as_array().map_or(0, Vec::len);
+    let second = next.clone().expect("a second page");
+    assert!(second.contains("$count=true"), "{second}");
+    let (status, _) = graph_get(&http, &token, &second).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "page 2 without the header");
+    while let Some(url) = next.take() {
+        let (status, body) = graph_get_with(&http, &token, &url, &eventual).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("@odata.count").is_none(), "first page only");
+        seen += body["value"].as_array().map_or(0, Vec::len);
+        next = body["@odata.nextLink"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen, 26);
+
+    // A plain `eq` filter needs neither; a bad `$count` is a 400.
+    let (status, body) = graph_get(
+        &http,
+        &token,
+        &format!("{users}?$filter=department eq 'Sales'&$count=true"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["@odata.count"], 25);
+    let (status, _) = graph_get(&http, &token, &format!("{users}?$count=maybe")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn graph_next_links_are_absolute_and_lead_to_the_end() {
     let sim = start(graph_world(50), SimOptions::default()).await;
     let http = Client::new();
@@ -1481,6 +1558,32 @@ async fn graph_managed_devices_page_select_and_need_their_permission() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
+}
+
+#[tokio::test]
+async fn graph_managed_devices_of_a_tenant_without_intune_licence_are_not_applicable() {
+    let (mut world, _, _, _) = asset_world();
+    world.tenant_mut(TENANT_A).expect("tenant").intune_licensed = false;
+    let sim = start(world, no_rate_limit()).await;
+    let http = Client::new();
+    let token = graph_token(&sim, &http, TENANT_A).await;
+    let graph = env(&sim, "GRAPH_URL");
+    let (status, body) = graph_get(
+        &http,
+        &token,
+        &format!("{graph}/v1.0/deviceManagement/managedDevices?$select=id&$top=999"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "BadRequest");
+    assert_eq!(
+        body["error"]["message"],
+        "Request not applicable to target tenant."
+    );
+    assert!(body["error"]["innerError"]["date"].is_string(), "{body}");
+    // Users are not an Intune route: still readable.
+    let (status, _) = graph_get(&http, &token, &format!("{graph}/v1.0/users")).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[test]

@@ -330,6 +330,10 @@ pub struct EntraTenant {
     /// Intune managed devices.
     #[serde(default)]
     pub devices: Vec<ManagedDevice>,
+    /// The tenant has an Intune licence (else Intune routes answer 400 "Request not
+    /// applicable to target tenant.").
+    #[serde(default = "granted")]
+    pub intune_licensed: bool,
 }
 
 fn granted() -> bool {
@@ -492,6 +496,7 @@ impl World {
             users: Vec::new(),
             can_read_devices: true,
             devices: Vec::new(),
+            intune_licensed: true,
         });
         let last = self.entra.tenants.len() - 1;
         &mut self.entra.tenants[last]

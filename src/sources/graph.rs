@@ -1,7 +1,8 @@
 //! Microsoft Graph client (read-only): one token per tenant (client secret or workload
 //! identity), `$select`ed user and managed-device reads at the largest page size, `@odata.nextLink` followed
-//! verbatim (same origin only: the bearer token never leaves Graph), Graph's error
-//! envelope turned into errors carrying code and request id.
+//! verbatim (same origin only: the bearer token never leaves Graph), advanced user filters
+//! sent with `ConsistencyLevel: eventual` and `$count=true`, Graph's error envelope turned
+//! into errors carrying code and request id (a tenant's setup told apart from failures).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::config::{EntraConfig, EntraCredential, Secret, join};
-use crate::http::{Body, HttpClient, HttpError, Request};
+use crate::http::{Body, ErrorDetail, HttpClient, HttpError, Request};
 use crate::token::{AccessToken, TokenCache, TokenResponse};
 
 /// Graph's largest page for users and devices.
@@ -27,6 +28,31 @@ const USER_SELECT: &str = "id,displayName,givenName,surname,mail,userPrincipalNa
 const DEVICE_SELECT: &str = "id,deviceName,serialNumber,manufacturer,model,operatingSystem,osVersion,userPrincipalName,emailAddress,azureADDeviceId,lastSyncDateTime,complianceState";
 
 const DEVICES_ROUTE: &str = "/v1.0/deviceManagement/managedDevices";
+
+/// A collection as read: its route template (for metrics and errors) and the headers
+/// every one of its pages is sent with.
+#[derive(Clone, Copy)]
+struct Route {
+    template: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+}
+
+const USERS: Route = Route {
+    template: "/v1.0/users",
+    headers: &[],
+};
+
+/// Users read with an advanced `$filter` ([`needs_advanced_query`]): Graph wants this
+/// header, and `$count=true` in the query, on every page.
+const USERS_ADVANCED: Route = Route {
+    headers: &[("ConsistencyLevel", "eventual")],
+    ..USERS
+};
+
+const DEVICES: Route = Route {
+    template: DEVICES_ROUTE,
+    headers: &[],
+};
 
 /// An Intune managed device (`/deviceManagement/managedDevices`).
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -99,7 +125,8 @@ pub enum GraphError {
         code: String,
         description: String,
     },
-    /// This tenant cannot be read: unknown tenant, no admin consent, missing permission.
+    /// This tenant cannot be read: unknown tenant, no admin consent, missing permission,
+    /// no Intune licence (for devices).
     #[error("tenant {tenant}: {what} (HTTP {status} {code}{rid}): {description}",
         rid = request_id.as_deref().map(|r| format!(", request-id {r}")).unwrap_or_default())]
     Tenant {
@@ -127,10 +154,96 @@ impl GraphError {
         )
     }
 
-    /// Whether it concerns only this tenant's setup (consent, permissions): retrying the
-    /// job will not help, but other tenants are fine.
+    /// Whether it concerns only this tenant's setup (consent, permissions, licence):
+    /// retrying the job will not help, but other tenants are fine.
     pub fn is_tenant_setup(&self) -> bool {
         matches!(self, GraphError::Tenant { .. })
+    }
+}
+
+/// The first page of users, and how to read every page (an advanced `$filter` adds
+/// `$count=true` here and `ConsistencyLevel: eventual` to every request).
+fn users_query(graph_url: &Url, filter: Option<&str>, top: &str) -> (Url, Route) {
+    let mut url = join(graph_url, "v1.0/users");
+    url.query_pairs_mut()
+        .append_pair("$select", USER_SELECT)
+        .append_pair("$top", top);
+    let Some(filter) = filter else {
+        return (url, USERS);
+    };
+    url.query_pairs_mut().append_pair("$filter", filter);
+    if !needs_advanced_query(filter) {
+        return (url, USERS);
+    }
+    url.query_pairs_mut().append_pair("$count", "true");
+    (url, USERS_ADVANCED)
+}
+
+/// Whether a users `$filter` is what Graph calls an advanced query: it uses `ne`, `not`,
+/// `endsWith` or `$count` (as operator or function words, in any case, outside quoted
+/// string literals). Those need `ConsistencyLevel: eventual` and `$count=true`.
+fn needs_advanced_query(filter: &str) -> bool {
+    const ADVANCED: [&str; 4] = ["ne", "not", "endswith", "$count"];
+    let mut quoted = false;
+    filter
+        .split(|c: char| {
+            // A quote toggles; inside `'...'` (a doubled quote toggles twice) every
+            // character separates, so no word of a literal survives.
+            if c == '\'' {
+                quoted = !quoted;
+                return true;
+            }
+            quoted || !(c.is_ascii_alphanumeric() || c == '$' || c == '_')
+        })
+        .any(|word| ADVANCED.iter().any(|a| word.eq_ignore_ascii_case(a)))
+}
+
+/// Turns a failed Graph read into an error: what only this tenant's setup explains
+/// ([`tenant_setup`]) is [`GraphError::Tenant`], anything else a failed request.
+fn classify(tenant: &str, route: &str, e: HttpError) -> GraphError {
+    let setup = match &e {
+        HttpError::Status { status, detail, .. } => tenant_setup(*status, route, detail),
+        _ => None,
+    };
+    match (setup, e) {
+        (
+            Some(what),
+            HttpError::Status {
+                status,
+                detail,
+                request_id,
+                ..
+            },
+        ) => GraphError::Tenant {
+            tenant: tenant.to_string(),
+            what,
+            status,
+            code: detail.code.unwrap_or_default(),
+            description: detail.message,
+            request_id,
+        },
+        (_, source) => GraphError::Http {
+            tenant: tenant.to_string(),
+            source,
+        },
+    }
+}
+
+/// Why a Graph answer is a fact of the tenant's setup, if it is: a missing permission
+/// (403), or on the Intune route a tenant without an Intune licence (400 "Request not
+/// applicable to target tenant.", recognised by Graph's message in any case).
+fn tenant_setup(status: u16, route: &str, detail: &ErrorDetail) -> Option<&'static str> {
+    match status {
+        403 => Some("permission missing (grant admin consent for the app's Graph permissions)"),
+        400 if route == DEVICES_ROUTE
+            && detail
+                .message
+                .to_ascii_lowercase()
+                .contains("not applicable to target tenant") =>
+        {
+            Some("no Intune licence, so intune-devices does not apply to this tenant")
+        }
+        _ => None,
     }
 }
 
@@ -244,42 +357,24 @@ impl Graph {
         &self,
         tenant: &str,
         url: &Url,
-        route: &str,
+        route: Route,
     ) -> Result<crate::http::Response, GraphError> {
+        let request = |token| {
+            Request::get(url.clone(), route.template)
+                .bearer(token)
+                .headers(route.headers)
+        };
         let token = self.access_token(tenant).await?;
-        let first = self
-            .http
-            .send(Request::get(url.clone(), route).bearer(&token))
-            .await;
+        let first = self.http.send(request(&token)).await;
         let result = match first {
             Err(e) if e.status() == Some(401) => {
                 self.cache(tenant).invalidate(&token).await;
                 let token = self.access_token(tenant).await?;
-                self.http
-                    .send(Request::get(url.clone(), route).bearer(&token))
-                    .await
+                self.http.send(request(&token)).await
             }
             other => other,
         };
-        result.map_err(|e| match e {
-            HttpError::Status {
-                status: 403,
-                detail,
-                request_id,
-                ..
-            } => GraphError::Tenant {
-                tenant: tenant.to_string(),
-                what: "permission missing (grant admin consent for the app's Graph permissions)",
-                status: 403,
-                code: detail.code.unwrap_or_default(),
-                description: detail.message,
-                request_id,
-            },
-            other => GraphError::Http {
-                tenant: tenant.to_string(),
-                source: other,
-            },
-        })
+        result.map_err(|e| classify(tenant, route.template, e))
     }
 
     /// Reads every page of a collection starting at `url`, mapping each record as its page
@@ -289,7 +384,7 @@ impl Graph {
         &self,
         tenant: &str,
         url: Url,
-        route: &str,
+        route: Route,
         max_items: Option<usize>,
         map: impl FnMut(T) -> Option<U>,
     ) -> Read<U> {
@@ -320,7 +415,7 @@ impl Graph {
         &self,
         tenant: &str,
         url: Url,
-        route: &str,
+        route: Route,
         max_items: Option<usize>,
         mut map: impl FnMut(T) -> Option<U>,
         items: &mut Vec<U>,
@@ -385,17 +480,6 @@ impl Graph {
         Ok(url)
     }
 
-    fn users_url(&self, filter: Option<&str>, top: &str) -> Url {
-        let mut url = join(&self.cfg.graph_url, "v1.0/users");
-        url.query_pairs_mut()
-            .append_pair("$select", USER_SELECT)
-            .append_pair("$top", top);
-        if let Some(filter) = filter {
-            url.query_pairs_mut().append_pair("$filter", filter);
-        }
-        url
-    }
-
     /// Every user of `tenant` (optionally narrowed by an OData `$filter`), each mapped by
     /// `map` as its page arrives (`None` drops it).
     pub async fn users<U>(
@@ -404,8 +488,8 @@ impl Graph {
         filter: Option<&str>,
         map: impl FnMut(GraphUser) -> Option<U>,
     ) -> Read<U> {
-        let url = self.users_url(filter, PAGE_SIZE);
-        self.collect(tenant, url, "/v1.0/users", None, map).await
+        let (url, route) = users_query(&self.cfg.graph_url, filter, PAGE_SIZE);
+        self.collect(tenant, url, route, None, map).await
     }
 
     fn devices_url(&self, top: &str) -> Url {
@@ -419,13 +503,13 @@ impl Graph {
     /// Every Intune managed device of `tenant` (needs `DeviceManagementManagedDevices.Read.All`).
     pub async fn devices(&self, tenant: &str) -> Read<GraphDevice> {
         let url = self.devices_url(PAGE_SIZE);
-        self.collect(tenant, url, DEVICES_ROUTE, None, Some).await
+        self.collect(tenant, url, DEVICES, None, Some).await
     }
 
     /// Gets a token for `tenant` and reads one managed device (for `check`).
     pub async fn probe_devices(&self, tenant: &str) -> Result<usize, GraphError> {
         let read = self
-            .collect::<GraphDevice, _>(tenant, self.devices_url("1"), DEVICES_ROUTE, Some(1), Some)
+            .collect::<GraphDevice, _>(tenant, self.devices_url("1"), DEVICES, Some(1), Some)
             .await;
         match read.error {
             Some(e) => Err(e),
@@ -439,13 +523,96 @@ impl Graph {
         tenant: &str,
         filter: Option<&str>,
     ) -> Result<usize, GraphError> {
-        let url = self.users_url(filter, "1");
+        let (url, route) = users_query(&self.cfg.graph_url, filter, "1");
         let read = self
-            .collect::<GraphUser, _>(tenant, url, "/v1.0/users", Some(1), Some)
+            .collect::<GraphUser, _>(tenant, url, route, Some(1), Some)
             .await;
         match read.error {
             Some(e) => Err(e),
             None => Ok(read.items.len()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16, body: &str) -> HttpError {
+        let detail = crate::http::parse_error(body.as_bytes());
+        HttpError::Status {
+            api: "graph",
+            method: reqwest::Method::GET,
+            route: DEVICES_ROUTE.into(),
+            status,
+            request_id: detail.request_id.clone(),
+            detail: Box::new(detail),
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn advanced_query_operators_are_detected_outside_string_literals() {
+        for (filter, advanced) in [
+            ("department eq 'Sales'", false),
+            ("department ne 'Sales'", true),
+            ("department NE 'Sales'", true),
+            ("not(department eq 'Sales')", true),
+            ("NOT (department eq 'Sales')", true),
+            ("endsWith(mail,'@contoso.com')", true),
+            ("assignedLicenses/$count eq 0", true),
+            ("displayName eq 'Jane ne Doe'", false),
+            ("displayName eq 'not(x)' and jobTitle eq 'endsWith('", false),
+            ("displayName eq 'O''ne' and department eq 'IT'", false),
+            ("displayName eq 'O''Neil' and department ne 'IT'", true),
+            ("startsWith(displayName,'Ne')", false),
+            ("department eq 'Sales' and accountEnabled eq true", false),
+            ("notes eq 'x' and network eq 'y'", false),
+        ] {
+            assert_eq!(needs_advanced_query(filter), advanced, "{filter}");
+        }
+    }
+
+    #[test]
+    fn an_advanced_filter_asks_for_the_count_and_sends_the_header() {
+        let graph = Url::parse("https://graph.microsoft.com/").unwrap();
+        let query = |filter| {
+            let (url, route) = users_query(&graph, filter, "999");
+            let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+            let count = pairs.iter().any(|(k, v)| k == "$count" && v == "true");
+            (count, route.headers)
+        };
+        assert_eq!(
+            query(Some("department ne 'Sales'")),
+            (true, &[("ConsistencyLevel", "eventual")][..])
+        );
+        assert_eq!(query(Some("department eq 'Sales'")), (false, &[][..]));
+        assert_eq!(query(None), (false, &[][..]));
+    }
+
+    #[test]
+    fn a_tenant_without_intune_licence_is_its_setup_not_a_failure() {
+        let body = r#"{"error":{"code":"BadRequest","message":"Request not applicable to target tenant.","innerError":{"request-id":"r-42","date":"2026-01-01T00:00:00"}}}"#;
+        let e = classify("t-1", DEVICES_ROUTE, status(400, body));
+        assert!(e.is_tenant_setup(), "{e}");
+        let text = e.to_string();
+        for part in [
+            "t-1",
+            "no Intune licence",
+            "request-id r-42",
+            "HTTP 400 BadRequest",
+        ] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
+        // Graph's wording, in any case; not a 400 of another kind or on another route.
+        let shouting = body.replace("Request not applicable", "REQUEST NOT APPLICABLE");
+        assert!(classify("t", DEVICES_ROUTE, status(400, &shouting)).is_tenant_setup());
+        let other = r#"{"error":{"code":"BadRequest","message":"Invalid filter clause"}}"#;
+        assert!(!classify("t", DEVICES_ROUTE, status(400, other)).is_tenant_setup());
+        assert!(!classify("t", "/v1.0/users", status(400, body)).is_tenant_setup());
+        assert!(!classify("t", DEVICES_ROUTE, status(500, body)).is_tenant_setup());
+        let denied = r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges"}}"#;
+        let e = classify("t", "/v1.0/users", status(403, denied));
+        assert!(e.is_tenant_setup() && e.to_string().contains("permission missing"));
     }
 }
