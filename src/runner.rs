@@ -10,12 +10,12 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::config::{Config, ImportKind, RetryConfig};
+use crate::config::{AssetColumn, Config, ImportKind, RetryConfig};
 use crate::halo::{Halo, HaloError};
 use crate::http::{BuildError, ClientSettings, HttpClient};
 use crate::imports::{
     self, Applied, Context, ImportReport, Severity, Shutdown, assets, csv_assets, ldap_users,
-    tenants,
+    tenants, user_links,
 };
 use crate::metrics::Metrics;
 use crate::sources::graph::Graph;
@@ -459,29 +459,44 @@ fn describe(severity: Severity) -> &'static str {
     }
 }
 
-/// Appends the `ok` / `FAIL` line of one import's check; returns whether it passed.
-fn verdict(
-    out: &mut String,
-    kind: ImportKind,
-    result: Result<String, impl std::fmt::Display>,
-) -> bool {
-    match result {
-        Ok(line) => {
-            let _ = writeln!(out, "ok   {kind}: {line}");
-            true
+/// The verdict lines of `check`: one per assumption a run relies on, `ok` or `FAIL`.
+#[derive(Default)]
+struct Verdicts {
+    out: String,
+    ok: bool,
+}
+
+impl Verdicts {
+    fn new() -> Self {
+        Verdicts {
+            out: String::new(),
+            ok: true,
         }
-        Err(e) => {
-            let _ = writeln!(out, "FAIL {kind}: {e}");
-            false
-        }
+    }
+
+    fn add(&mut self, subject: impl std::fmt::Display, result: Result<String, String>) {
+        let _ = match result {
+            Ok(line) => writeln!(self.out, "ok   {subject}: {line}"),
+            Err(e) => {
+                self.ok = false;
+                writeln!(self.out, "FAIL {subject}: {e}")
+            }
+        };
+    }
+
+    fn done(self) -> (String, bool) {
+        (self.out, self.ok)
     }
 }
 
-/// `check`: config is valid (already), Halo authenticates and answers, and every
-/// enabled import can read one page of each of its tenants. Writes nothing.
+/// `check`: a read-only probe of the user's own Halo (and sources) for every assumption a
+/// run relies on, one verdict line each: the token; tenants from the client list
+/// (`includeazuretenants`); for `entra-users` the link report (reporting permission, rows
+/// that agree with a paged read); the asset types and that every configured field belongs
+/// to them; the LDAP link field; per tenant, users (and devices: Intune licensed or not)
+/// readable. Not ok (exit 2) when anything would make `run` fail or write wrongly.
 pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (String, bool) {
-    let mut out = String::new();
-    let mut ok = true;
+    let mut v = Verdicts::new();
     let imports = match selected_imports(config, &opts.imports) {
         Ok(i) => i,
         Err(e) => return (format!("FAIL {e}\n"), false),
@@ -490,57 +505,109 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
         Ok(c) => c,
         Err(e) => return (format!("FAIL {e}\n"), false),
     };
-    match clients.halo.authenticate().await {
-        Ok(()) => match clients.halo.probe().await {
-            Ok(()) => {
-                let _ = writeln!(
-                    out,
-                    "ok   halo: authenticated at {} and read clients",
-                    config.halo.auth_url
-                );
-            }
-            Err(e) => return (format!("{out}FAIL halo: {e}\n"), false),
-        },
-        Err(e) => return (format!("{out}FAIL halo: {e}\n"), false),
+    let halo = &clients.halo;
+    let token = match halo.authenticate().await {
+        Ok(()) => halo.probe().await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let authenticated = token.is_ok();
+    v.add(
+        "halo token",
+        token.map(|()| format!("authenticated at {} and read clients", config.halo.auth_url)),
+    );
+    if !authenticated {
+        return v.done();
     }
-    let directory = match resolve_tenants(config, &clients.halo, &opts.tenants).await {
-        Ok(d) => d,
-        Err(e) => return (format!("{out}FAIL halo: reading clients: {e}\n"), false),
+    let directory = if config.entra.is_some() {
+        match resolve_tenants(config, halo, &opts.tenants).await {
+            Ok(d) => {
+                let problems: Vec<String> = d
+                    .problems
+                    .iter()
+                    .map(|p| format!("tenant {}: {}", p.tenant, p.message))
+                    .collect();
+                v.add(
+                    "halo tenants",
+                    if problems.is_empty() {
+                        Ok(format!(
+                            "{} tenant(s) linked to one active client each (client list read with includeazuretenants)",
+                            d.targets.len()
+                        ))
+                    } else {
+                        Err(problems.join("; "))
+                    },
+                );
+                d
+            }
+            Err(e) => {
+                v.add("halo tenants", Err(format!("reading clients: {e}")));
+                return v.done();
+            }
+        }
+    } else {
+        tenants::Directory::default()
     };
     for kind in imports {
-        if let (ImportKind::CsvAssets, Some(options)) = (kind, &config.csv_assets) {
-            let result = csv_assets::check(options, &clients.halo).await;
-            ok &= verdict(&mut out, kind, result);
-            continue;
-        }
-        if kind == ImportKind::LdapUsers {
-            let result = ldap_users::check(config, &clients.halo).await;
-            ok &= verdict(&mut out, kind, result);
-            continue;
+        match kind {
+            ImportKind::EntraUsers => match directory.targets.first() {
+                Some(t) => v.add(
+                    format_args!("{kind} user links"),
+                    user_links::probe(halo, &t.client)
+                        .await
+                        .map_err(|e| e.message),
+                ),
+                None => v.add(kind, Err("no tenant to sync".into())),
+            },
+            ImportKind::IntuneDevices => {
+                let o = &config.intune_devices;
+                let fields: Vec<(&str, i64)> = [
+                    ("INTUNE_FIELD_SERIAL", o.field_serial),
+                    ("INTUNE_FIELD_MODEL", o.field_model),
+                    ("INTUNE_FIELD_OS", o.field_os),
+                    ("INTUNE_FIELD_LAST_SEEN", o.field_last_seen),
+                ]
+                .into_iter()
+                .filter_map(|(var, id)| id.map(|id| (var, id)))
+                .collect();
+                let result =
+                    check_asset_type(halo, "INTUNE_ASSET_TYPE", &o.asset_type, &fields).await;
+                v.add(format_args!("{kind} asset type"), result);
+                if directory.targets.is_empty() {
+                    v.add(kind, Err("no tenant to sync".into()));
+                }
+            }
+            ImportKind::CsvAssets => {
+                if let Some(options) = &config.csv_assets {
+                    v.add(kind, csv_assets::check(options, halo).await);
+                    let link = options.link_field;
+                    let mut fields = vec![("CSV_ASSETS_LINK_FIELD", link)];
+                    fields.extend(options.columns.iter().filter_map(|(c, _)| match c {
+                        AssetColumn::Field(id) => Some(("CSV_ASSETS_COLUMNS", *id)),
+                        _ => None,
+                    }));
+                    let result =
+                        check_asset_type(halo, "CSV_ASSETS_TYPE", &options.asset_type, &fields)
+                            .await;
+                    v.add(format_args!("{kind} asset type"), result);
+                }
+            }
+            ImportKind::LdapUsers => {
+                v.add(kind, ldap_users::check(config, halo).await);
+                if let Some(options) = &config.ldap_users {
+                    v.add(
+                        format_args!("{kind} link field"),
+                        Ok(format!(
+                            "{} is a free-text property of Halo's Users and Users_List models: \
+                             the paged user read carries it back",
+                            options.link_field
+                        )),
+                    );
+                }
+            }
         }
         let Some(graph) = clients.graph.as_ref() else {
             continue;
         };
-        if kind == ImportKind::IntuneDevices {
-            let name = &config.intune_devices.asset_type;
-            match assets::resolve_asset_type(&clients.halo, "INTUNE_ASSET_TYPE", name).await {
-                Ok(id) => {
-                    let _ = writeln!(out, "ok   {kind}: asset type '{name}' is id {id}");
-                }
-                Err((_, e)) => {
-                    ok = false;
-                    let _ = writeln!(out, "FAIL {kind}: {e}");
-                }
-            }
-        }
-        for p in &directory.problems {
-            ok = false;
-            let _ = writeln!(out, "FAIL {kind}: tenant {}: {}", p.tenant, p.message);
-        }
-        if directory.targets.is_empty() {
-            ok = false;
-            let _ = writeln!(out, "FAIL {kind}: no tenant to sync");
-        }
         for t in &directory.targets {
             let client = t.client.display_name();
             let (probe, what) = match kind {
@@ -550,26 +617,38 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
                         .await,
                     "users",
                 ),
-                ImportKind::IntuneDevices => (graph.probe_devices(&t.tenant).await, "devices"),
+                ImportKind::IntuneDevices => (
+                    graph.probe_devices(&t.tenant).await,
+                    "devices readable, Intune licensed",
+                ),
                 // Not per-tenant imports: checked above.
                 ImportKind::CsvAssets | ImportKind::LdapUsers => continue,
             };
-            match probe {
-                Ok(_) => {
-                    let _ = writeln!(
-                        out,
-                        "ok   {kind}: tenant {} → {client}: token and {what} readable",
-                        t.tenant
-                    );
-                }
-                Err(e) => {
-                    ok = false;
-                    let _ = writeln!(out, "FAIL {kind}: {e}");
-                }
-            }
+            v.add(
+                format_args!("{kind} tenant {}", t.tenant),
+                probe
+                    .map(|_| format!("→ {client}: token and {what}"))
+                    .map_err(|e| e.to_string()),
+            );
         }
     }
-    (out, ok)
+    v.done()
+}
+
+/// The asset type `name` (from variable `var`) exists and has every field in `fields`.
+async fn check_asset_type(
+    halo: &Halo,
+    var: &str,
+    name: &str,
+    fields: &[(&str, i64)],
+) -> Result<String, String> {
+    let id = assets::resolve_asset_type(halo, var, name)
+        .await
+        .map_err(|(_, e)| e)?;
+    if fields.is_empty() {
+        return Ok(format!("'{name}' is id {id}"));
+    }
+    assets::check_type_fields(halo, name, id, fields).await
 }
 
 #[cfg(test)]

@@ -657,23 +657,105 @@ async fn no_secret_or_token_appears_in_any_output_even_at_debug() {
 }
 
 #[tokio::test]
-async fn check_reports_per_tenant_verdicts() {
+async fn check_probes_each_assumption_with_one_verdict_line() {
     let sim = start(tenant_world(2)).await;
     let out = run(&env_for(&sim), &["check"]).await;
     assert_eq!(out.code, 0, "{out:?}");
+    for line in [
+        "ok   halo token: authenticated".to_string(),
+        "ok   halo tenants: 1 tenant(s) linked".to_string(),
+        "ok   entra-users user links: the SQL report (edit:reporting) answers and agrees with the paged user list: 2 user(s)".to_string(),
+        format!("ok   entra-users tenant {T1}: → Contoso Ltd"),
+    ] {
+        assert!(out.stdout.contains(&line), "{line}\n{out:?}");
+    }
+    assert_eq!(user_writes(&sim.requests()), 0, "check is read-only");
+    assert_eq!(
+        count(&sim.requests(), Service::HaloApi, "POST", "/api/Report"),
+        1,
+        "one ad-hoc report, nothing saved"
+    );
+    assert!(sim.world().halo.reports.is_empty());
+
+    // No reporting permission: the links cannot be read, so a run would refuse to write.
+    let mut world = tenant_world(2);
+    world.credentials.halo_reporting = false;
+    let sim = start(world).await;
+    let out = run(&env_for(&sim), &["check"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
     assert!(
-        out.stdout
-            .contains(&format!("ok   entra-users: tenant {T1}")),
+        out.stdout.contains("FAIL entra-users user links: Halo refused the SQL report")
+            && out.stdout.contains("edit:reporting"),
         "{out:?}"
     );
-    assert_eq!(user_writes(&sim.requests()), 0);
 
     let sim = start(multi_tenant_world()).await;
     let out = run(&env_for(&sim), &["check"]).await;
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stdout
-            .contains(&format!("FAIL entra-users: tenant {T2}")),
+            .contains(&format!("FAIL entra-users tenant {T2}")),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_reporting_permission_nothing_is_written_and_the_permission_is_named() {
+    let mut world = tenant_world(3);
+    world.credentials.halo_reporting = false;
+    let sim = start(world).await;
+    for args in [&["run", "--dry-run"][..], &["run"][..]] {
+        let out = run(&env_for(&sim), args).await;
+        assert_eq!(out.code, 2, "{args:?} {out:?}");
+        let all = out.all_output();
+        assert!(
+            all.contains("edit:reporting") && all.contains("nothing was written"),
+            "{out:?}"
+        );
+    }
+    assert_eq!(user_writes(&sim.requests()), 0);
+}
+
+#[tokio::test]
+async fn a_link_report_that_disagrees_with_the_user_list_writes_nothing() {
+    // Rows that do not match the paged read (an instance whose columns mean something else):
+    // user links cannot be trusted, so nothing is written and the run fails (exit 1).
+    let sim = start(tenant_world(3)).await;
+    let body = r#"{"id":0,"report":{"loaded":true,"rows":[{"id":1,"azureoid":null,"emailaddress":"x@y.example","inactive":0}]}}"#;
+    sim.inject(
+        Fault::halo_api(
+            "POST",
+            "/api/report",
+            FaultKind::Status {
+                status: 200,
+                body: body.into(),
+                content_type: "application/json".into(),
+            },
+        )
+        .always(),
+    );
+    let out = run(&env_for(&sim), &["run"]).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.all_output()
+            .contains("the user-link report does not agree with Halo's user list"),
+        "{out:?}"
+    );
+    assert_eq!(user_writes(&sim.requests()), 0);
+}
+
+#[tokio::test]
+async fn auto_finding_no_linked_tenant_among_active_clients_fails_naming_the_cause() {
+    let mut world = tenant_world(2);
+    for client in &mut world.halo.clients {
+        client.azure_tenants.clear();
+    }
+    let sim = start(world).await;
+    let out = run(&env_for(&sim), &["run"]).await;
+    assert_eq!(out.code, 3, "never a silent success: {out:?}");
+    assert!(
+        out.all_output()
+            .contains("ENTRA_TENANTS=auto found no Entra tenant linked to any of the 1 active Halo clients"),
         "{out:?}"
     );
 }

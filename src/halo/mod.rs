@@ -435,16 +435,60 @@ impl Halo {
 
     /// Reads the first page of clients (for `check`).
     pub async fn probe(&self) -> Result<(), HaloError> {
-        let mut url = self.api_url("Client");
+        self.first_page::<Client>("Client", &[], 1).await.map(|_| ())
+    }
+
+    /// The first page (at most `size`) of a client's users, inactive ones included (for
+    /// `check`: a sample to hold the link report against).
+    pub async fn sample_users(&self, client_id: i64, size: usize) -> Result<Vec<User>, HaloError> {
+        let filters = [
+            ("client_id", client_id.to_string()),
+            ("includeinactive", "true".to_string()),
+        ];
+        self.first_page("Users", &filters, size).await
+    }
+
+    async fn first_page<T: DeserializeOwned>(
+        &self,
+        entity: &str,
+        filters: &[(&str, String)],
+        size: usize,
+    ) -> Result<Vec<T>, HaloError> {
+        let mut url = self.api_url(entity);
         url.query_pairs_mut()
+            .extend_pairs(filters.iter().map(|(k, v)| (*k, v.as_str())))
             .append_pair("pageinate", "true")
-            .append_pair("page_size", "1")
+            .append_pair("page_size", &size.to_string())
             .append_pair("page_no", "1");
         let resp = self
-            .send(Method::GET, url, "/api/Client", None, true)
+            .send(Method::GET, url, &format!("/api/{entity}"), None, true)
             .await?;
-        resp.json::<Page<Client>>()?;
-        Ok(())
+        Ok(resp.json::<Page<T>>()?.records)
+    }
+
+    /// The asset field ids an asset type has (`GET /api/AssetType/{id}?includedetails=true`:
+    /// `fields[].field_id`).
+    pub async fn asset_type_fields(&self, type_id: i64) -> Result<Vec<i64>, HaloError> {
+        #[derive(Deserialize)]
+        struct TypeField {
+            #[serde(deserialize_with = "model::id")]
+            field_id: i64,
+        }
+        #[derive(Deserialize)]
+        struct Detailed {
+            #[serde(default)]
+            fields: Option<Vec<TypeField>>,
+        }
+        let mut url = self.api_url(&format!("AssetType/{type_id}"));
+        url.query_pairs_mut().append_pair("includedetails", "true");
+        let resp = self
+            .send(Method::GET, url, "/api/AssetType/{id}", None, true)
+            .await?;
+        let detailed: Detailed = resp.json()?;
+        let fields = detailed
+            .fields
+            .ok_or_else(|| resp.unexpected("the asset type came without its fields"))?;
+        Ok(fields.into_iter().map(|f| f.field_id).collect())
     }
 
     /// Posts one batch to `/api/{entity}` (an array: items with `id` update, items without

@@ -129,6 +129,43 @@ impl AssetTypes {
 }
 
 /// Resolves the asset type named by `var` (once per run, before any tenant).
+/// `check`: every configured asset field (`(variable, field id)`) is a field of the asset
+/// type `type_name` (id `type_id`), so that values written to it are kept by Halo.
+pub async fn check_type_fields(
+    halo: &Halo,
+    type_name: &str,
+    type_id: i64,
+    wanted: &[(&str, i64)],
+) -> Result<String, String> {
+    let fields = halo
+        .asset_type_fields(type_id)
+        .await
+        .map_err(|e| format!("reading the fields of asset type '{type_name}' failed: {e}"))?;
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|(_, id)| !fields.contains(id))
+        .map(|(var, id)| format!("{var}={id}"))
+        .collect();
+    if missing.is_empty() {
+        Ok(format!(
+            "asset type '{type_name}' (id {type_id}) has every configured field ({})",
+            wanted
+                .iter()
+                .map(|(var, id)| format!("{var}={id}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    } else {
+        let mut have: Vec<String> = fields.iter().map(i64::to_string).collect();
+        have.sort();
+        Err(format!(
+            "asset type '{type_name}' (id {type_id}) has no field {}; its fields are {}",
+            missing.join(", "),
+            have.join(", ")
+        ))
+    }
+}
+
 pub async fn resolve_asset_type(
     halo: &Halo,
     var: &str,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::Severity;
 use crate::halo::model::{flag, id, opt_string};
-use crate::halo::{Halo, HaloError, User};
+use crate::halo::{Client, Halo, HaloError, User};
 
 /// The permission the API agent needs for the report, as Halo's API names it.
 pub const REPORT_PERMISSION: &str = "edit:reporting";
@@ -159,6 +159,38 @@ pub fn explain(e: &HaloError) -> LinkError {
             message: format!("reading Halo user links failed: {other}"),
         },
     }
+}
+
+/// `check`: the link report runs for `client` and agrees with the first page of its users.
+/// Read-only. Any disagreement fails (exit 2): a run would not write with these links.
+pub async fn probe(halo: &Halo, client: &Client) -> Result<String, LinkError> {
+    let users = halo
+        .sample_users(client.id, 50)
+        .await
+        .map_err(|e| explain_read(&e))?;
+    let links = Links::read(halo, client.id).await?;
+    let mut linked = 0;
+    for user in &users {
+        match links.link_of(user) {
+            Ok(link) => linked += usize::from(link.is_some()),
+            Err(d) => {
+                return Err(LinkError {
+                    severity: Severity::Config,
+                    message: format!(
+                        "the user-link report does not agree with Halo's user list ({d}); \
+                         this instance's database does not answer the report as expected, so \
+                         a run would write nothing"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(format!(
+        "the SQL report ({REPORT_PERMISSION}) answers and agrees with the paged user list: \
+         {} user(s) of {} compared, {linked} linked",
+        users.len(),
+        client.display_name()
+    ))
 }
 
 /// A failed paged read of the users, as [`LinkError`].

@@ -26,7 +26,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::world::{
-    AzureTenant, HaloAsset, HaloAssetFieldValue, HaloClient, HaloSite, HaloUser, World,
+    AzureTenant, HaloAsset, HaloAssetFieldValue, HaloAssetType, HaloClient, HaloSite, HaloUser,
+    World,
 };
 use super::{
     Ctx, IssuedToken, Issuer, ResponseProperties, State, TokenError, json_response, report,
@@ -233,15 +234,24 @@ fn api_inner(ctx: &Ctx<'_>, st: &mut State) -> Reply {
                 .halo
                 .asset_types
                 .iter()
-                .map(|t| {
-                    record([
-                        ("id", json!(t.id)),
-                        ("name", json!(t.name)),
-                        ("keyfield_id", json!(t.keyfield_id)),
-                    ])
-                })
+                .map(|t| asset_type_json(&st.world, t, false))
                 .collect(),
         ))),
+        ["assettype", id] if get => {
+            let id = parse_id(id)?;
+            let t = st
+                .world
+                .halo
+                .asset_types
+                .iter()
+                .find(|t| t.id == id)
+                .ok_or_else(|| not_found(id))?;
+            Ok(ok_json(asset_type_json(
+                &st.world,
+                t,
+                flag(ctx, "includedetails"),
+            )))
+        }
         ["report", ..] if !st.world.credentials.halo_reporting => Err(report::forbidden()),
         ["report"] if post => report::post(ctx, &mut st.world),
         ["report", id] if get => report::get(ctx, &st.world, id),
@@ -447,6 +457,39 @@ fn client_json(client: &HaloClient, tenants: bool, float: bool) -> Value {
             })
             .collect();
         pairs.push(("azure_tenants", Value::Array(tenants)));
+    }
+    record(pairs)
+}
+
+/// An asset type (`Xtype`); with `details`, its fields as `TypeInfo` items. `TypeInfo` is
+/// not in the contract fixture: its properties (`typeinfo_id`, `id`, `field_id`,
+/// `field_name`) are those of a client generated from Halo's OpenAPI document and of a
+/// public Halo tool's captured rows (`{"typeinfo_id":120,"id":4,"field_id":132,
+/// "field_name":"IMEI Number"}`).
+fn asset_type_json(world: &World, t: &HaloAssetType, details: bool) -> Value {
+    let mut pairs = vec![
+        ("id", json!(t.id)),
+        ("name", json!(t.name)),
+        ("keyfield_id", json!(t.keyfield_id)),
+    ];
+    if details {
+        let fields = t
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(seq, field)| {
+                record([
+                    ("typeinfo_id", json!(t.id)),
+                    ("id", json!(seq + 1)),
+                    ("field_id", json!(field)),
+                    (
+                        "field_name",
+                        json!(world.halo.asset_fields.iter().find(|d| d.id == *field).map(|d| &d.name)),
+                    ),
+                ])
+            })
+            .collect();
+        pairs.push(("fields", Value::Array(fields)));
     }
     record(pairs)
 }

@@ -157,6 +157,10 @@ pub struct HaloAssetType {
     /// The field whose value the asset's read-only `key_field` projects (`Xtype.keyfield_id`).
     #[serde(default)]
     pub keyfield_id: Option<i64>,
+    /// The asset fields (definition ids) this type has: `Xtype.fields` on
+    /// `GET /api/AssetType/{id}?includedetails=true`.
+    #[serde(default)]
+    pub fields: Vec<i64>,
 }
 
 /// The standard asset field definitions of [`World::empty`]. Field definitions have their
@@ -436,12 +440,14 @@ impl World {
             entra: EntraWorld::default(),
             credentials: Credentials::default(),
         };
+        let fields: Vec<i64> = world.halo.asset_fields.iter().map(|f| f.id).collect();
         for name in ["Workstation", "Laptop", "Server", "Mobile Phone"] {
             let id = world.next_halo_id();
             world.halo.asset_types.push(HaloAssetType {
                 id,
                 name: name.to_string(),
                 keyfield_id: Some(ASSET_FIELD_TAG),
+                fields: fields.clone(),
             });
         }
         world

@@ -89,7 +89,10 @@ impl Contract {
             if let (Some(child), Some(child_model)) = (parts.next(), self.element_model(ty))
                 && !child_model.contains_key(child)
             {
-                out.push(format!("{what}: {ty} (in {model_name}.{top}) has no property '{child}'"));
+                let child_name = ty.trim_start_matches("array<").trim_end_matches('>');
+                out.push(format!(
+                    "{what}: {child_name} (in {model_name}.{top}) has no property '{child}'"
+                ));
             }
         }
     }
