@@ -16,8 +16,7 @@ use halo_integrator::metrics::Metrics;
 use halo_integrator::runner::{self, RunOptions};
 use halo_integrator::sim::{
     ASSET_FIELD_CSV_KEY, ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_RAM,
-    ASSET_FIELD_TAG,
-    ASSET_FIELD_SERIAL, SimOptions, Simulator, World,
+    ASSET_FIELD_SERIAL, ASSET_FIELD_TAG, SimOptions, Simulator, World,
 };
 use halo_integrator::telemetry;
 use halo_integrator::telemetry::serve::MetricsServer;

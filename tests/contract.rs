@@ -45,7 +45,12 @@ fn names_halo_does_not_have_are_violations_naming_them() {
             "Device has no property 'user_id'",
         ),
         (
-            request("POST", "/api/Users", "", Some(r#"[{"id":1,"ldap_id":"x"}]"#)),
+            request(
+                "POST",
+                "/api/Users",
+                "",
+                Some(r#"[{"id":1,"ldap_id":"x"}]"#),
+            ),
             "Users has no property 'ldap_id'",
         ),
         (
@@ -61,10 +66,7 @@ fn names_halo_does_not_have_are_violations_naming_them() {
             request("GET", "/api/Gadgets", "", None),
             "no such path in Halo's API",
         ),
-        (
-            request("DELETE", "/api/Users/12", "", None),
-            "",
-        ),
+        (request("DELETE", "/api/Users/12", "", None), ""),
         (
             {
                 let mut r = request("GET", "/api/Users", "pageinate=true", None);
@@ -99,7 +101,9 @@ fn names_halo_does_not_have_are_violations_naming_them() {
             "POST",
             "/api/Asset",
             "",
-            Some(r#"[{"client_id":1,"site_id":2,"assettype_id":3,"users":[{"id":7}],"fields":[{"id":9,"value":"x"}]}]"#),
+            Some(
+                r#"[{"client_id":1,"site_id":2,"assettype_id":3,"users":[{"id":7}],"fields":[{"id":9,"value":"x"}]}]"#,
+            ),
         ),
         request(
             "POST",
@@ -116,7 +120,11 @@ fn names_halo_does_not_have_are_violations_naming_them() {
 async fn the_demo_imports_stay_inside_the_contract() {
     let sim = start(World::demo()).await;
     let mut env = env_for_devices(&sim);
-    set(&mut env, "INTEGRATOR_IMPORTS", "entra-users,intune-devices,csv-assets");
+    set(
+        &mut env,
+        "INTEGRATOR_IMPORTS",
+        "entra-users,intune-devices,csv-assets",
+    );
     set(&mut env, "INTEGRATOR_DEACTIVATE_MISSING", "true");
     let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples/assets.csv");
     set(&mut env, "CSV_ASSETS_PATH", &csv.display().to_string());
@@ -158,5 +166,8 @@ async fn the_demo_imports_stay_inside_the_contract() {
         );
     }
     let answered: usize = requests.iter().map(|r| r.response_properties.len()).sum();
-    assert!(answered > 100, "answers were checked too ({answered} properties)");
+    assert!(
+        answered > 100,
+        "answers were checked too ({answered} properties)"
+    );
 }

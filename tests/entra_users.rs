@@ -684,7 +684,8 @@ async fn check_probes_each_assumption_with_one_verdict_line() {
     let out = run(&env_for(&sim), &["check"]).await;
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
-        out.stdout.contains("FAIL entra-users user links: Halo refused the SQL report")
+        out.stdout
+            .contains("FAIL entra-users user links: Halo refused the SQL report")
             && out.stdout.contains("edit:reporting"),
         "{out:?}"
     );
@@ -754,8 +755,9 @@ async fn auto_finding_no_linked_tenant_among_active_clients_fails_naming_the_cau
     let out = run(&env_for(&sim), &["run"]).await;
     assert_eq!(out.code, 3, "never a silent success: {out:?}");
     assert!(
-        out.all_output()
-            .contains("ENTRA_TENANTS=auto found no Entra tenant linked to any of the 1 active Halo clients"),
+        out.all_output().contains(
+            "ENTRA_TENANTS=auto found no Entra tenant linked to any of the 1 active Halo clients"
+        ),
         "{out:?}"
     );
 }

@@ -132,7 +132,10 @@ async fn hand_made_assets_are_matched_by_serial_not_duplicated() {
         let mut a = HaloAsset::from_device(&d, client, site, workstation);
         a.intune_id = None;
         a.fields.clear();
-        a.set_field(ASSET_FIELD_TAG, &d.serial_number.clone().unwrap().to_lowercase());
+        a.set_field(
+            ASSET_FIELD_TAG,
+            &d.serial_number.clone().unwrap().to_lowercase(),
+        );
         world.add_halo_asset(a)
     };
     let by_field = {
@@ -460,4 +463,127 @@ async fn a_partial_device_read_syncs_what_was_read_and_deactivates_nothing() {
         Some("Latitude 9450"),
         "what was read is synced"
     );
+}
+
+#[tokio::test]
+async fn an_asset_listed_without_fields_is_read_singly_only_when_fields_are_written() {
+    let mut world = device_world(3);
+    let client = world.halo.clients[0].id;
+    let site = world.halo.clients[0].main_site_id;
+    // Made by hand, no field values: Halo lists it without `fields`.
+    let bare = world.add_halo_asset(HaloAsset {
+        id: 0,
+        inventory_number: "DOCK-7".into(),
+        assettype_id: world.asset_type_id("Workstation").unwrap(),
+        client_id: client,
+        site_id: site,
+        intune_id: None,
+        inactive: false,
+        users: Vec::new(),
+        fields: Vec::new(),
+    });
+    let sim = start(world).await;
+    let single_reads = |requests: &[halo_integrator::sim::RequestRecord]| {
+        requests
+            .iter()
+            .filter(|r| {
+                r.method == "GET" && r.path.eq_ignore_ascii_case(&format!("/api/Asset/{bare}"))
+            })
+            .count()
+    };
+
+    // No field mapping: fields are never written, so the missing ones are not needed.
+    let mut env = env_for(&sim);
+    set(&mut env, "INTEGRATOR_IMPORTS", "intune-devices");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(single_reads(&sim.requests()), 0);
+
+    // With fields mapped, that one record is read singly and the tenant syncs.
+    sim.clear_requests();
+    let out = run(&env_for_devices(&sim), &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(single_reads(&sim.requests()), 1, "only the bare asset");
+    assert!(
+        sim.world().halo_asset(bare).unwrap().fields.is_empty(),
+        "left alone"
+    );
+    sim.clear_requests();
+    let again = run(&env_for_devices(&sim), &["run"]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(asset_writes(&sim.requests()), 0);
+}
+
+#[tokio::test]
+async fn check_fails_when_a_configured_field_is_not_a_field_of_the_asset_type() {
+    let mut world = device_world(2);
+    let workstation = world.asset_type_id("Workstation").unwrap();
+    for t in &mut world.halo.asset_types {
+        if t.id == workstation {
+            t.fields.retain(|f| *f != ASSET_FIELD_OS);
+        }
+    }
+    let sim = start(world).await;
+    let out = run(&env_for_devices(&sim), &["check"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stdout.contains(&format!(
+            "FAIL intune-devices asset type: asset type 'Workstation' (id {workstation}) has no field INTUNE_FIELD_OS={ASSET_FIELD_OS}"
+        )),
+        "{out:?}"
+    );
+    let sim = start(device_world(2)).await;
+    let out = run(&env_for_devices(&sim), &["check"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("ok   intune-devices asset type: asset type 'Workstation'"),
+        "{out:?}"
+    );
+    assert_eq!(asset_writes(&sim.requests()), 0, "check is read-only");
+}
+
+#[tokio::test]
+async fn an_assets_people_are_set_on_create_and_never_rewritten() {
+    let mut world = device_world(3);
+    // Someone in Halo gave the first asset two other people by hand.
+    let others: Vec<i64> = world
+        .halo
+        .users
+        .iter()
+        .rev()
+        .take(2)
+        .map(|u| u.id)
+        .collect();
+    world.halo.assets[0].users = others.clone();
+    let first = world.halo.assets[0].id;
+    new_device(&mut world, 50);
+    let sim = start(world).await;
+    let out = run(&env_for_devices(&sim), &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let w = sim.world();
+    assert_eq!(
+        w.halo_asset(first).unwrap().users,
+        others,
+        "Device_List does not carry people: unknown is not different"
+    );
+    let created = &assets_by_intune_id(&w)[&device_id(1, 50)];
+    let upn = w
+        .tenant(T1)
+        .unwrap()
+        .devices
+        .iter()
+        .find(|d| d.id == device_id(1, 50))
+        .unwrap()
+        .user_principal_name
+        .clone();
+    let expected: Vec<i64> = w
+        .halo
+        .users
+        .iter()
+        .filter(|u| Some(u.emailaddress.as_str()) == upn.as_deref())
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(created.users, expected, "users: [{{id}}] on create");
+    assert_eq!(expected.len(), 1);
 }

@@ -435,7 +435,9 @@ impl Halo {
 
     /// Reads the first page of clients (for `check`).
     pub async fn probe(&self) -> Result<(), HaloError> {
-        self.first_page::<Client>("Client", &[], 1).await.map(|_| ())
+        self.first_page::<Client>("Client", &[], 1)
+            .await
+            .map(|_| ())
     }
 
     /// The first page (at most `size`) of a client's users, inactive ones included (for

@@ -63,10 +63,7 @@ pub fn opt_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::Bool(b)) => Ok(Some(b)),
         Some(serde_json::Value::Number(n)) => Ok(Some(n.as_f64().is_some_and(|f| f != 0.0))),
-        Some(serde_json::Value::String(s)) => Ok(Some(matches!(
-            s.trim(),
-            "true" | "True" | "1"
-        ))),
+        Some(serde_json::Value::String(s)) => Ok(Some(matches!(s.trim(), "true" | "True" | "1"))),
         Some(other) => Err(serde::de::Error::custom(format!(
             "expected true or false, got {other}"
         ))),

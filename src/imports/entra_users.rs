@@ -4,8 +4,8 @@
 use tracing::Instrument;
 
 use super::tenant_sync::{Job, Source, fail, plan_and_apply, run_tenants, source_records};
-use super::user_links::{self, LinkError, Links};
 use super::tenants::TenantTarget;
+use super::user_links::{self, LinkError, Links};
 use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::ImportKind;
 use crate::halo::User;
@@ -151,10 +151,7 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
             }),
         }
     };
-    let current: Vec<Current> = match read_halo
-        .instrument(tracing::info_span!("read_halo"))
-        .await
-    {
+    let current: Vec<Current> = match read_halo.instrument(tracing::info_span!("read_halo")).await {
         Ok(current) => current,
         Err(e) => return fail(&JOB, target, e.severity, e.message),
     };

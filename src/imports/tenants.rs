@@ -183,14 +183,23 @@ mod tests {
         assert!(d.targets.is_empty());
         assert_eq!(d.problems.len(), 1);
         assert!(
-            d.problems[0].message.contains("no Entra tenant linked to any of the 1 active"),
+            d.problems[0]
+                .message
+                .contains("no Entra tenant linked to any of the 1 active"),
             "{}",
             d.problems[0].message
         );
         let none_active = resolve(&clients[1..], &TenantSelection::Auto, &[], one_shard());
-        assert!(none_active.problems.is_empty(), "no active client: nothing to sync");
+        assert!(
+            none_active.problems.is_empty(),
+            "no active client: nothing to sync"
+        );
         let listed = TenantSelection::List(vec![]);
-        assert!(resolve(&clients, &listed, &[], one_shard()).problems.is_empty());
+        assert!(
+            resolve(&clients, &listed, &[], one_shard())
+                .problems
+                .is_empty()
+        );
     }
 
     #[test]

@@ -95,10 +95,7 @@ impl Links {
             .0
             .get(&user.id)
             .ok_or_else(|| disagree("listed by Halo but missing from the link report".into()))?;
-        let email = |e: Option<&str>| {
-            e.map(|e| e.trim().to_lowercase())
-                .filter(|e| !e.is_empty())
-        };
+        let email = |e: Option<&str>| e.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
         if email(row.emailaddress.as_deref()) != email(user.emailaddress.as_deref()) {
             return Err(disagree(format!(
                 "e-mail {:?} in the list, {:?} in the report",
@@ -255,7 +252,10 @@ mod tests {
             row(3, Some("oid-3"), "cy@x.example", true),
         ]);
         let table: [(&str, Result<Option<&str>, &str>); 5] = [
-            (r#"{"id":1,"emailaddress":" Ann@X.example "}"#, Ok(Some("oid-1"))),
+            (
+                r#"{"id":1,"emailaddress":" Ann@X.example "}"#,
+                Ok(Some("oid-1")),
+            ),
             (r#"{"id":2,"emailaddress":"bob@x.example"}"#, Ok(None)),
             (
                 r#"{"id":3,"emailaddress":"cy@x.example","inactive":false}"#,

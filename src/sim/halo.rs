@@ -12,7 +12,8 @@
 //! records are hidden unless `includeinactive=true`; a client list carries `azure_tenants`
 //! only with `includeazuretenants=true` (`includedetails` works on `GET /api/Client/{id}`
 //! only); `search` does not look at `azureoid`; an asset's `fields` appear in lists only with
-//! `includeassetfields=true`, and `fields`/`users` sent in an update replace the stored array
+//! `includeassetfields=true` (and not even then for an asset without field values), and
+//! `fields`/`users` sent in an update replace the stored array
 //! wholesale; `key_field` is a read-only projection of the field the asset type marks as key
 //! (a value sent is echoed, not stored); writes answer with float ids, an object for one item
 //! and an array otherwise; a batch with one invalid item is rejected as a whole with a
@@ -208,7 +209,11 @@ fn api_inner(ctx: &Ctx<'_>, st: &mut State) -> Reply {
         ["client", id] if get => {
             let id = parse_id(id)?;
             let client = st.world.client(id).ok_or_else(|| not_found(id))?;
-            Ok(ok_json(client_json(client, flag(ctx, "includedetails"), false)))
+            Ok(ok_json(client_json(
+                client,
+                flag(ctx, "includedetails"),
+                false,
+            )))
         }
         ["site"] if get => list_sites(ctx, &st.world),
         ["site", id] if get => {
@@ -227,7 +232,13 @@ fn api_inner(ctx: &Ctx<'_>, st: &mut State) -> Reply {
         ["asset", id] if get => {
             let id = parse_id(id)?;
             let asset = st.world.halo_asset(id).ok_or_else(|| not_found(id))?;
-            Ok(ok_json(asset_json(&st.world, asset, Model::Full, true, false)))
+            Ok(ok_json(asset_json(
+                &st.world,
+                asset,
+                Model::Full,
+                true,
+                false,
+            )))
         }
         ["assettype"] if get => Ok(ok_json(Value::Array(
             st.world
@@ -291,11 +302,9 @@ fn record_properties(value: &Value) -> Vec<String> {
     }
     let mut out = BTreeSet::new();
     let records: Vec<&Value> = match value {
-        Value::Object(map) if map.contains_key("record_count") => map
-            .values()
-            .filter_map(Value::as_array)
-            .flatten()
-            .collect(),
+        Value::Object(map) if map.contains_key("record_count") => {
+            map.values().filter_map(Value::as_array).flatten().collect()
+        }
         Value::Array(items) => items.iter().collect(),
         other => vec![other],
     };
@@ -400,7 +409,14 @@ fn record(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
 }
 
 fn site_name(world: &World, id: i64) -> Value {
-    json!(world.halo.sites.iter().find(|s| s.id == id).map(|s| &s.name))
+    json!(
+        world
+            .halo
+            .sites
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| &s.name)
+    )
 }
 
 fn client_name(world: &World, id: i64) -> Value {
@@ -426,9 +442,7 @@ fn user_json(world: &World, user: &HaloUser, model: Model, float: bool) -> Value
         ("phonenumber", json!(user.phonenumber)),
         ("mobilenumber", json!(user.mobilenumber)),
     ];
-    pairs.extend(
-        USER_OTHER_FIELDS.map(|name| (name, json!(user.other.get(name)))),
-    );
+    pairs.extend(USER_OTHER_FIELDS.map(|name| (name, json!(user.other.get(name)))));
     if model == Model::Full {
         pairs.push(("azureoid", json!(user.azureoid)));
     }
@@ -484,7 +498,14 @@ fn asset_type_json(world: &World, t: &HaloAssetType, details: bool) -> Value {
                     ("field_id", json!(field)),
                     (
                         "field_name",
-                        json!(world.halo.asset_fields.iter().find(|d| d.id == *field).map(|d| &d.name)),
+                        json!(
+                            world
+                                .halo
+                                .asset_fields
+                                .iter()
+                                .find(|d| d.id == *field)
+                                .map(|d| &d.name)
+                        ),
                     ),
                 ])
             })
@@ -513,7 +534,14 @@ fn asset_json(world: &World, asset: &HaloAsset, model: Model, fields: bool, floa
         ("assettype_id", id_value(asset.assettype_id, float)),
         (
             "assettype_name",
-            json!(world.halo.asset_types.iter().find(|t| t.id == asset.assettype_id).map(|t| &t.name)),
+            json!(
+                world
+                    .halo
+                    .asset_types
+                    .iter()
+                    .find(|t| t.id == asset.assettype_id)
+                    .map(|t| &t.name)
+            ),
         ),
         ("client_id", id_value(asset.client_id, float)),
         ("client_name", client_name(world, asset.client_id)),
@@ -522,7 +550,11 @@ fn asset_json(world: &World, asset: &HaloAsset, model: Model, fields: bool, floa
         ("intune_id", json!(asset.intune_id)),
         ("inactive", json!(asset.inactive)),
     ];
-    if fields || model == Model::Full {
+    // A list item of an asset without any field value comes without `fields` even with
+    // `includeassetfields=true` (seen against a real Halo: such an item failed a whole
+    // tenant); the single GET always has them.
+    let listed_bare = model == Model::List && asset.fields.is_empty();
+    if (fields && !listed_bare) || model == Model::Full {
         let fields = asset
             .fields
             .iter()
@@ -533,7 +565,11 @@ fn asset_json(world: &World, asset: &HaloAsset, model: Model, fields: bool, floa
                     .iter()
                     .find(|d| d.id == f.id)
                     .map(|d| d.name.clone());
-                record([("id", json!(f.id)), ("name", json!(name)), ("value", json!(f.value))])
+                record([
+                    ("id", json!(f.id)),
+                    ("name", json!(name)),
+                    ("value", json!(f.value)),
+                ])
             })
             .collect();
         pairs.push(("fields", Value::Array(fields)));
@@ -997,7 +1033,9 @@ fn parse_asset_user(
         .iter()
         .any(|u| u.id == id && u.client_id == client_id)
     {
-        return Err(item.err(format!("users: user {id} is not a user of client {client_id}")));
+        return Err(item.err(format!(
+            "users: user {id} is not a user of client {client_id}"
+        )));
     }
     Ok(id)
 }

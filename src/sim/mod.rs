@@ -42,9 +42,9 @@ mod tests;
 pub use faults::{Fault, FaultKind, Service, Target};
 pub use world::{
     ASSET_FIELD_CSV_KEY, ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_RAM,
-    ASSET_FIELD_SERIAL, ASSET_FIELD_TAG, ASSET_FIELD_WARRANTY, AzureTenant, Credentials, EntraTenant, EntraUser,
-    EntraWorld, HaloAsset, HaloAssetFieldDef, HaloAssetFieldValue, HaloAssetType, HaloClient,
-    HaloReport, HaloSite, HaloUser, HaloWorld, ManagedDevice, World,
+    ASSET_FIELD_SERIAL, ASSET_FIELD_TAG, ASSET_FIELD_WARRANTY, AzureTenant, Credentials,
+    EntraTenant, EntraUser, EntraWorld, HaloAsset, HaloAssetFieldDef, HaloAssetFieldValue,
+    HaloAssetType, HaloClient, HaloReport, HaloSite, HaloUser, HaloWorld, ManagedDevice, World,
 };
 
 use std::collections::{HashMap, VecDeque};

@@ -273,7 +273,10 @@ async fn halo_hides_inactive_records_and_search_ignores_azureoid() {
     );
     let first = user["id"].as_i64().expect("id");
     let (_, full) = halo_get(&sim, &http, &token, &format!("/api/Users/{first}")).await;
-    assert_eq!(full["azureoid"], "00000000-oid", "the full Users model has it");
+    assert_eq!(
+        full["azureoid"], "00000000-oid",
+        "the full Users model has it"
+    );
 
     let (_, found) = halo_get(&sim, &http, &token, "/api/Users?search=USER3@ALPHA").await;
     assert_eq!(found["record_count"], 1);
@@ -306,8 +309,7 @@ async fn halo_client_lists_carry_azure_tenants_only_with_includeazuretenants() {
     // `includedetails` exists only on the single GET: the list ignores it.
     let (_, ignored) = halo_get(&sim, &http, &token, "/api/Client?includedetails=true").await;
     assert!(ignored["clients"][0].get("azure_tenants").is_none());
-    let (_, detailed) =
-        halo_get(&sim, &http, &token, "/api/Client?includeazuretenants=true").await;
+    let (_, detailed) = halo_get(&sim, &http, &token, "/api/Client?includeazuretenants=true").await;
     assert_eq!(
         detailed["clients"][0]["azure_tenants"][0]["azure_tenant_id"],
         TENANT_A
@@ -1444,12 +1446,19 @@ async fn halo_assets_hide_fields_and_inactive_records_unless_asked() {
     assert!(fields.iter().any(|f| f["id"] == ASSET_FIELD_WARRANTY));
     assert_eq!(body["assets"][0]["intune_id"], "dev-0");
     assert!(
-        body["assets"].as_array().expect("assets").iter().all(|a| a.get("users").is_none() && a.get("user_id").is_none()),
+        body["assets"]
+            .as_array()
+            .expect("assets")
+            .iter()
+            .all(|a| a.get("users").is_none() && a.get("user_id").is_none()),
         "Device_List carries no people: {body}"
     );
     let id = body["assets"][0]["id"].as_i64().expect("id");
     let (_, full) = halo_get(&sim, &http, &token, &format!("/api/Asset/{id}")).await;
-    assert!(full["users"].is_array(), "the full Device model has them: {full}");
+    assert!(
+        full["users"].is_array(),
+        "the full Device model has them: {full}"
+    );
 }
 
 #[tokio::test]

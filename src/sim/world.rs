@@ -757,7 +757,8 @@ impl World {
             };
             for (j, device) in devices[..devices_per_tenant - new].iter().enumerate() {
                 let mut asset = HaloAsset::from_device(device, client_id, site_id, workstation);
-                asset.users = world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                asset.users =
+                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
                 if j < changed {
                     asset.set_field(ASSET_FIELD_OS, "Windows 10.0.19045.0");
                 }
@@ -795,7 +796,6 @@ impl World {
         asset.field(key).filter(|v| !v.is_empty())
     }
 }
-
 
 const DEMO_DEVICES_IN_SYNC: usize = 20;
 const DEMO_DEVICES_CHANGED: usize = 3;
@@ -857,10 +857,12 @@ fn seed_demo_devices(world: &mut World) {
             let new_end = changed_end + DEMO_DEVICES_NEW;
             let mut asset = HaloAsset::from_device(device, client_id, site_id, workstation);
             if j < DEMO_DEVICES_IN_SYNC {
-                asset.users = world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                asset.users =
+                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
                 asset.set_field(ASSET_FIELD_WARRANTY, "2028-03-31");
             } else if j < changed_end {
-                asset.users = world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                asset.users =
+                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
                 asset.set_field(ASSET_FIELD_OS, "Windows 10.0.19045.5131");
             } else if j < new_end {
                 continue;

@@ -1138,6 +1138,41 @@ fn asset_spec_works_the_same() {
     );
 }
 
+#[test]
+fn create_only_fields_go_into_creates_and_never_into_updates() {
+    let with_people = |oid: &str, email: &str| {
+        let mut d = want(oid, email);
+        d.create_only = Fields::from([
+            ("users".to_owned(), json!([{"id": 7}])),
+            ("blank".to_owned(), json!("  ")),
+        ]);
+        d
+    };
+    // New: the create carries them (blank ones left out). Existing, linked and equal: no
+    // write, whatever Halo holds for them. Existing and changed: the update has only the
+    // compared fields. Matched by e-mail: the link, never the create-only fields.
+    let desired = [
+        with_people("new", "new@x.com"),
+        with_people("same", "same@x.com"),
+        with_people("chg", "chg@x.com").with("name", Some(json!("Renamed"))),
+        with_people("mail", "mail@x.com"),
+    ];
+    let current = [
+        have(1, Some("same"), "same@x.com"),
+        have(2, Some("chg"), "chg@x.com"),
+        have(3, None, "mail@x.com"),
+    ];
+    let plan = plan(&SPEC, &desired, &current, &opts());
+    assert_eq!(plan.creates.len(), 1);
+    assert_eq!(plan.creates[0].fields["users"], json!([{"id": 7}]));
+    assert!(!plan.creates[0].fields.contains_key("blank"));
+    assert_eq!(plan.unchanged, 1);
+    assert_eq!(plan.updates.len(), 2);
+    for u in &plan.updates {
+        assert!(!u.changes.contains_key("users"), "{u:?}");
+    }
+}
+
 /// Property-based tests: random source and Halo states — duplicates already in Halo,
 /// case-variant e-mails, missing fields, inactive records — against the engine's
 /// promises. Failing cases are kept in `proptest-regressions/` and replayed first.

@@ -35,7 +35,9 @@ pub fn contract() -> &'static Contract {
 impl Contract {
     /// The fixture path a request path (`/api/Users/12`) stands for, with its operations.
     fn route(&self, path: &str) -> Option<(&str, &Map<String, Value>)> {
-        let rest = path.get(4..).filter(|_| path[..4].eq_ignore_ascii_case("/api"))?;
+        let rest = path
+            .get(4..)
+            .filter(|_| path[..4].eq_ignore_ascii_case("/api"))?;
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
         self.paths.iter().find_map(|(template, ops)| {
             let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
@@ -119,7 +121,9 @@ impl Contract {
             .unwrap_or_default();
         for (name, _) in url::form_urlencoded::parse(r.query.as_bytes()) {
             if !known.iter().any(|k| k.eq_ignore_ascii_case(&name)) {
-                out.push(format!("{what}: Halo's {template} has no query parameter '{name}'"));
+                out.push(format!(
+                    "{what}: Halo's {template} has no query parameter '{name}'"
+                ));
             }
         }
         let body_model = op["body"].as_str().map(|ty| {
@@ -162,7 +166,11 @@ impl Contract {
                 .paths
                 .get(&format!("/{entity}"))
                 .and_then(|p| p["post"]["body"].as_str())
-                .map(|ty| ty.trim_start_matches("array<").trim_end_matches('>').to_string());
+                .map(|ty| {
+                    ty.trim_start_matches("array<")
+                        .trim_end_matches('>')
+                        .to_string()
+                });
             let model = match (full, template.contains('{') || method == "post") {
                 (Some(full), true) => Some(full),
                 (Some(full), false) => Some(
@@ -179,7 +187,9 @@ impl Contract {
                     &format!("{what} answer"),
                     &mut out,
                 ),
-                None => out.push(format!("{what} answer: no model for {template} in the contract")),
+                None => out.push(format!(
+                    "{what} answer: no model for {template} in the contract"
+                )),
             }
         }
         out

@@ -11,8 +11,8 @@ use std::process::Output;
 use std::time::Duration;
 
 use halo_integrator::sim::{
-    ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL,
-    ASSET_FIELD_TAG, ASSET_FIELD_WARRANTY, EntraUser, Fault, HaloAsset, HaloAssetFieldValue, HaloUser,
+    ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL, ASSET_FIELD_TAG,
+    ASSET_FIELD_WARRANTY, EntraUser, Fault, HaloAsset, HaloAssetFieldValue, HaloUser,
     ManagedDevice, RequestRecord, Service, SimOptions, Simulator, World,
 };
 
