@@ -112,7 +112,7 @@ impl Kind {
         }
     }
 
-    /// Lower bound (Halo, Graph): tokens + pages + write batches.
+    /// Lower bound (Halo, Graph): tokens + pages + link reports + write batches.
     fn bound(self, no_change: bool) -> (usize, usize) {
         let batches = |changed: usize| {
             if no_change {
@@ -122,9 +122,10 @@ impl Kind {
             }
         };
         match self {
-            // Halo: token + client page + user pages + update batches; Graph: token + pages.
+            // Halo: token + client page + the client's link report (`Users_List` has no
+            // `azureoid`) + user pages + update batches; Graph: token + pages.
             Kind::Users(n) => (
-                2 + n.div_ceil(HALO_PAGE) + batches(n / 100),
+                3 + n.div_ceil(HALO_PAGE) + batches(n / 100),
                 1 + n.div_ceil(GRAPH_PAGE),
             ),
             // Halo: token + client page + asset-type read, per tenant asset pages + user

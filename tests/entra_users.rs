@@ -722,7 +722,8 @@ async fn a_link_report_that_disagrees_with_the_user_list_writes_nothing() {
     // Rows that do not match the paged read (an instance whose columns mean something else):
     // user links cannot be trusted, so nothing is written and the run fails (exit 1).
     let sim = start(tenant_world(3)).await;
-    let body = r#"{"id":0,"report":{"loaded":true,"rows":[{"id":1,"azureoid":null,"emailaddress":"x@y.example","inactive":0}]}}"#;
+    // (As a one-element array: the other answer shape Halo is seen to use.)
+    let body = r#"[{"id":0,"report":{"loaded":true,"rows":[{"id":1,"azureoid":null,"emailaddress":"x@y.example","inactive":0}]}}]"#;
     sim.inject(
         Fault::halo_api(
             "POST",

@@ -323,13 +323,16 @@ impl Halo {
                 true,
             )
             .await?;
-        // One report object, or a one-element array of it (both are seen).
-        let answer = match resp.json::<Value>()? {
-            Value::Array(mut items) if items.len() == 1 => items.remove(0),
-            other => other,
+        // One report object, or a one-element array of it (both are seen). Parsed straight
+        // into the rows, never through a JSON tree of a body that may hold 100k rows.
+        let answer: ReportAnswer<T> = match resp.body.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[') => resp
+                .json::<Vec<ReportAnswer<T>>>()?
+                .into_iter()
+                .next()
+                .ok_or_else(|| resp.unexpected("the SQL report answer is an empty array"))?,
+            _ => resp.json()?,
         };
-        let answer: ReportAnswer<T> = serde_json::from_value(answer)
-            .map_err(|e| resp.unexpected(format!("unexpected SQL report answer: {e}")))?;
         let report = answer
             .report
             .ok_or_else(|| resp.unexpected("the SQL report answer has no report"))?;
