@@ -749,6 +749,20 @@ impl Item<'_> {
         }
     }
 
+    /// An item of the child array `name` (`fields`, `users`): an object with an `id`.
+    fn child<'v>(&self, name: &str, value: &'v Value) -> Result<(Item<'v>, i64), Reject> {
+        let child = Item {
+            index: self.index,
+            map: value
+                .as_object()
+                .ok_or_else(|| self.err(format!("{name}: {value} is not an object")))?,
+        };
+        let id = child
+            .int("id")?
+            .ok_or_else(|| self.err(format!("{name}: id is required")))?;
+        Ok((child, id))
+    }
+
     /// The record id for an update; `None` (also for 0) means create.
     pub(super) fn id(&self) -> Result<Option<i64>, Reject> {
         Ok(self.int("id")?.filter(|id| *id != 0))
@@ -1018,15 +1032,7 @@ fn parse_asset_user(
     value: &Value,
     client_id: i64,
 ) -> Result<i64, Reject> {
-    let user = Item {
-        index: item.index,
-        map: value
-            .as_object()
-            .ok_or_else(|| item.err(format!("users: {value} is not an object")))?,
-    };
-    let id = user
-        .int("id")?
-        .ok_or_else(|| item.err("users: id is required".to_string()))?;
+    let (_, id) = item.child("users", value)?;
     if !world
         .halo
         .users
@@ -1045,15 +1051,7 @@ fn parse_asset_field(
     world: &World,
     value: &Value,
 ) -> Result<HaloAssetFieldValue, Reject> {
-    let field = Item {
-        index: item.index,
-        map: value
-            .as_object()
-            .ok_or_else(|| item.err(format!("fields: {value} is not an object")))?,
-    };
-    let id = field
-        .int("id")?
-        .ok_or_else(|| item.err("fields: id is required".to_string()))?;
+    let (field, id) = item.child("fields", value)?;
     if !world.halo.asset_fields.iter().any(|d| d.id == id) {
         return Err(item.err(format!("fields: field id {id} does not exist")));
     }
