@@ -379,6 +379,28 @@ pub struct Config {
     pub intune_devices: IntuneDevicesOptions,
     pub csv_assets: Option<CsvAssetsOptions>,
     pub ldap_users: Option<LdapUsersOptions>,
+    /// `INTEGRATOR_HALO_TICKETS=true`: problem tickets in Halo.
+    pub tickets: Option<TicketOptions>,
+}
+
+/// Problem tickets in Halo (`INTEGRATOR_HALO_TICKETS=true` and `INTEGRATOR_TICKET_*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketOptions {
+    /// `INTEGRATOR_TICKET_TYPE_ID`: the ticket type of new tickets.
+    pub type_id: i64,
+    /// `INTEGRATOR_TICKET_CLIENT`: the client (name or id) of run-level problems: the MSP's own.
+    pub client: String,
+    /// `INTEGRATOR_TICKET_OUTCOME_ID`: the action outcome of the notes (Halo rejects a note
+    /// without one), e.g. the id of "Private Note".
+    pub outcome_id: i64,
+    /// `INTEGRATOR_TICKET_TEAM`: the team new tickets are assigned to.
+    pub team: Option<String>,
+    /// `INTEGRATOR_TICKET_AGENT_ID`: the agent new tickets are assigned to.
+    pub agent_id: Option<i64>,
+    /// `INTEGRATOR_TICKET_CLOSED_STATUS_ID`: set on recovery; unset = recovery only notes.
+    pub closed_status_id: Option<i64>,
+    /// `INTEGRATOR_TICKET_MAX_PER_RUN`: tickets opened or updated per run, at most.
+    pub max_per_run: usize,
 }
 
 /// The raw variables, as `envy` reads them (field name = variable name, lower-cased).
@@ -447,6 +469,15 @@ struct Raw {
     ldap_link_field: Option<String>,
     ldap_ca_file: Option<String>,
     ldap_page_size: Option<String>,
+    // Read as text: looked at only when tickets are enabled.
+    integrator_halo_tickets: Option<bool>,
+    integrator_ticket_type_id: Option<String>,
+    integrator_ticket_client: Option<String>,
+    integrator_ticket_outcome_id: Option<String>,
+    integrator_ticket_team: Option<String>,
+    integrator_ticket_agent_id: Option<String>,
+    integrator_ticket_closed_status_id: Option<String>,
+    integrator_ticket_max_per_run: Option<String>,
 }
 
 /// Variables this build reads; any other `HALO_*` / `INTEGRATOR_*` draws a warning.
@@ -477,6 +508,14 @@ const KNOWN: &[&str] = &[
     "INTEGRATOR_RETRY_INITIAL_DELAY_MS",
     "INTEGRATOR_RETRY_MAX_DELAY_SECONDS",
     "INTEGRATOR_ALLOW_INSECURE_HTTP",
+    "INTEGRATOR_HALO_TICKETS",
+    "INTEGRATOR_TICKET_TYPE_ID",
+    "INTEGRATOR_TICKET_CLIENT",
+    "INTEGRATOR_TICKET_OUTCOME_ID",
+    "INTEGRATOR_TICKET_TEAM",
+    "INTEGRATOR_TICKET_AGENT_ID",
+    "INTEGRATOR_TICKET_CLOSED_STATUS_ID",
+    "INTEGRATOR_TICKET_MAX_PER_RUN",
 ];
 
 /// What each typed variable expects, for envy's parse errors.
@@ -485,6 +524,7 @@ fn expectation(var: &str) -> &'static str {
         "INTEGRATOR_DRY_RUN"
         | "INTEGRATOR_DEACTIVATE_MISSING"
         | "INTEGRATOR_ALLOW_INSECURE_HTTP"
+        | "INTEGRATOR_HALO_TICKETS"
         | "ENTRA_USERS_INCLUDE_GUESTS" => "expected `true` or `false`",
         "INTEGRATOR_MAX_DEACTIVATION_PERCENT" => "expected a number from 0 to 100",
         _ => "expected a whole number",
@@ -556,6 +596,17 @@ fn unknown_variable_warnings(vars: &[(String, String)]) -> Vec<String> {
 }
 
 /// Collects errors while building the config, so the user sees all of them at once.
+/// The `INTEGRATOR_TICKET_*` variables, as read.
+struct TicketRaw {
+    type_id: Option<String>,
+    client: Option<String>,
+    outcome_id: Option<String>,
+    team: Option<String>,
+    agent_id: Option<String>,
+    closed_status_id: Option<String>,
+    max_per_run: Option<String>,
+}
+
 #[derive(Default)]
 struct Validator {
     errors: Vec<ConfigError>,
@@ -895,6 +946,20 @@ impl Validator {
             None
         };
 
+        let tickets = if raw.integrator_halo_tickets.unwrap_or(false) {
+            self.tickets(TicketRaw {
+                type_id: raw.integrator_ticket_type_id,
+                client: raw.integrator_ticket_client,
+                outcome_id: raw.integrator_ticket_outcome_id,
+                team: raw.integrator_ticket_team,
+                agent_id: raw.integrator_ticket_agent_id,
+                closed_status_id: raw.integrator_ticket_closed_status_id,
+                max_per_run: raw.integrator_ticket_max_per_run,
+            })
+        } else {
+            None
+        };
+
         let ldap_users = if imports.contains(&ImportKind::LdapUsers) {
             self.ldap_users(
                 LdapRaw {
@@ -949,7 +1014,76 @@ impl Validator {
             intune_devices,
             csv_assets,
             ldap_users,
+            tickets,
         })
+    }
+
+    fn tickets(&mut self, raw: TicketRaw) -> Option<TicketOptions> {
+        const ID: &str = "a Halo id";
+        let type_id = self.required_id(
+            "INTEGRATOR_TICKET_TYPE_ID",
+            raw.type_id,
+            "the id of the ticket type of new tickets",
+        );
+        let client = self.required(
+            "INTEGRATOR_TICKET_CLIENT",
+            raw.client,
+            "the Halo client (name or id) that receives run-level problems: your own",
+        );
+        let outcome_id = self.required_id(
+            "INTEGRATOR_TICKET_OUTCOME_ID",
+            raw.outcome_id,
+            "the id of the action outcome of the notes (e.g. \"Private Note\")",
+        );
+        let agent_id = self.halo_id("INTEGRATOR_TICKET_AGENT_ID", raw.agent_id, ID);
+        let closed_status_id = self.halo_id(
+            "INTEGRATOR_TICKET_CLOSED_STATUS_ID",
+            raw.closed_status_id,
+            ID,
+        );
+        let max_per_run = match Self::optional(raw.max_per_run) {
+            None => 10,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    self.error(
+                        "INTEGRATOR_TICKET_MAX_PER_RUN",
+                        format!("expected a whole number from 1 to 1000, got '{v}'"),
+                    );
+                    10
+                }
+            },
+        };
+        Some(TicketOptions {
+            type_id: type_id?,
+            client: client?,
+            outcome_id: outcome_id?,
+            team: Self::optional(raw.team),
+            agent_id,
+            closed_status_id,
+            max_per_run,
+        })
+    }
+
+    /// A required Halo id (`what` says which).
+    fn required_id(&mut self, var: &str, value: Option<String>, what: &str) -> Option<i64> {
+        let value = self.required(var, value, what);
+        self.halo_id(var, value, "a Halo id")
+    }
+
+    /// An optional Halo id (`what`: which kind): a whole number greater than 0.
+    fn halo_id(&mut self, var: &str, value: Option<String>, what: &str) -> Option<i64> {
+        let value = Self::optional(value)?;
+        match value.parse::<i64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                self.error(
+                    var,
+                    format!("expected {what} (a whole number greater than 0), got '{value}'"),
+                );
+                None
+            }
+        }
     }
 
     fn ldap_users(
@@ -1265,17 +1399,7 @@ impl Validator {
 
     /// An optional Halo field id: a whole number greater than 0.
     fn field_id(&mut self, var: &str, value: Option<String>) -> Option<i64> {
-        let value = Self::optional(value)?;
-        match value.parse::<i64>() {
-            Ok(id) if id > 0 => Some(id),
-            _ => {
-                self.error(
-                    var,
-                    format!("expected a Halo asset field id (a whole number greater than 0), got '{value}'"),
-                );
-                None
-            }
-        }
+        self.halo_id(var, value, "a Halo asset field id")
     }
 
     fn imports(&mut self, value: Option<String>) -> Vec<ImportKind> {

@@ -16,4 +16,5 @@ pub mod sim;
 pub mod sources;
 pub mod sync;
 pub mod telemetry;
+pub mod tickets;
 pub mod token;

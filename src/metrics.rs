@@ -19,6 +19,7 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub http_retries: CounterVec,
     pub rate_limit_wait: CounterVec,
+    pub tickets: CounterVec,
 }
 
 const PREFIX: &str = "halo_integrator";
@@ -133,6 +134,12 @@ impl Metrics {
                 "rate_limit_wait_seconds_total",
                 "Time spent waiting for the client-side rate limiter.",
                 &["api"],
+            ),
+            tickets: counter(
+                &registry,
+                "tickets_total",
+                "Problem tickets in Halo (INTEGRATOR_HALO_TICKETS): opened, noted, recovered, failed, capped.",
+                &["action"],
             ),
             registry,
         }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::config::{AssetColumn, Config, ImportKind, RetryConfig};
+use crate::config::{AssetColumn, Config, ImportKind, RetryConfig, TicketOptions};
 use crate::halo::{Halo, HaloError};
 use crate::http::{BuildError, ClientSettings, HttpClient};
 use crate::imports::{
@@ -21,6 +21,7 @@ use crate::metrics::Metrics;
 use crate::sources::graph::Graph;
 use crate::sync::{PlanCounts, Withheld};
 use crate::telemetry::push;
+use crate::tickets;
 
 /// What the command line adds to the configuration.
 #[derive(Debug, Clone, Default)]
@@ -220,6 +221,21 @@ pub async fn run(
             record_import_metrics(metrics, &import);
             log_import_summary(&import, dry_run);
             report.imports.push(import);
+        }
+        if let Some(opts) = &config.tickets {
+            if dry_run {
+                tracing::info!("dry run: problem tickets are neither opened nor updated");
+            } else {
+                tickets::raise(
+                    opts,
+                    &clients.halo,
+                    &report.imports,
+                    report.error.as_deref(),
+                    metrics,
+                )
+                .instrument(tracing::info_span!("tickets"))
+                .await;
+            }
         }
         report
     }
@@ -547,6 +563,9 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
     } else {
         tenants::Directory::default()
     };
+    if let Some(opts) = &config.tickets {
+        v.add("halo tickets", check_tickets(halo, opts).await);
+    }
     for kind in imports {
         match kind {
             ImportKind::EntraUsers => match directory.targets.first() {
@@ -633,6 +652,33 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
         }
     }
     v.done()
+}
+
+/// Problem tickets: `INTEGRATOR_TICKET_CLIENT` is an active client and the agent can list
+/// tickets. The type, status and outcome ids cannot be read through Halo's API contract:
+/// the line says so.
+async fn check_tickets(halo: &Halo, opts: &TicketOptions) -> Result<String, String> {
+    let clients = halo.clients().await.map_err(|e| e.to_string())?;
+    let client = imports::clients::Clients::new(&clients)
+        .find(&opts.client)
+        .map_err(|e| format!("INTEGRATOR_TICKET_CLIENT: {e}"))?;
+    let open = halo
+        .open_tickets(tickets::MARKER)
+        .await
+        .map_err(|e| format!("listing tickets failed: {e}"))?;
+    Ok(format!(
+        "run-level problems go to {}; tickets readable ({} of the integrator's open); \
+         ticket type {}, outcome {}{} are used as configured (Halo's API has no read of them)",
+        client.display_name(),
+        open.iter()
+            .filter(|t| t.summary.as_deref().and_then(tickets::key_of).is_some())
+            .count(),
+        opts.type_id,
+        opts.outcome_id,
+        opts.closed_status_id
+            .map(|s| format!(", closed status {s}"))
+            .unwrap_or_default()
+    ))
 }
 
 /// The asset type `name` (from variable `var`) exists and has every field in `fields`.

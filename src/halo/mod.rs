@@ -17,7 +17,7 @@ use crate::config::{HaloConfig, Secret, join};
 use crate::http::{Body, HttpClient, HttpError, Request};
 use crate::token::{AccessToken, TokenCache, TokenResponse};
 
-pub use model::{Asset, AssetField, AssetType, Client, User};
+pub use model::{Asset, AssetField, AssetType, Client, Ticket, User};
 
 /// Largest page asked for; servers cap it silently (100 is common) and paging adapts.
 const PAGE_SIZE: usize = 1000;
@@ -89,7 +89,13 @@ struct LoadedReport<T> {
 struct Page<T> {
     #[serde(default, deserialize_with = "model::lenient_f64")]
     record_count: Option<f64>,
-    #[serde(alias = "users", alias = "clients", alias = "sites", alias = "assets")]
+    #[serde(
+        alias = "users",
+        alias = "clients",
+        alias = "sites",
+        alias = "assets",
+        alias = "tickets"
+    )]
     records: Vec<T>,
 }
 
@@ -107,6 +113,11 @@ impl HasId for Asset {
     }
 }
 impl HasId for Client {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+impl HasId for Ticket {
     fn id(&self) -> i64 {
         self.id
     }
@@ -434,6 +445,19 @@ impl Halo {
             )
             .await?;
         Ok(resp.json()?)
+    }
+
+    /// Every open ticket whose summary contains `marker`, of every client (one paged read;
+    /// the contract has no filter on `third_party_id*`).
+    pub async fn open_tickets(&self, marker: &str) -> Result<Vec<Ticket>, HaloError> {
+        self.list(
+            "Tickets",
+            &[
+                ("open_only", "true".into()),
+                ("search_summary", marker.to_string()),
+            ],
+        )
+        .await
     }
 
     /// Reads the first page of clients (for `check`).

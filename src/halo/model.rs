@@ -193,6 +193,17 @@ pub struct Asset {
     pub fields: Option<Vec<AssetField>>,
 }
 
+/// A ticket (`Faults`) as the problem tickets read them back.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Ticket {
+    #[serde(deserialize_with = "id")]
+    pub id: i64,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub summary: Option<String>,
+    #[serde(default, deserialize_with = "opt_id")]
+    pub client_id: Option<i64>,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct AssetType {
     #[serde(deserialize_with = "id")]

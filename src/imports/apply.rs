@@ -68,6 +68,8 @@ pub struct Target<'a> {
     pub halo: &'a Halo,
     pub metrics: &'a Metrics,
     pub shutdown: &'a Shutdown,
+    /// The keys of the records Halo rejected, collected for the tenant's report.
+    pub rejected: std::sync::Mutex<Vec<String>>,
 }
 
 impl Target<'_> {
@@ -159,6 +161,9 @@ fn log(t: &Target<'_>, action: &'static str, label: &str, source_id: &str, id: O
 }
 
 fn log_failure(t: &Target<'_>, label: &str, source_id: &str, error: &HaloError) {
+    if let Ok(mut rejected) = t.rejected.lock() {
+        rejected.push(label.to_string());
+    }
     tracing::error!(
         import = t.import,
         entity = t.entity,

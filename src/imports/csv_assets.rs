@@ -498,6 +498,10 @@ fn report_rejected(
         ),
     );
     entry.applied.failed = rejected.len();
+    entry.rejected = rejected
+        .iter()
+        .map(|r| format!("line {}", r.line))
+        .collect();
     report.tenants.push(entry);
 }
 

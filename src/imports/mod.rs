@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::{Config, ImportKind};
-use crate::halo::Halo;
+use crate::halo::{Client, Halo};
 use crate::metrics::Metrics;
 use crate::sources::graph::Graph;
 use crate::sync::{Plan, PlanCounts, Withheld};
@@ -65,6 +65,8 @@ pub enum Severity {
 pub struct TenantReport {
     pub tenant: String,
     pub client: Option<String>,
+    /// The Halo client's id, when the tenant maps to one.
+    pub client_id: Option<i64>,
     /// What the plan said (absent when the tenant failed before planning).
     pub planned: Option<PlanCounts>,
     pub applied: Applied,
@@ -72,6 +74,9 @@ pub struct TenantReport {
     /// Why the tenant is not `ok`.
     pub problem: Option<String>,
     pub withheld: Option<Withheld>,
+    /// The keys of the records Halo rejected (logged one by one as they happened).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
     /// The full plan, for `--plan-file`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
@@ -80,18 +85,20 @@ pub struct TenantReport {
 impl TenantReport {
     pub fn problem(
         tenant: &str,
-        client: Option<String>,
+        client: Option<&Client>,
         severity: Severity,
         message: String,
     ) -> Self {
         TenantReport {
             tenant: tenant.to_string(),
-            client,
+            client: client.map(Client::display_name),
+            client_id: client.map(|c| c.id),
             planned: None,
             applied: Applied::default(),
             severity,
             problem: Some(message),
             withheld: None,
+            rejected: Vec::new(),
             plan: None,
         }
     }

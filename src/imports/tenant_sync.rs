@@ -84,7 +84,7 @@ pub(super) fn fail(
 ) -> TenantReport {
     let client = target.client.display_name();
     tracing::error!(import = job.import(), tenant = %target.tenant, client = %client, "{message}");
-    TenantReport::problem(&target.tenant, Some(client), severity, message)
+    TenantReport::problem(&target.tenant, Some(&target.client), severity, message)
 }
 
 /// What a source read gave: the records, and why they may be incomplete (then nothing is
@@ -217,6 +217,7 @@ where
         .inc_by(plan.skipped.len() as f64);
 
     let mut applied = Applied::default();
+    let mut rejected = Vec::new();
     if !ctx.dry_run && !plan.is_empty() {
         let mut defaults = Map::new();
         defaults.insert("client_id".into(), Value::from(target.client.id));
@@ -232,11 +233,13 @@ where
             halo: ctx.halo,
             metrics: ctx.metrics,
             shutdown: ctx.shutdown,
+            rejected: Default::default(),
         };
-        match apply::apply(&t, &plan, reread)
+        let result = apply::apply(&t, &plan, reread)
             .instrument(tracing::info_span!("apply"))
-            .await
-        {
+            .await;
+        rejected = t.rejected.into_inner().unwrap_or_default();
+        match result {
             Ok(done) => applied = done,
             Err(ApplyError::Interrupted) => {
                 severity = severity.max(Severity::Interrupted);
@@ -255,11 +258,13 @@ where
     TenantReport {
         tenant: tenant.to_string(),
         client: Some(client_name),
+        client_id: Some(target.client.id),
         planned: Some(counts),
         applied,
         severity,
         problem,
         withheld: plan.withheld.clone(),
+        rejected,
         plan: Some(plan),
     }
 }

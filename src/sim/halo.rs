@@ -1,6 +1,6 @@
 //! The simulated HaloPSA: the OAuth token endpoint (`POST /auth/token`) and the REST API
-//! (`/api/...`: Users, Client, Site, Asset, AssetType, Report, authinfo; SQL reports run in
-//! [`super::report`]).
+//! (`/api/...`: Users, Client, Site, Asset, AssetType, Report, Tickets, Actions, authinfo;
+//! SQL reports run in [`super::report`], tickets in [`super::tickets`]).
 //!
 //! It conforms to Halo's published OpenAPI contract (`tests/fixtures/halo-openapi-subset.json`,
 //! which a test holds every response against), including its awkward parts: lists answer with
@@ -31,7 +31,7 @@ use super::world::{
     World,
 };
 use super::{
-    Ctx, IssuedToken, Issuer, ResponseProperties, State, TokenError, json_response, report,
+    Ctx, IssuedToken, Issuer, ResponseProperties, State, TokenError, json_response, report, tickets,
 };
 
 /// Records returned by a list request without `pageinate=true`.
@@ -263,6 +263,7 @@ fn api_inner(ctx: &Ctx<'_>, st: &mut State) -> Reply {
                 flag(ctx, "includedetails"),
             )))
         }
+        ["tickets" | "actions", ..] => tickets::route(ctx, st, segments.as_slice(), post),
         ["report", ..] if !st.world.credentials.halo_reporting => Err(report::forbidden()),
         ["report"] if post => report::post(ctx, &mut st.world),
         ["report", id] if get => report::get(ctx, &st.world, id),
@@ -340,7 +341,7 @@ pub(super) fn flag(ctx: &Ctx<'_>, name: &str) -> bool {
 }
 
 /// An optional numeric query parameter; garbage is a 400 like ASP.NET's model binding.
-fn number(ctx: &Ctx<'_>, name: &str) -> Result<Option<i64>, Reject> {
+pub(super) fn number(ctx: &Ctx<'_>, name: &str) -> Result<Option<i64>, Reject> {
     match ctx.param(name) {
         None | Some("") => Ok(None),
         Some(raw) => raw
@@ -352,7 +353,12 @@ fn number(ctx: &Ctx<'_>, name: &str) -> Result<Option<i64>, Reject> {
 
 /// Wraps matching records in Halo's list envelope, paged or silently truncated; only the
 /// records returned are rendered.
-fn envelope<T>(ctx: &Ctx<'_>, key: &str, items: Vec<T>, render: impl Fn(T) -> Value) -> Reply {
+pub(super) fn envelope<T>(
+    ctx: &Ctx<'_>,
+    key: &str,
+    items: Vec<T>,
+    render: impl Fn(T) -> Value,
+) -> Reply {
     let total = items.len();
     let mut out = Map::new();
     let page: Vec<Value> = if flag(ctx, "pageinate") {
@@ -398,7 +404,7 @@ enum Model {
 
 /// A JSON object of `pairs`, without the null ones: captured Halo responses omit properties
 /// whose value is null.
-fn record(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+pub(super) fn record(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
     Value::Object(
         pairs
             .into_iter()
@@ -715,7 +721,7 @@ impl Item<'_> {
     }
 
     /// An id-like number: an integer or an integral float (`12.0`); `None` when absent/null.
-    fn int(&self, key: &str) -> Result<Option<i64>, Reject> {
+    pub(super) fn int(&self, key: &str) -> Result<Option<i64>, Reject> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => n
@@ -750,7 +756,11 @@ impl Item<'_> {
     }
 
     /// An item of the child array `name` (`fields`, `users`): an object with an `id`.
-    fn child<'v>(&self, name: &str, value: &'v Value) -> Result<(Item<'v>, i64), Reject> {
+    pub(super) fn child<'v>(
+        &self,
+        name: &str,
+        value: &'v Value,
+    ) -> Result<(Item<'v>, i64), Reject> {
         let child = Item {
             index: self.index,
             map: value

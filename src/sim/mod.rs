@@ -34,6 +34,7 @@ mod faults;
 mod graph;
 mod halo;
 mod report;
+mod tickets;
 mod world;
 
 #[cfg(test)]
@@ -43,8 +44,10 @@ pub use faults::{Fault, FaultKind, Service, Target};
 pub use world::{
     ASSET_FIELD_CSV_KEY, ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_RAM,
     ASSET_FIELD_SERIAL, ASSET_FIELD_TAG, ASSET_FIELD_WARRANTY, AzureTenant, Credentials,
-    EntraTenant, EntraUser, EntraWorld, HaloAsset, HaloAssetFieldDef, HaloAssetFieldValue,
-    HaloAssetType, HaloClient, HaloReport, HaloSite, HaloUser, HaloWorld, ManagedDevice, World,
+    EntraTenant, EntraUser, EntraWorld, HaloAction, HaloAsset, HaloAssetFieldDef,
+    HaloAssetFieldValue, HaloAssetType, HaloClient, HaloReport, HaloSite, HaloTicket, HaloUser,
+    HaloWorld, ManagedDevice, OUTCOME_PRIVATE_NOTE, STATUS_CLOSED, STATUS_NEW, ServiceDesk,
+    TICKET_TYPE_INCIDENT, TICKET_TYPE_PROBLEM, World,
 };
 
 use std::collections::{HashMap, VecDeque};

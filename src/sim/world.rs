@@ -93,9 +93,82 @@ pub struct HaloWorld {
     /// Saved SQL reports (`POST /api/Report` without `_loadreportonly`).
     #[serde(default)]
     pub reports: Vec<HaloReport>,
+    /// Tickets (`Faults`) with their actions.
+    #[serde(default)]
+    pub tickets: Vec<HaloTicket>,
+    /// The service desk's setup the tickets refer to: ticket types, statuses and action
+    /// outcomes (configured in Halo's UI; the API contract has no path for them).
+    #[serde(default)]
+    pub desk: ServiceDesk,
     /// The next id handed out; one counter for every entity, so ids never collide across
     /// entity types (a client id used as a site id is caught instead of silently matching).
     pub next_id: i64,
+}
+
+/// A ticket (`Faults`), with the actions (notes) added to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaloTicket {
+    pub id: i64,
+    pub summary: String,
+    pub details: String,
+    pub client_id: i64,
+    pub site_id: i64,
+    pub tickettype_id: i64,
+    pub status_id: i64,
+    pub team: Option<String>,
+    pub agent_id: Option<i64>,
+    pub third_party_id_string: Option<String>,
+    pub actions: Vec<HaloAction>,
+}
+
+/// An action on a ticket (`Actions`): a note with its outcome, maybe changing the status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HaloAction {
+    pub id: i64,
+    pub outcome_id: i64,
+    pub note: String,
+    pub hiddenfromuser: bool,
+    pub new_status: Option<i64>,
+}
+
+/// Ticket types, statuses (which of them count as closed) and action outcomes, by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDesk {
+    pub ticket_types: Vec<(i64, String)>,
+    pub statuses: Vec<(i64, String, bool)>,
+    pub outcomes: Vec<(i64, String)>,
+}
+
+/// The ids of the simulated service desk's standard setup.
+pub const TICKET_TYPE_INCIDENT: i64 = 1;
+pub const TICKET_TYPE_PROBLEM: i64 = 3;
+pub const STATUS_NEW: i64 = 1;
+pub const STATUS_CLOSED: i64 = 9;
+pub const OUTCOME_PRIVATE_NOTE: i64 = 7;
+
+impl Default for ServiceDesk {
+    fn default() -> Self {
+        ServiceDesk {
+            ticket_types: vec![
+                (TICKET_TYPE_INCIDENT, "Incident".into()),
+                (TICKET_TYPE_PROBLEM, "Problem".into()),
+            ],
+            statuses: vec![
+                (STATUS_NEW, "New".into(), false),
+                (2, "In Progress".into(), false),
+                (STATUS_CLOSED, "Closed".into(), true),
+            ],
+            outcomes: vec![(OUTCOME_PRIVATE_NOTE, "Private Note".into())],
+        }
+    }
+}
+
+impl ServiceDesk {
+    pub fn is_closed(&self, status: i64) -> bool {
+        self.statuses
+            .iter()
+            .any(|(id, _, closed)| *id == status && *closed)
+    }
 }
 
 /// A saved Halo SQL report (`AnalyzerProfile`); its id comes from [`World::next_halo_id`].
@@ -435,6 +508,8 @@ impl World {
                 })
                 .collect(),
                 reports: Vec::new(),
+                tickets: Vec::new(),
+                desk: ServiceDesk::default(),
                 next_id: 1,
             },
             entra: EntraWorld::default(),
