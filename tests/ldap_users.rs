@@ -154,6 +154,16 @@ impl Slapd {
             .trim()
             .parse()
             .unwrap();
+        // The daemon may still be opening its listener when its parent has exited (seen on
+        // a loaded machine): wait until it accepts connections, for at most 10 s.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "slapd does not accept connections on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         Slapd { dir, pid, port }
     }
 
