@@ -138,7 +138,7 @@ pub const VARS: &[Var] = &[
     secret("LDAP_BIND_PASSWORD", "required", LDAP),
     var("LDAP_BASE_DN", "required", LDAP),
     var("LDAP_FILTER", "(objectClass=person)", LDAP),
-    var("LDAP_ATTRIBUTES", "name=displayName,...", LDAP),
+    var("LDAP_ATTRIBUTES", super::LDAP_DEFAULT_ATTRIBUTES, LDAP),
     var("LDAP_CLIENT", "unset", LDAP),
     var("LDAP_CLIENT_MAP", "unset", LDAP),
     var("LDAP_LINK_FIELD", "required", LDAP),
