@@ -3,8 +3,8 @@
 # every file src/ embeds is in the build context (.dockerignore, as podman applies it) and
 # copied by the build stage, naming any that is not; build THE WHOLE DOCKERFILE AS WRITTEN
 # with podman from the real build context, once (build stage included: apt-get, rustup
-# target add, cargo build --locked --release of the static musl binary; about 10 minutes
-# from clean on 2 cores); then run that image the way the Helm chart does (read-only root
+# target add, cargo build --locked --release of the static musl binary; about 7 minutes
+# on 2 cores); then run that image the way the Helm chart does (read-only root
 # filesystem, UID 65534, no capabilities): --version, demo, `check` and `run` against the
 # simulator with the secrets mounted as *_FILE, the default command, no shell, the size
 # budget, and a control image without the CA bundle that must fail.
