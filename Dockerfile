@@ -10,7 +10,8 @@
 # stage) holds only that binary and the CA bundle that reqwest/rustls reads as the OS
 # certificate store (without it the HTTP client cannot be built). No shell, no package
 # manager, numeric non-root user: fine with a read-only root filesystem and no
-# capabilities. The final stage is built and run as-is by scripts/checks/image.sh.
+# capabilities. scripts/checks/image.sh builds this whole file as written, from the
+# build context that .dockerignore admits, and runs the image.
 
 ARG RUST_VERSION=1.95
 
@@ -27,6 +28,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY .cargo ./.cargo
 COPY src ./src
 COPY benches ./benches
+# Embedded by src/main.rs (include_bytes!): the demo's csv-assets file.
+COPY deploy/examples/assets.csv ./deploy/examples/assets.csv
 RUN cargo build --locked --release --target x86_64-unknown-linux-musl \
  && cp target/x86_64-unknown-linux-musl/release/halo-integrator /halo-integrator
 

@@ -16,6 +16,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+pub mod vars;
+
 /// A secret value (client secret, access token). Redacted in `Debug`; no `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -480,44 +482,6 @@ struct Raw {
     integrator_ticket_max_per_run: Option<String>,
 }
 
-/// Variables this build reads; any other `HALO_*` / `INTEGRATOR_*` draws a warning.
-const KNOWN: &[&str] = &[
-    "HALO_URL",
-    "HALO_API_URL",
-    "HALO_AUTH_URL",
-    "HALO_TENANT",
-    "HALO_CLIENT_ID",
-    "HALO_CLIENT_SECRET",
-    "HALO_CLIENT_SECRET_FILE",
-    "HALO_SCOPE",
-    "HALO_RATE_LIMIT_REQUESTS",
-    "HALO_RATE_LIMIT_WINDOW_SECONDS",
-    "HALO_BATCH_SIZE",
-    "HALO_TIMEOUT_SECONDS",
-    "INTEGRATOR_IMPORTS",
-    "INTEGRATOR_DRY_RUN",
-    "INTEGRATOR_DEACTIVATE_MISSING",
-    "INTEGRATOR_MAX_DEACTIVATIONS",
-    "INTEGRATOR_MAX_DEACTIVATION_PERCENT",
-    "INTEGRATOR_SHARD_COUNT",
-    "INTEGRATOR_SHARD_INDEX",
-    "INTEGRATOR_LOG_FORMAT",
-    "INTEGRATOR_METRICS_ADDR",
-    "INTEGRATOR_PUSHGATEWAY_URL",
-    "INTEGRATOR_RETRY_MAX_ATTEMPTS",
-    "INTEGRATOR_RETRY_INITIAL_DELAY_MS",
-    "INTEGRATOR_RETRY_MAX_DELAY_SECONDS",
-    "INTEGRATOR_ALLOW_INSECURE_HTTP",
-    "INTEGRATOR_HALO_TICKETS",
-    "INTEGRATOR_TICKET_TYPE_ID",
-    "INTEGRATOR_TICKET_CLIENT",
-    "INTEGRATOR_TICKET_OUTCOME_ID",
-    "INTEGRATOR_TICKET_TEAM",
-    "INTEGRATOR_TICKET_AGENT_ID",
-    "INTEGRATOR_TICKET_CLOSED_STATUS_ID",
-    "INTEGRATOR_TICKET_MAX_PER_RUN",
-];
-
 /// What each typed variable expects, for envy's parse errors.
 fn expectation(var: &str) -> &'static str {
     match var {
@@ -583,12 +547,12 @@ impl Config {
 }
 
 fn unknown_variable_warnings(vars: &[(String, String)]) -> Vec<String> {
-    let known: BTreeSet<&str> = KNOWN.iter().copied().collect();
+    let known: BTreeSet<String> = vars::accepted_names().into_iter().collect();
     let mut warnings: Vec<String> = vars
         .iter()
         .map(|(k, _)| k.as_str())
         .filter(|k| k.starts_with("HALO_") || k.starts_with("INTEGRATOR_"))
-        .filter(|k| !known.contains(k))
+        .filter(|k| !known.contains(*k))
         .map(|k| format!("{k} is not a variable halo-integrator knows (typo?); it is ignored"))
         .collect();
     warnings.sort();

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
-use halo_integrator::config::{Config, LogFormat};
+use halo_integrator::config::{Config, LogFormat, vars};
 use halo_integrator::imports::{Severity, Shutdown};
 use halo_integrator::metrics::Metrics;
 use halo_integrator::runner::{self, RunOptions};
@@ -53,6 +53,9 @@ enum Command {
     Demo(DemoArgs),
     /// Serve the simulated Halo + Graph, for trying `run` by hand.
     Sim(SimArgs),
+    /// List the environment variables this build reads, tab-separated: name, default,
+    /// whether a secret (then NAME_FILE works too), imports, reader.
+    Vars,
 }
 
 #[derive(Args, Default)]
@@ -126,6 +129,10 @@ fn main() -> ExitCode {
         // Readable by default: warnings and errors only, as text (RUST_LOG overrides).
         Command::Demo(_) => (None, telemetry::init(LogFormat::Text, "warn")),
         Command::Sim(_) => (None, telemetry::init(LogFormat::Text, "info")),
+        Command::Vars => {
+            print!("{}", vars::render());
+            return ExitCode::SUCCESS;
+        }
     };
     let code = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -138,7 +145,7 @@ fn main() -> ExitCode {
                 (Command::Check(scope), Some(config)) => check(config, scope).await,
                 (Command::Demo(args), _) => demo(args).await,
                 (Command::Sim(args), _) => sim(args).await,
-                (Command::Run(_) | Command::Check(_), None) => 2,
+                (Command::Run(_) | Command::Check(_), None) | (Command::Vars, _) => 2,
             }
         }),
         Err(e) => {

