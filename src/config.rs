@@ -405,6 +405,29 @@ pub struct TicketOptions {
     pub max_per_run: usize,
 }
 
+/// A typed variable as read: envy hands over the text and this keeps a value that does not
+/// parse instead of failing the whole read, so that the validator reports every bad
+/// variable at once, each with what it expects, not only the first.
+#[derive(Debug, Default)]
+enum Typed<T> {
+    #[default]
+    Unset,
+    Value(T),
+    Bad(String),
+}
+
+impl<'de, T: std::str::FromStr> Deserialize<'de> for Typed<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        let trimmed = raw.trim();
+        Ok(if trimmed.is_empty() {
+            Typed::Unset
+        } else {
+            trimmed.parse().map_or(Typed::Bad(raw), Typed::Value)
+        })
+    }
+}
+
 /// The raw variables, as `envy` reads them (field name = variable name, lower-cased).
 #[derive(Debug, Deserialize, Default)]
 struct Raw {
@@ -416,10 +439,14 @@ struct Raw {
     halo_client_secret: Option<String>,
     halo_client_secret_file: Option<String>,
     halo_scope: Option<String>,
-    halo_rate_limit_requests: Option<u32>,
-    halo_rate_limit_window_seconds: Option<u64>,
-    halo_batch_size: Option<usize>,
-    halo_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    halo_rate_limit_requests: Typed<u32>,
+    #[serde(default)]
+    halo_rate_limit_window_seconds: Typed<u64>,
+    #[serde(default)]
+    halo_batch_size: Typed<usize>,
+    #[serde(default)]
+    halo_timeout_seconds: Typed<u64>,
     entra_client_id: Option<String>,
     entra_client_secret: Option<String>,
     entra_client_secret_file: Option<String>,
@@ -429,21 +456,33 @@ struct Raw {
     azure_client_id: Option<String>,
     azure_federated_token_file: Option<String>,
     integrator_imports: Option<String>,
-    integrator_dry_run: Option<bool>,
-    integrator_deactivate_missing: Option<bool>,
-    integrator_max_deactivations: Option<u64>,
-    integrator_max_deactivation_percent: Option<f64>,
-    integrator_shard_count: Option<u32>,
-    integrator_shard_index: Option<u32>,
-    job_completion_index: Option<u32>,
+    #[serde(default)]
+    integrator_dry_run: Typed<bool>,
+    #[serde(default)]
+    integrator_deactivate_missing: Typed<bool>,
+    #[serde(default)]
+    integrator_max_deactivations: Typed<u64>,
+    #[serde(default)]
+    integrator_max_deactivation_percent: Typed<f64>,
+    #[serde(default)]
+    integrator_shard_count: Typed<u32>,
+    #[serde(default)]
+    integrator_shard_index: Typed<u32>,
+    #[serde(default)]
+    job_completion_index: Typed<u32>,
     integrator_log_format: Option<String>,
     integrator_metrics_addr: Option<String>,
     integrator_pushgateway_url: Option<String>,
-    integrator_retry_max_attempts: Option<u32>,
-    integrator_retry_initial_delay_ms: Option<u64>,
-    integrator_retry_max_delay_seconds: Option<u64>,
-    integrator_allow_insecure_http: Option<bool>,
-    entra_users_include_guests: Option<bool>,
+    #[serde(default)]
+    integrator_retry_max_attempts: Typed<u32>,
+    #[serde(default)]
+    integrator_retry_initial_delay_ms: Typed<u64>,
+    #[serde(default)]
+    integrator_retry_max_delay_seconds: Typed<u64>,
+    #[serde(default)]
+    integrator_allow_insecure_http: Typed<bool>,
+    #[serde(default)]
+    entra_users_include_guests: Typed<bool>,
     entra_users_filter: Option<String>,
     intune_asset_type: Option<String>,
     // Read as text so that a bad value is reported by this module, naming the variable.
@@ -472,7 +511,8 @@ struct Raw {
     ldap_ca_file: Option<String>,
     ldap_page_size: Option<String>,
     // Read as text: looked at only when tickets are enabled.
-    integrator_halo_tickets: Option<bool>,
+    #[serde(default)]
+    integrator_halo_tickets: Typed<bool>,
     integrator_ticket_type_id: Option<String>,
     integrator_ticket_client: Option<String>,
     integrator_ticket_outcome_id: Option<String>,
@@ -495,28 +535,17 @@ fn expectation(var: &str) -> &'static str {
     }
 }
 
-/// Turns envy's first error into one that names the variable.
+/// envy cannot fail on [`Raw`] (every field is optional text or [`Typed`], so bad values
+/// reach the validator, which reports all of them); should it ever, the error is reported,
+/// not a panic. Its message never carries a value.
 fn envy_error(err: envy::Error) -> ConfigError {
-    match err {
-        envy::Error::MissingValue(field) => ConfigError {
-            var: field.to_ascii_uppercase(),
-            message: "required".into(),
-        },
-        envy::Error::Custom(msg) => {
-            // envy: "<parse error> while parsing value '<v>' provided by <VAR>". Only
-            // typed (non-secret) variables can fail to parse, so echoing the value is safe.
-            let (var, value) = match (msg.rsplit_once(" provided by "), msg.find(" value '")) {
-                (Some((head, var)), Some(start)) => {
-                    let value = head[start + 8..].trim_end_matches('\'');
-                    (var.to_string(), value.to_string())
-                }
-                _ => ("environment".to_string(), String::new()),
-            };
-            ConfigError {
-                message: format!("{}, got '{}'", expectation(&var), value),
-                var,
-            }
-        }
+    let var = match err {
+        envy::Error::MissingValue(field) => field.to_ascii_uppercase(),
+        envy::Error::Custom(_) => "environment".to_string(),
+    };
+    ConfigError {
+        var,
+        message: "could not be read".into(),
     }
 }
 
@@ -559,7 +588,6 @@ fn unknown_variable_warnings(vars: &[(String, String)]) -> Vec<String> {
     warnings
 }
 
-/// Collects errors while building the config, so the user sees all of them at once.
 /// The `INTEGRATOR_TICKET_*` variables, as read.
 struct TicketRaw {
     type_id: Option<String>,
@@ -571,6 +599,7 @@ struct TicketRaw {
     max_per_run: Option<String>,
 }
 
+/// Collects errors while building the config, so the user sees all of them at once.
 #[derive(Default)]
 struct Validator {
     errors: Vec<ConfigError>,
@@ -683,13 +712,26 @@ impl Validator {
         Some(parsed)
     }
 
+    /// The value of a typed variable; one that does not parse is reported (naming the
+    /// variable and what it expects) and counts as unset.
+    fn typed<T>(&mut self, var: &str, value: Typed<T>) -> Option<T> {
+        match value {
+            Typed::Unset => None,
+            Typed::Value(v) => Some(v),
+            Typed::Bad(raw) => {
+                self.error(var, format!("{}, got '{raw}'", expectation(var)));
+                None
+            }
+        }
+    }
+
     fn positive<T: PartialOrd + Default + Copy>(
         &mut self,
         var: &str,
-        value: Option<T>,
+        value: Typed<T>,
         default: T,
     ) -> T {
-        let value = value.unwrap_or(default);
+        let value = self.typed(var, value).unwrap_or(default);
         if value <= T::default() {
             self.error(var, "expected a whole number greater than 0, got 0");
             return default;
@@ -698,8 +740,17 @@ impl Validator {
     }
 
     fn build(&mut self, raw: Raw) -> Option<Config> {
-        let allow_insecure = raw.integrator_allow_insecure_http.unwrap_or(false);
         let entra_raw = raw_entra(&raw);
+        // Read before anything can end the build early, so a bad value is always reported.
+        let dry_run = self
+            .typed("INTEGRATOR_DRY_RUN", raw.integrator_dry_run)
+            .unwrap_or(false);
+        let allow_insecure = self
+            .typed(
+                "INTEGRATOR_ALLOW_INSECURE_HTTP",
+                raw.integrator_allow_insecure_http,
+            )
+            .unwrap_or(false);
 
         // --- imports
         let imports = self.imports(raw.integrator_imports);
@@ -743,7 +794,9 @@ impl Validator {
 
         // --- shard (before the rate limit, which it divides)
         let shard_count = self.positive("INTEGRATOR_SHARD_COUNT", raw.integrator_shard_count, 1);
-        let (index_var, index) = match (raw.integrator_shard_index, raw.job_completion_index) {
+        let shard_index = self.typed("INTEGRATOR_SHARD_INDEX", raw.integrator_shard_index);
+        let completion_index = self.typed("JOB_COMPLETION_INDEX", raw.job_completion_index);
+        let (index_var, index) = match (shard_index, completion_index) {
             (Some(i), _) => ("INTEGRATOR_SHARD_INDEX", i),
             (None, Some(i)) => ("JOB_COMPLETION_INDEX", i),
             (None, None) => ("INTEGRATOR_SHARD_INDEX", 0),
@@ -801,7 +854,12 @@ impl Validator {
         };
 
         // --- safety
-        let percent = raw.integrator_max_deactivation_percent.unwrap_or(10.0);
+        let percent = self
+            .typed(
+                "INTEGRATOR_MAX_DEACTIVATION_PERCENT",
+                raw.integrator_max_deactivation_percent,
+            )
+            .unwrap_or(10.0);
         if !(0.0..=100.0).contains(&percent) || percent.is_nan() {
             self.error(
                 "INTEGRATOR_MAX_DEACTIVATION_PERCENT",
@@ -809,8 +867,18 @@ impl Validator {
             );
         }
         let safety = Safety {
-            deactivate_missing: raw.integrator_deactivate_missing.unwrap_or(false),
-            max_deactivations: raw.integrator_max_deactivations.unwrap_or(50),
+            deactivate_missing: self
+                .typed(
+                    "INTEGRATOR_DEACTIVATE_MISSING",
+                    raw.integrator_deactivate_missing,
+                )
+                .unwrap_or(false),
+            max_deactivations: self
+                .typed(
+                    "INTEGRATOR_MAX_DEACTIVATIONS",
+                    raw.integrator_max_deactivations,
+                )
+                .unwrap_or(50),
             max_deactivation_percent: percent,
         };
 
@@ -861,7 +929,9 @@ impl Validator {
             .and_then(|u| self.url("INTEGRATOR_PUSHGATEWAY_URL", &u, true));
 
         let entra_users = EntraUsersOptions {
-            include_guests: raw.entra_users_include_guests.unwrap_or(false),
+            include_guests: self
+                .typed("ENTRA_USERS_INCLUDE_GUESTS", raw.entra_users_include_guests)
+                .unwrap_or(false),
             filter: Self::optional(raw.entra_users_filter),
         };
 
@@ -910,7 +980,10 @@ impl Validator {
             None
         };
 
-        let tickets = if raw.integrator_halo_tickets.unwrap_or(false) {
+        let tickets = if self
+            .typed("INTEGRATOR_HALO_TICKETS", raw.integrator_halo_tickets)
+            .unwrap_or(false)
+        {
             self.tickets(TicketRaw {
                 type_id: raw.integrator_ticket_type_id,
                 client: raw.integrator_ticket_client,
@@ -967,7 +1040,7 @@ impl Validator {
             },
             entra,
             imports,
-            dry_run: raw.integrator_dry_run.unwrap_or(false),
+            dry_run,
             safety,
             shard,
             retry,

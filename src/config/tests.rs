@@ -118,11 +118,11 @@ fn invalid_values_name_the_variable() {
             "whole number, got 'many'",
         ),
         (
-            "batch size empty",
+            "batch size with a separator (empty is unset, like every variable)",
             "HALO_BATCH_SIZE",
-            Some(""),
+            Some("1 000"),
             "HALO_BATCH_SIZE",
-            "whole number",
+            "whole number, got '1 000'",
         ),
         (
             "batch size zero",
@@ -1010,4 +1010,39 @@ fn ldap_options_are_validated_only_when_the_import_is_enabled() {
     let mut vars = ldap(&plain);
     vars.push(("INTEGRATOR_ALLOW_INSECURE_HTTP", "true".into()));
     assert!(load(&vars).is_ok(), "explicit opt-in");
+}
+
+#[test]
+fn every_bad_variable_is_reported_at_once_typed_ones_included() {
+    let mut vars = with("HALO_URL", Some("ftp://x"));
+    vars.push(("HALO_RATE_LIMIT_REQUESTS", "-5".into()));
+    vars.push(("INTEGRATOR_MAX_DEACTIVATION_PERCENT", "250".into()));
+    vars.push(("INTEGRATOR_DRY_RUN", "yes".into()));
+    vars.push(("HALO_BATCH_SIZE", "many".into()));
+    let errors = load(&vars).expect_err("invalid").0;
+    let named: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.var.as_str(), e.message.as_str()))
+        .collect();
+    for (var, text) in [
+        ("HALO_URL", "ftp://x"),
+        (
+            "HALO_RATE_LIMIT_REQUESTS",
+            "expected a whole number, got '-5'",
+        ),
+        (
+            "INTEGRATOR_MAX_DEACTIVATION_PERCENT",
+            "from 0 to 100, got 250",
+        ),
+        (
+            "INTEGRATOR_DRY_RUN",
+            "expected `true` or `false`, got 'yes'",
+        ),
+        ("HALO_BATCH_SIZE", "got 'many'"),
+    ] {
+        assert!(
+            named.iter().any(|(v, m)| *v == var && m.contains(text)),
+            "{var}: {text} not in {named:?}"
+        );
+    }
 }
