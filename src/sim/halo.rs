@@ -28,7 +28,7 @@ use serde_json::{Map, Value, json};
 
 use super::world::{
     AzureTenant, HaloAsset, HaloAssetFieldValue, HaloAssetType, HaloClient, HaloSite, HaloUser,
-    World,
+    HaloWorld, World,
 };
 use super::{
     Ctx, IssuedToken, Issuer, ResponseProperties, State, TokenError, json_response, report, tickets,
@@ -701,6 +701,27 @@ pub(super) fn write_items(ctx: &Ctx<'_>) -> Result<(Vec<Map<String, Value>>, boo
     Ok((items, single))
 }
 
+/// Stores one validated write item: a create (id 0) gets the next id and is appended, an
+/// update replaces the stored record. Returns the record as stored.
+pub(super) fn commit<T: Clone>(
+    world: &mut World,
+    records: fn(&mut HaloWorld) -> &mut Vec<T>,
+    id: fn(&mut T) -> &mut i64,
+    mut record: T,
+) -> T {
+    let wanted = *id(&mut record);
+    if wanted == 0 {
+        *id(&mut record) = world.next_halo_id();
+        records(&mut world.halo).push(record.clone());
+    } else if let Some(slot) = records(&mut world.halo)
+        .iter_mut()
+        .find_map(|r| (*id(r) == wanted).then_some(r))
+    {
+        *slot = record.clone();
+    }
+    record
+}
+
 /// The write response: one object for a one-item request, an array otherwise.
 pub(super) fn write_response(mut saved: Vec<Value>, single: bool) -> Response {
     if single && let Some(only) = saved.pop() {
@@ -905,13 +926,8 @@ fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         planned.push(user);
     }
     let mut saved = Vec::with_capacity(planned.len());
-    for mut user in planned {
-        if user.id == 0 {
-            user.id = world.next_halo_id();
-            world.halo.users.push(user.clone());
-        } else if let Some(slot) = world.halo.users.iter_mut().find(|u| u.id == user.id) {
-            *slot = user.clone();
-        }
+    for user in planned {
+        let user = commit(world, |h| &mut h.users, |u| &mut u.id, user);
         saved.push(user_json(world, &user, Model::Full, true));
     }
     Ok(write_response(saved, single))
@@ -1018,13 +1034,8 @@ fn write_assets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         planned.push((asset, item.string("key_field")?.flatten()));
     }
     let mut saved = Vec::with_capacity(planned.len());
-    for (mut asset, echoed_key) in planned {
-        if asset.id == 0 {
-            asset.id = world.next_halo_id();
-            world.halo.assets.push(asset.clone());
-        } else if let Some(slot) = world.halo.assets.iter_mut().find(|a| a.id == asset.id) {
-            *slot = asset.clone();
-        }
+    for (asset, echoed_key) in planned {
+        let asset = commit(world, |h| &mut h.assets, |a| &mut a.id, asset);
         let mut json = asset_json(world, &asset, Model::Full, true, true);
         if let (Some(key), Value::Object(map)) = (echoed_key, &mut json) {
             // Echoed, not stored: the next read shows the key field's value again.

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::halo::{
-    Item, Reject, Reply, envelope, flag, id_value, not_found, number, ok_json, parse_id, record,
-    reject, write_items, write_response,
+    Item, Reject, Reply, commit, envelope, flag, id_value, not_found, number, ok_json, parse_id,
+    record, reject, write_items, write_response,
 };
 use super::world::{HaloAction, HaloTicket, World};
 use super::{Ctx, State};
@@ -151,13 +151,8 @@ fn write_tickets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         planned.push(ticket);
     }
     let mut saved = Vec::with_capacity(planned.len());
-    for mut ticket in planned {
-        if ticket.id == 0 {
-            ticket.id = world.next_halo_id();
-            world.halo.tickets.push(ticket.clone());
-        } else if let Some(slot) = world.halo.tickets.iter_mut().find(|t| t.id == ticket.id) {
-            *slot = ticket.clone();
-        }
+    for ticket in planned {
+        let ticket = commit(world, |h| &mut h.tickets, |t| &mut t.id, ticket);
         saved.push(ticket_json(world, &ticket, true));
     }
     Ok(write_response(saved, single))
