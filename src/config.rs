@@ -1,8 +1,8 @@
 //! Configuration: environment variables and mounted secret files → a typed, validated
 //! [`Config`].
 //!
-//! The variable names are a contract (DESIGN §4, the Helm chart and users' values files
-//! depend on them). Raw values are read with `envy`; everything is then validated here so
+//! The variable names are a contract (docs/contracts.md, Environment variables: the Helm
+//! chart and users' values files depend on them). Raw values are read with `envy`; everything is then validated here so
 //! that every error names the variable and what was expected. Loading makes no network
 //! request. Secrets are held in [`Secret`], whose `Debug` is redacted and which has no
 //! `Display`, so a secret cannot end up in a log line or an error message by accident.

@@ -1,5 +1,6 @@
 //! The `halo-integrator` command line: parse arguments, load the configuration, install
-//! logging, run, and map the outcome to an exit code (DESIGN §3, §6).
+//! logging, run, and map the outcome to an exit code (docs/contracts.md, Commands and
+//! Exit codes).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,11 +1,11 @@
-//! Prometheus metrics of one run (DESIGN §7): one registry, owned by [`Metrics`] and
+//! Prometheus metrics of one run (docs/contracts.md, Metrics): one registry, owned by [`Metrics`] and
 //! passed to whoever records — no global registry.
 
 use prometheus::{
     CounterVec, Encoder, GaugeVec, HistogramOpts, HistogramVec, Opts, Registry, TextEncoder,
 };
 
-/// The metric families of DESIGN §7. Cheap to clone (the collectors are shared handles).
+/// The metric families of docs/contracts.md, Metrics. Cheap to clone (the collectors are shared handles).
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,

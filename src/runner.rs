@@ -1,5 +1,5 @@
 //! Runs the enabled imports in order (one failing never stops the next), records their
-//! metrics, and turns the outcome into a summary and an exit code (DESIGN §6). Also the
+//! metrics, and turns the outcome into a summary and an exit code (docs/contracts.md, Exit codes). Also the
 //! `check` command, which validates everything a run needs without writing.
 
 use std::fmt::Write as _;
@@ -703,7 +703,7 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_design_precedence() {
-        // DESIGN §6: 2, 130/143, 1, 4, 3, 0 — the first present wins.
+        // docs/contracts.md, Exit codes: 2, 130/143, 1, 4, 3, 0 — the first present wins.
         let order = [
             Severity::Config,
             Severity::Interrupted,

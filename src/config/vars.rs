@@ -4,7 +4,7 @@
 //!
 //! Configuration loading derives the names it knows from it (unknown `HALO_*` /
 //! `INTEGRATOR_*` names draw a warning), `halo-integrator vars` prints it, and the chart
-//! and README checks (`tests/chart/test_variables.py`) hold the Helm chart and the README's
+//! and README checks (`tests/chart/test_chart.py`) hold the Helm chart and the README's
 //! variable tables against that output. Unit tests below hold the table against the
 //! fields `envy` reads and against the `OTEL_*` names the telemetry module reads, so
 //! neither can drift from it.
@@ -18,8 +18,8 @@ pub enum ReadBy {
     Config,
     /// The logging and OpenTelemetry setup (`crate::telemetry`) and the OpenTelemetry SDK.
     Telemetry,
-    /// Accepted (no typo warning) but not read by this version yet: the mapping file of
-    /// DESIGN §4, which the chart already mounts.
+    /// Accepted (no typo warning) but not read by this version yet: the mapping file
+    /// (docs/contracts.md, "The mapping file"), which the chart already mounts.
     Reserved,
 }
 

@@ -2,7 +2,7 @@
 //! Halo assets of the client each row names, planned per Halo client with the same engine
 //! and apply step as the other imports.
 //!
-//! Decisions where the design leaves room:
+//! Decisions where docs/contracts.md leaves room:
 //! * **Link key.** A file has no stable source id, so the value of the match column
 //!   (`CSV_ASSETS_MATCH`, default `key_field` = the serial), trimmed and lower-cased, is the
 //!   source id. The import stores it in the asset field `CSV_ASSETS_LINK_FIELD` (what

@@ -1,5 +1,5 @@
 //! The `entra-users` import: the users of every linked Microsoft Entra ID tenant become
-//! Halo users of the client mapped to that tenant (DESIGN §5, field mapping table).
+//! Halo users of the client mapped to that tenant (docs/contracts.md, Sync semantics).
 
 use tracing::Instrument;
 

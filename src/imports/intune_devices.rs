@@ -1,7 +1,7 @@
 //! The `intune-devices` import: the Intune managed devices of every linked tenant become
-//! Halo assets of the client mapped to that tenant (DESIGN §5, field mapping table).
+//! Halo assets of the client mapped to that tenant (docs/contracts.md, Sync semantics).
 //!
-//! Decisions where the design leaves room:
+//! Decisions where docs/contracts.md leaves room:
 //! * **Serial number.** Matched against the asset field `INTUNE_FIELD_SERIAL` when that is
 //!   configured and set on the asset, else against the asset's `key_field`. It is written
 //!   only to the `INTUNE_FIELD_SERIAL` field: `key_field` is read for matching (hand-made

@@ -2,7 +2,7 @@
 //! OpenLDAP) become Halo users of the client their DN maps to, planned per Halo client with
 //! the same engine, apply step and safety rules as `entra-users`.
 //!
-//! Decisions where the design leaves room:
+//! Decisions where docs/contracts.md leaves room:
 //! * **Link key.** `objectGUID` (AD, in its display form) or else `entryUUID` (OpenLDAP),
 //!   lower-cased, stored in the Halo user field `LDAP_LINK_FIELD` (one of `other1`..`other5`); then
 //!   e-mail within the client, then create. Entries without either id are skipped by the

@@ -42,8 +42,8 @@ impl Shutdown {
     }
 }
 
-/// How bad an outcome is. The derived order is DESIGN §6's precedence (the greatest
-/// wins): 2, 130/143, 1, 4, 3, 0.
+/// How bad an outcome is. The derived order is the exit-code precedence (the greatest
+/// wins; docs/contracts.md, Exit codes): 2, 130/143, 1, 4, 3, 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {

@@ -4,8 +4,8 @@
 //! deactivations. No I/O, no async, no logging: the caller reads, calls [`plan`], logs and
 //! applies. It is generic over entities and knows Halo records only by field name.
 //!
-//! The rules are those of DESIGN §5; see [`plan`] for the full list, including the choices
-//! made where the design leaves room.
+//! The rules are those of docs/contracts.md, Sync semantics; see [`plan`] for the full
+//! list, including the choices made where that page leaves room.
 
 mod compare;
 #[cfg(test)]
