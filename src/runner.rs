@@ -702,7 +702,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exit_codes_follow_the_design_precedence() {
+    fn exit_codes_follow_the_documented_precedence() {
         // docs/contracts.md, Exit codes: 2, 130/143, 1, 4, 3, 0 — the first present wins.
         let order = [
             Severity::Config,

@@ -29,7 +29,7 @@ fn with(var: &'static str, value: Option<&str>) -> Vec<(&'static str, String)> {
 }
 
 #[test]
-fn defaults_follow_the_design() {
+fn defaults_are_the_documented_ones() {
     let (c, warnings) = load(&base()).expect("valid");
     assert!(warnings.is_empty());
     assert_eq!(c.halo.api_url.as_str(), "https://acme.halopsa.com/api");
