@@ -50,9 +50,7 @@ pub fn desired(user: &GraphUser) -> Option<Desired> {
         ),
         ("mobilenumber", text(user.mobile_phone.as_deref())),
     ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    .into();
     Some(Desired {
         source_id: id.to_ascii_lowercase(),
         secondary: email
@@ -83,9 +81,7 @@ pub fn current(user: &User, link: Option<String>) -> Current {
         ("phonenumber", text(user.phonenumber.as_deref())),
         ("mobilenumber", text(user.mobilenumber.as_deref())),
     ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    .into();
     Current {
         id: user.id,
         source_id: link,

@@ -113,10 +113,7 @@ pub fn desired(
         .find(device.user_principal_name.as_deref())
         .or_else(|| users.find(device.email_address.as_deref()));
     let mut fields: Fields = Fields::new();
-    fields.insert(
-        "inventory_number".into(),
-        text(device.device_name.as_deref()),
-    );
+    fields.insert("inventory_number", text(device.device_name.as_deref()));
     for (field, value) in owned_fields(options, Some(device)) {
         fields.insert(field_key(field), value);
     }
@@ -137,7 +134,7 @@ pub fn desired(
         enabled: true,
         fields,
         create_only: user
-            .map(|id| ("users".to_string(), json!([{ "id": id }])))
+            .map(|id| ("users", json!([{ "id": id }])))
             .into_iter()
             .collect(),
     })
@@ -146,10 +143,7 @@ pub fn desired(
 /// A Halo asset as the sync engine compares it.
 pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
     let mut fields = Fields::new();
-    fields.insert(
-        "inventory_number".into(),
-        text(asset.inventory_number.as_deref()),
-    );
+    fields.insert("inventory_number", text(asset.inventory_number.as_deref()));
     for (id, _) in owned_fields(options, None) {
         fields.insert(field_key(id), field_value(asset, id));
     }
@@ -377,13 +371,9 @@ mod tests {
         let d = desired(&device(DEVICE), &options(), &users()).unwrap();
         let plan = plan(&SPEC, &[d], &[current(&a, &options())], &opts);
         assert_eq!(plan.updates.len(), 1);
-        let changes: Vec<&String> = plan.updates[0].changes.keys().collect();
+        let changes: Vec<&str> = plan.updates[0].changes.keys().map(|k| k.as_str()).collect();
         assert_eq!(changes, ["field:11", "field:12", "field:13"]);
-        let item: Map<String, Value> = plan.updates[0]
-            .changes
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let item = plan.updates[0].changes.to_map();
         let shaped = shape(a.fields.as_deref(), None, item);
         assert_eq!(
             Value::Object(shaped),

@@ -8,6 +8,7 @@
 //! made where the design leaves room.
 
 mod compare;
+mod fields;
 #[cfg(test)]
 mod tests;
 
@@ -22,8 +23,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Halo field values keyed by Halo field name.
-pub type Fields = BTreeMap<String, Value>;
+pub use fields::{Fields, Name};
 
 /// The Halo field that marks a record inactive; written as `false` on reactivation.
 pub const INACTIVE_FIELD: &str = "inactive";
@@ -454,17 +454,14 @@ pub fn plan(
         let c = &current[matched.current];
         let mut changes = Fields::new();
         if matched.by_secondary {
-            changes.insert(
-                spec.link_field.to_owned(),
-                Value::String(d.source_id.clone()),
-            );
+            changes.insert(spec.link_field, Value::String(d.source_id.clone()));
         }
         let reactivate = d.enabled && c.inactive;
         linked_active[matched.current] = !c.inactive || reactivate;
         if d.enabled {
             changes.extend(changed_fields(spec, d, c));
             if reactivate {
-                changes.insert(INACTIVE_FIELD.to_owned(), Value::Bool(false));
+                changes.insert(INACTIVE_FIELD, Value::Bool(false));
             }
         } else if !c.inactive {
             disabled_active.insert(matched.current, di);
@@ -733,9 +730,9 @@ fn changed_fields(spec: &EntitySpec, d: &Desired, c: &Current) -> Fields {
     owned_fields(spec, d)
         .filter(|(name, value)| {
             let ci = spec.case_insensitive.contains(&name.as_str());
-            !compare::same(value, c.fields.get(*name), ci)
+            !compare::same(value, c.fields.get(name), ci)
         })
-        .map(|(name, value)| (name.clone(), value.clone()))
+        .map(|(name, value)| (*name, value.clone()))
         .collect()
 }
 
@@ -743,7 +740,7 @@ fn changed_fields(spec: &EntitySpec, d: &Desired, c: &Current) -> Fields {
 fn owned_fields<'d>(
     spec: &EntitySpec,
     d: &'d Desired,
-) -> impl Iterator<Item = (&'d String, &'d Value)> {
+) -> impl Iterator<Item = (&'d Name, &'d Value)> {
     let link_field = spec.link_field;
     d.fields
         .iter()
@@ -757,12 +754,9 @@ fn create(spec: &EntitySpec, d: &Desired) -> Create {
         .filter(|(name, value)| name.as_str() != spec.link_field && !compare::is_blank(value));
     let mut fields: Fields = create_only
         .chain(owned_fields(spec, d))
-        .map(|(name, value)| (name.clone(), value.clone()))
+        .map(|(name, value)| (*name, value.clone()))
         .collect();
-    fields.insert(
-        spec.link_field.to_owned(),
-        Value::String(d.source_id.clone()),
-    );
+    fields.insert(spec.link_field, Value::String(d.source_id.clone()));
     Create {
         source_id: d.source_id.clone(),
         label: d.label.clone(),

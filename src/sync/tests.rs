@@ -1117,7 +1117,7 @@ fn asset_spec_works_the_same() {
         secondary: Some("SN-001".into()),
         label: "LAPTOP-1".into(),
         enabled: true,
-        fields: Fields::from([("inventory_number".into(), json!("LAPTOP-1"))]),
+        fields: Fields::from([("inventory_number", json!("LAPTOP-1"))]),
         create_only: Fields::new(),
     }];
     let current = [Current {
@@ -1125,7 +1125,7 @@ fn asset_spec_works_the_same() {
         source_id: None,
         secondary: Some("sn-001 ".into()),
         inactive: false,
-        fields: Fields::from([("inventory_number".into(), json!("laptop-1"))]),
+        fields: Fields::from([("inventory_number", json!("laptop-1"))]),
     }];
     let plan = plan(&ASSETS, &desired, &current, &opts());
     assert_eq!(plan.entity, "asset");
