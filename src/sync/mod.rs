@@ -12,6 +12,7 @@ mod fields;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 // The planner only looks keys up, never iterates its maps, so the hasher cannot change a
@@ -438,7 +439,7 @@ pub fn plan(
     for (di, (d, outcome)) in desired.iter().zip(outcomes).enumerate() {
         let matched = match outcome {
             Err(reason) => {
-                plan.skipped.push(skip(d, reason));
+                plan.skipped.push(skip(d, *reason));
                 continue;
             }
             Ok(None) if d.enabled => {
@@ -508,14 +509,41 @@ struct Match {
     by_secondary: bool,
 }
 
-/// `Ok(Some)` = matched, `Ok(None)` = no match (create), `Err` = skip.
-type Outcome = Result<Option<Match>, SkipReason>;
+/// `Ok(Some)` = matched, `Ok(None)` = no match (create), `Err` = skip (boxed: one outcome
+/// per desired record is held, and skips are rare).
+type Outcome = Result<Option<Match>, Box<SkipReason>>;
 
-/// Lookups over the current records; index lists keep `current` order.
+/// The current records under one key, in `current` order: almost always one, which is held
+/// without an allocation (the index of a 100k-record tenant has 100k keys).
+enum Indexes {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Indexes {
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Indexes::One(i) => std::slice::from_ref(i),
+            Indexes::Many(many) => many,
+        }
+    }
+
+    fn add<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Indexes>, key: K, i: usize) {
+        map.entry(key)
+            .and_modify(|indexes| match indexes {
+                Indexes::One(first) => *indexes = Indexes::Many(vec![*first, i]),
+                Indexes::Many(many) => many.push(i),
+            })
+            .or_insert(Indexes::One(i));
+    }
+}
+
+/// Lookups over the current records. Secondary keys are borrowed from the records where
+/// they are already normalized (the usual lower-case e-mail), not copied.
 struct CurrentIndex<'a> {
-    by_link: HashMap<&'a str, Vec<usize>>,
-    unlinked_by_secondary: HashMap<String, Vec<usize>>,
-    linked_by_secondary: HashMap<String, Vec<usize>>,
+    by_link: HashMap<&'a str, Indexes>,
+    unlinked_by_secondary: HashMap<Cow<'a, str>, Indexes>,
+    linked_by_secondary: HashMap<Cow<'a, str>, Indexes>,
 }
 
 impl<'a> CurrentIndex<'a> {
@@ -528,7 +556,7 @@ impl<'a> CurrentIndex<'a> {
         for (i, c) in current.iter().enumerate() {
             let link = link_of(c);
             if let Some(link) = link {
-                index.by_link.entry(link).or_default().push(i);
+                Indexes::add(&mut index.by_link, link, i);
             }
             if let Some(key) = normalize_secondary(c.secondary.as_deref()) {
                 let by_secondary = if link.is_some() {
@@ -536,7 +564,7 @@ impl<'a> CurrentIndex<'a> {
                 } else {
                     &mut index.unlinked_by_secondary
                 };
-                by_secondary.entry(key).or_default().push(i);
+                Indexes::add(by_secondary, key, i);
             }
         }
         index
@@ -552,8 +580,8 @@ impl<'a> CurrentIndex<'a> {
         &self,
         d: &Desired,
         current: &[Current],
-        renamed: &HashMap<&str, String>,
-    ) -> Outcome {
+        renamed: &HashMap<&str, Cow<'_, str>>,
+    ) -> Result<Option<Match>, SkipReason> {
         if let Some(linked) = self.by_link.get(d.source_id.as_str()) {
             return match linked.as_slice() {
                 [only] => Ok(Some(Match {
@@ -576,7 +604,7 @@ impl<'a> CurrentIndex<'a> {
                 })),
                 many => Err(SkipReason::AmbiguousSecondary {
                     ids: ids(many, current),
-                    key,
+                    key: key.into_owned(),
                 }),
             };
         }
@@ -588,11 +616,11 @@ impl<'a> CurrentIndex<'a> {
         let linked: Vec<&usize> = self
             .linked_by_secondary
             .get(&key)
-            .map(|l| l.iter().filter(keeps_key).collect())
+            .map(|l| l.as_slice().iter().filter(keeps_key).collect())
             .unwrap_or_default();
         if !linked.is_empty() {
             return Err(SkipReason::SecondaryLinkedToOther {
-                key,
+                key: key.into_owned(),
                 linked: linked
                     .into_iter()
                     .map(|&i| LinkedRecord {
@@ -613,7 +641,7 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
     for d in desired {
         *seen.entry(d.source_id.as_str()).or_default() += 1;
     }
-    let renamed: HashMap<&str, String> = desired
+    let renamed: HashMap<&str, Cow<'_, str>> = desired
         .iter()
         // Only a record its source record will really update by link: enabled, unique
         // in the source, linked to exactly one Halo record.
@@ -623,7 +651,7 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
                 && index
                     .by_link
                     .get(d.source_id.as_str())
-                    .is_some_and(|l| l.len() == 1)
+                    .is_some_and(|l| l.as_slice().len() == 1)
         })
         .filter_map(|d| {
             Some((
@@ -642,6 +670,7 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
             } else {
                 index.resolve(d, current, &renamed)
             }
+            .map_err(Box::new)
         })
         .collect();
 
@@ -665,11 +694,11 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
             .collect();
         let key = normalize_secondary(current[ci].secondary.as_deref()).unwrap_or_default();
         for di in claimants {
-            outcomes[di] = Err(SkipReason::ContestedSecondary {
-                key: key.clone(),
+            outcomes[di] = Err(Box::new(SkipReason::ContestedSecondary {
+                key: key.clone().into_owned(),
                 id: current[ci].id,
                 source_ids: source_ids.clone(),
-            });
+            }));
         }
     }
     outcomes
@@ -777,11 +806,16 @@ fn link_of(c: &Current) -> Option<&str> {
     c.source_id.as_deref().filter(|s| !s.trim().is_empty())
 }
 
-/// Secondary keys compare trimmed and case-insensitively; blank = absent.
-fn normalize_secondary(key: Option<&str>) -> Option<String> {
-    key.map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(str::to_lowercase)
+/// Secondary keys compare trimmed and case-insensitively; blank = absent. Borrowed when
+/// the key is already in that form (ASCII without capitals), else lower-cased into a copy.
+fn normalize_secondary(key: Option<&str>) -> Option<Cow<'_, str>> {
+    key.map(str::trim).filter(|k| !k.is_empty()).map(|k| {
+        if k.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            Cow::Borrowed(k)
+        } else {
+            Cow::Owned(k.to_lowercase())
+        }
+    })
 }
 
 fn ids(indexes: &[usize], current: &[Current]) -> Vec<i64> {
