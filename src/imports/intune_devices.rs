@@ -76,17 +76,20 @@ fn owned_fields(options: &IntuneDevicesOptions, device: Option<&GraphDevice>) ->
 pub struct UserIndex(HashMap<String, Vec<i64>>);
 
 impl UserIndex {
-    pub fn new(users: &[User]) -> Self {
+    /// The index of `(e-mail, id)` entries, as [`UserIndex::entry`] makes them.
+    pub fn new(entries: impl IntoIterator<Item = Option<(String, i64)>>) -> Self {
         let mut index: HashMap<String, Vec<i64>> = HashMap::new();
-        for u in users.iter().filter(|u| !u.inactive) {
-            if let Some(email) = u.emailaddress.as_deref() {
-                index
-                    .entry(email.trim().to_lowercase())
-                    .or_default()
-                    .push(u.id);
-            }
+        for (email, id) in entries.into_iter().flatten() {
+            index.entry(email).or_default().push(id);
         }
         UserIndex(index)
+    }
+
+    /// What the index keeps of a Halo user, mapped as its page arrives: the lower-cased
+    /// e-mail and the id of an active user with an e-mail.
+    pub fn entry(user: User) -> Option<(String, i64)> {
+        let email = user.emailaddress.filter(|_| !user.inactive)?;
+        Some((email.trim().to_lowercase(), user.id))
     }
 
     /// The one user with this e-mail; none (or several) → `None`.
@@ -99,25 +102,42 @@ impl UserIndex {
     }
 }
 
-/// A managed device as the Halo asset it should be. `None` for a device without an id.
-pub fn desired(
-    device: &GraphDevice,
-    options: &IntuneDevicesOptions,
-    users: &UserIndex,
-) -> Option<Desired> {
+/// A managed device mapped as its Graph page arrives: the asset it should be, but for its
+/// primary user, which needs the client's Halo users (read after the source).
+pub struct Device {
+    desired: Desired,
+    user_principal_name: Option<String>,
+    email_address: Option<String>,
+}
+
+impl Device {
+    /// The asset with its primary user (on create) if exactly one active user has the
+    /// device's UPN, else its e-mail address.
+    pub fn with_user(mut self, users: &UserIndex) -> Desired {
+        let user = users
+            .find(self.user_principal_name.as_deref())
+            .or_else(|| users.find(self.email_address.as_deref()));
+        self.desired.create_only = user
+            .map(|id| ("users", json!([{ "id": id }])))
+            .into_iter()
+            .collect();
+        self.desired
+    }
+}
+
+/// A managed device as the Halo asset it should be ([`Device::with_user`] adds its primary
+/// user). `None` for a device without an id.
+pub fn desired(device: GraphDevice, options: &IntuneDevicesOptions) -> Option<Device> {
     let id = device.id.trim();
     if id.is_empty() {
         return None;
     }
-    let user = users
-        .find(device.user_principal_name.as_deref())
-        .or_else(|| users.find(device.email_address.as_deref()));
     let mut fields: Fields = Fields::new();
     fields.insert("inventory_number", text(device.device_name.as_deref()));
-    for (field, value) in owned_fields(options, Some(device)) {
+    for (field, value) in owned_fields(options, Some(&device)) {
         fields.insert(field_key(field), value);
     }
-    Some(Desired {
+    let desired = Desired {
         source_id: id.to_ascii_lowercase(),
         secondary: device
             .serial_number
@@ -133,10 +153,12 @@ pub fn desired(
         // Intune has no disabled state: a device is there or it is gone.
         enabled: true,
         fields,
-        create_only: user
-            .map(|id| ("users", json!([{ "id": id }])))
-            .into_iter()
-            .collect(),
+        create_only: Fields::new(),
+    };
+    Some(Device {
+        desired,
+        user_principal_name: device.user_principal_name,
+        email_address: device.email_address,
     })
 }
 
@@ -187,8 +209,9 @@ async fn sync_tenant(
     asset_type: i64,
 ) -> TenantReport {
     let options = &ctx.config.intune_devices;
+    // Each page is mapped as it arrives: the raw Graph devices of a tenant are never all kept.
     let read = graph
-        .devices(&target.tenant)
+        .devices(&target.tenant, |d| desired(d, options))
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
     let (devices, problem) = match source_records(&JOB, target, read) {
@@ -199,11 +222,11 @@ async fn sync_tenant(
     let client = target.client.id;
     let read_halo = async {
         let assets = ctx.halo.assets_of_client(client).await;
-        let users = ctx.halo.users_of_client(client).await;
+        let users = ctx.halo.users_of_client_as(client, UserIndex::entry).await;
         (assets, users)
     };
     let (assets, users) = read_halo.instrument(tracing::info_span!("read_halo")).await;
-    let mut assets = match assets {
+    let mut assets: Vec<Asset> = match assets {
         Ok(assets) => assets,
         Err(e) => return halo_read_failed(&JOB, target, "assets", &e),
     };
@@ -214,21 +237,21 @@ async fn sync_tenant(
         return halo_read_failed(&JOB, target, "assets", &e);
     }
     let users = match users {
-        Ok(users) => UserIndex::new(&users),
+        Ok(users) => UserIndex::new(users),
         Err(e) => return halo_read_failed(&JOB, target, "users", &e),
     };
-    let desired: Vec<Desired> = devices
-        .iter()
-        .filter_map(|d| desired(d, options, &users))
-        .collect();
+    let desired: Vec<Desired> = devices.into_iter().map(|d| d.with_user(&users)).collect();
+    drop(users);
+    // Of the assets read, only the records compared and the stored fields (to complete an
+    // update's `fields` array) are kept.
     let current: Vec<Current> = assets.iter().map(|a| current(a, options)).collect();
-
-    let stored: HashMap<i64, &[AssetField]> = assets
-        .iter()
-        .map(|a| (a.id, a.fields.as_deref().unwrap_or_default()))
+    let stored: HashMap<i64, Vec<AssetField>> = assets
+        .iter_mut()
+        .map(|a| (a.id, a.fields.take().unwrap_or_default()))
         .collect();
+    drop(assets);
     let shape_item = |id: Option<i64>, item: Map<String, Value>| match id {
-        Some(id) => shape(stored.get(&id).copied(), None, item),
+        Some(id) => shape(stored.get(&id).map(Vec::as_slice), None, item),
         None => shape(None, Some(asset_type), item),
     };
     let reread = async || -> Result<HashSet<String>, HaloError> {
@@ -284,7 +307,7 @@ mod tests {
                 {"id":10,"emailaddress":"gone@contoso.example","inactive":true}]"#,
         )
         .unwrap();
-        UserIndex::new(&users)
+        UserIndex::new(users.into_iter().map(UserIndex::entry))
     }
 
     const DEVICE: &str = r#"{"id":"DEV-1","deviceName":"LAPTOP-1","serialNumber":" SN1 ","model":"XPS 13",
@@ -293,7 +316,9 @@ mod tests {
 
     #[test]
     fn mapping_follows_the_design_table() {
-        let d = desired(&device(DEVICE), &options(), &users()).unwrap();
+        let d = desired(device(DEVICE), &options())
+            .unwrap()
+            .with_user(&users());
         assert_eq!(d.source_id, "dev-1");
         assert_eq!(d.secondary.as_deref(), Some("SN1"));
         assert_eq!(d.label, "LAPTOP-1");
@@ -316,8 +341,9 @@ mod tests {
             let d = device(&format!(
                 r#"{{"id":"d","userPrincipalName":"{upn}","emailAddress":"{mail}"}}"#
             ));
-            desired(&d, &options(), &users())
+            desired(d, &options())
                 .unwrap()
+                .with_user(&users())
                 .create_only
                 .get("users")
                 .cloned()
@@ -333,7 +359,9 @@ mod tests {
 
     #[test]
     fn unconfigured_fields_are_not_owned() {
-        let d = desired(&device(DEVICE), &IntuneDevicesOptions::default(), &users()).unwrap();
+        let d = desired(device(DEVICE), &IntuneDevicesOptions::default())
+            .map(|d| d.with_user(&users()))
+            .unwrap();
         assert!(!d.fields.keys().any(|k| k.starts_with(FIELD_PREFIX)));
         let c = current(
             &asset(r#"{"id":1,"fields":[{"id":10,"value":"x"}]}"#),
@@ -368,7 +396,9 @@ mod tests {
             max_deactivations: 50,
             max_deactivation_percent: 10.0,
         };
-        let d = desired(&device(DEVICE), &options(), &users()).unwrap();
+        let d = desired(device(DEVICE), &options())
+            .unwrap()
+            .with_user(&users());
         let plan = plan(&SPEC, &[d], &[current(&a, &options())], &opts);
         assert_eq!(plan.updates.len(), 1);
         let changes: Vec<&str> = plan.updates[0].changes.keys().map(|k| k.as_str()).collect();

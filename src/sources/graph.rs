@@ -500,10 +500,15 @@ impl Graph {
         url
     }
 
-    /// Every Intune managed device of `tenant` (needs `DeviceManagementManagedDevices.Read.All`).
-    pub async fn devices(&self, tenant: &str) -> Read<GraphDevice> {
+    /// Every Intune managed device of `tenant` (needs `DeviceManagementManagedDevices.Read.All`),
+    /// each mapped by `map` as its page arrives (`None` drops it).
+    pub async fn devices<U>(
+        &self,
+        tenant: &str,
+        map: impl FnMut(GraphDevice) -> Option<U>,
+    ) -> Read<U> {
         let url = self.devices_url(PAGE_SIZE);
-        self.collect(tenant, url, DEVICES, None, Some).await
+        self.collect(tenant, url, DEVICES, None, map).await
     }
 
     /// Gets a token for `tenant` and reads one managed device (for `check`).
