@@ -10,7 +10,7 @@ use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::ImportKind;
 use crate::halo::User;
 use crate::sources::graph::{Graph, GraphUser};
-use crate::sync::{Current, Desired, EntitySpec, Fields};
+use crate::sync::{Current, Desired, EntitySpec, Fields, Settle};
 
 pub const SPEC: EntitySpec = EntitySpec {
     entity: "user",
@@ -115,7 +115,7 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
         })
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
-    let (desired, problem) = match source_records(&JOB, target, read) {
+    let (mut desired, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
         Err(report) => return *report,
     };
@@ -124,6 +124,8 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
     let read_halo = async {
         let links = Links::read(ctx.halo, client).await?;
         let mut disagreement = None;
+        // Users in sync are settled as their page arrives: neither side keeps their fields.
+        let mut settle = Settle::new(&SPEC, &mut desired);
         let current = ctx
             .halo
             .users_of_client_as(client, |u| {
@@ -131,7 +133,9 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
                     disagreement.get_or_insert(d);
                     None
                 });
-                current(&u, link)
+                let mut current = current(&u, link);
+                settle.record(&mut current);
+                current
             })
             .await
             .map_err(|e| user_links::explain_read(&e))?;

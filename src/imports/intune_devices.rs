@@ -30,7 +30,7 @@ use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::{ImportKind, IntuneDevicesOptions};
 use crate::halo::{Asset, AssetField, HaloError, User};
 use crate::sources::graph::{Graph, GraphDevice};
-use crate::sync::{Current, Desired, EntitySpec, Fields};
+use crate::sync::{Current, Desired, EntitySpec, Fields, Settle};
 
 pub const SPEC: EntitySpec = EntitySpec {
     entity: "asset",
@@ -240,11 +240,19 @@ async fn sync_tenant(
         Ok(users) => UserIndex::new(users),
         Err(e) => return halo_read_failed(&JOB, target, "users", &e),
     };
-    let desired: Vec<Desired> = devices.into_iter().map(|d| d.with_user(&users)).collect();
+    let mut desired: Vec<Desired> = devices.into_iter().map(|d| d.with_user(&users)).collect();
     drop(users);
-    // Of the assets read, only the records compared and the stored fields (to complete an
-    // update's `fields` array) are kept.
-    let current: Vec<Current> = assets.iter().map(|a| current(a, options)).collect();
+    // Of the assets read, only the records compared (without their fields when in sync) and
+    // the stored fields (to complete an update's `fields` array) are kept.
+    let mut settle = Settle::new(&SPEC, &mut desired);
+    let current: Vec<Current> = assets
+        .iter()
+        .map(|a| {
+            let mut current = current(a, options);
+            settle.record(&mut current);
+            current
+        })
+        .collect();
     let stored: HashMap<i64, Vec<AssetField>> = assets
         .iter_mut()
         .map(|a| (a.id, a.fields.take().unwrap_or_default()))

@@ -713,10 +713,7 @@ impl World {
     }
 
     /// A benchmark/test world of devices: [`World::synthetic`] with `devices_per_tenant / 2`
-    /// (at least 1) users per tenant, each tenant with `devices_per_tenant` managed devices
-    /// whose primary users are those users in turn. Halo holds every device except the last
-    /// `new_per_tenant` of each tenant, linked, identical under the mapping and linked to its
-    /// user, except the first `changed_per_tenant`, whose OS version differs.
+    /// (at least 1) users per tenant and no changed user, [`World::with_devices`].
     pub fn synthetic_devices(
         tenants: usize,
         devices_per_tenant: usize,
@@ -724,13 +721,32 @@ impl World {
         new_per_tenant: usize,
     ) -> World {
         let users_per_tenant = (devices_per_tenant / 2).max(1);
-        let mut world = World::synthetic(tenants, users_per_tenant, 0, 0);
+        World::synthetic(tenants, users_per_tenant, 0, 0).with_devices(
+            devices_per_tenant,
+            changed_per_tenant,
+            new_per_tenant,
+        )
+    }
+
+    /// A [`World::synthetic`] world with `devices_per_tenant` managed devices in each tenant,
+    /// whose primary users are the tenant's users in turn. Halo holds every device except
+    /// the last `new_per_tenant` of each tenant, linked, identical under the mapping and
+    /// linked to its user, except the first `changed_per_tenant`, whose OS version differs.
+    pub fn with_devices(
+        mut self,
+        devices_per_tenant: usize,
+        changed_per_tenant: usize,
+        new_per_tenant: usize,
+    ) -> World {
+        let world = &mut self;
+        let tenants = world.entra.tenants.len();
         let mut rng = Rng::new(0x5EED_0000_DE71_CE01);
         let workstation = world.asset_type_id("Workstation").unwrap_or(1);
         let new = new_per_tenant.min(devices_per_tenant);
         let changed = changed_per_tenant.min(devices_per_tenant - new);
         for t in 0..tenants {
             let tenant_id = world.entra.tenants[t].id.clone();
+            let users_per_tenant = world.entra.tenants[t].users.len().max(1);
             let devices: Vec<ManagedDevice> = (0..devices_per_tenant)
                 .map(|j| {
                     let upn = format!("user{}@tenant{t}.example", j % users_per_tenant);
@@ -766,7 +782,7 @@ impl World {
             }
             world.entra.tenants[t].devices = devices;
         }
-        world
+        self
     }
 
     /// The one active Halo user of `client_id` with this e-mail (case-insensitive), as an

@@ -402,6 +402,8 @@ impl Graph {
             )
             .await
             .err();
+        // Read without a count, so grown by doubling: up to half of it would be slack.
+        items.shrink_to_fit();
         Read {
             items,
             received,

@@ -9,6 +9,7 @@
 
 mod compare;
 mod fields;
+mod settle;
 #[cfg(test)]
 mod tests;
 
@@ -25,6 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use fields::{Fields, Name};
+pub use settle::Settle;
 
 /// The Halo field that marks a record inactive; written as `false` on reactivation.
 pub const INACTIVE_FIELD: &str = "inactive";

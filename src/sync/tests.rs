@@ -806,6 +806,41 @@ fn plan_table() {
     }
 }
 
+/// Every table case plans the same with its records settled, and the settled records are
+/// exactly those linked to their source id with nothing to write.
+#[test]
+fn settling_keeps_every_table_plan() {
+    for case in cases() {
+        let mut desired = case.desired.clone();
+        let mut current = case.current.clone();
+        let mut settle = Settle::new(&SPEC, &mut desired);
+        for c in &mut current {
+            settle.record(c);
+        }
+        let settled = plan(&SPEC, &desired, &current, &case.opts);
+        assert_eq!(render(&settled), case.expect, "case: {}", case.name);
+    }
+    let mut desired = vec![
+        want("oid-1", "ann@x.example"),
+        want("oid-2", "bob@x.example").with("title", Some(json!("CTO"))),
+        want("oid-3", "cy@x.example"),
+    ];
+    let mut current = vec![
+        have(1, Some("oid-1"), "ann@x.example"),
+        have(2, Some("oid-2"), "bob@x.example"),
+        have(3, None, "cy@x.example"),
+    ];
+    let mut settle = Settle::new(&SPEC, &mut desired);
+    let settled: Vec<bool> = current.iter_mut().map(|c| settle.record(c)).collect();
+    assert_eq!(
+        settled,
+        [true, false, false],
+        "in sync / a changed title / not linked"
+    );
+    assert!(desired[0].fields.is_empty() && current[0].fields.is_empty());
+    assert!(!desired[1].fields.is_empty() && !desired[2].fields.is_empty());
+}
+
 #[test]
 fn second_plan_after_applying_the_first_is_empty() {
     for case in cases() {
@@ -1285,6 +1320,25 @@ mod properties {
             let after = apply(&first, &desired, &current);
             let second = plan(&SPEC, &desired, &after, &opts);
             prop_assert!(second.is_empty(), "second plan not empty: {:?}\nfirst: {:?}", render(&second), render(&first));
+        }
+
+        /// Settling the records in sync as Halo's records arrive changes no plan, whether
+        /// few records are in sync (as generated) or most (after applying a plan).
+        #[test]
+        fn settling_changes_no_plan(desired in proptest::collection::vec(desired(), 0..8), current in currents(), opts in options()) {
+            let first = plan(&SPEC, &desired, &current, &opts);
+            let after = apply(&first, &desired, &current);
+            for current in [current, after] {
+                let expected = plan(&SPEC, &desired, &current, &opts);
+                let mut settled_desired = desired.clone();
+                let mut settled_current = current.clone();
+                let mut settle = Settle::new(&SPEC, &mut settled_desired);
+                for c in &mut settled_current {
+                    settle.record(c);
+                }
+                let got = plan(&SPEC, &settled_desired, &settled_current, &opts);
+                prop_assert_eq!(format!("{got:?}"), format!("{expected:?}"));
+            }
         }
 
         /// No create duplicates a record whose match key Halo already has, no record is
