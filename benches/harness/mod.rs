@@ -1,4 +1,5 @@
-//! Shared harness of the benchmarks (`suite`, `devices`): runs the release binary as real
+//! Shared harness of the benchmarks (`suite`, `devices`) and of the memory guard
+//! (`tests/memory.rs`, which includes this file): runs the release binary as real
 //! subprocesses against an in-process simulator and measures each process itself — peak
 //! RSS from the kernel's `VmHWM` of that process (polled until it exits), CPU time from
 //! `wait4` of that process, time to its first request from the simulator's log — plus the
@@ -9,7 +10,7 @@
 //! address space the child had before `exec` — the bench process's own — into the child's
 //! `maxrss`. `VmHWM` belongs to the address space the binary runs in, nothing else.
 
-#![allow(dead_code)] // each bench uses a different subset
+#![allow(dead_code)] // each bench (and the memory test) uses a different subset
 
 use std::fs::File;
 use std::process::{Command, Stdio};
