@@ -575,9 +575,11 @@ impl<'a> CurrentIndex<'a> {
     /// Matches one desired record on its own (claims by other desired records are resolved
     /// afterwards, in [`resolve_all`]).
     ///
-    /// `renamed` maps the source id of each enabled desired record to its secondary key:
-    /// a linked record whose own source record now has another key gives up its old one
-    /// in this plan, so the old key is free for someone else.
+    /// `renamed` maps the source id of each enabled desired record to its secondary key
+    /// where that differs from its linked record's: a linked record whose own source record
+    /// now has another key gives up its old one in this plan, so the old key is free for
+    /// someone else. (A source id missing from it keeps its record's key, which is also
+    /// what an entry with the same key would say: the map holds only the rare renames.)
     fn resolve(
         &self,
         d: &Desired,
@@ -647,19 +649,14 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
         .iter()
         // Only a record its source record will really update by link: enabled, unique
         // in the source, linked to exactly one Halo record.
-        .filter(|d| {
-            d.enabled
-                && seen[d.source_id.as_str()] == 1
-                && index
-                    .by_link
-                    .get(d.source_id.as_str())
-                    .is_some_and(|l| l.as_slice().len() == 1)
-        })
+        .filter(|d| d.enabled && seen[d.source_id.as_str()] == 1)
         .filter_map(|d| {
-            Some((
-                d.source_id.as_str(),
-                normalize_secondary(d.secondary.as_deref())?,
-            ))
+            let &[linked] = index.by_link.get(d.source_id.as_str())?.as_slice() else {
+                return None;
+            };
+            let key = normalize_secondary(d.secondary.as_deref())?;
+            let old = normalize_secondary(current[linked].secondary.as_deref());
+            (old.as_deref() != Some(&*key)).then_some((d.source_id.as_str(), key))
         })
         .collect();
     let mut outcomes: Vec<Outcome> = desired
