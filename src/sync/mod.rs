@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use fields::{Fields, Name};
-pub use settle::Settle;
+pub use settle::{Settle, in_sync, source_key};
 
 /// The Halo field that marks a record inactive; written as `false` on reactivation.
 pub const INACTIVE_FIELD: &str = "inactive";
