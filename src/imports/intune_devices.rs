@@ -102,32 +102,32 @@ impl UserIndex {
     }
 }
 
-/// A managed device mapped as its Graph page arrives: the asset it should be, but for its
-/// primary user, which needs the client's Halo users (read after the source).
-pub struct Device {
-    desired: Desired,
+/// What finds a device's primary user among the client's Halo users, which are read after
+/// the source.
+pub struct PrimaryUser {
     user_principal_name: Option<String>,
     email_address: Option<String>,
 }
 
-impl Device {
-    /// The asset with its primary user (on create) if exactly one active user has the
-    /// device's UPN, else its e-mail address.
-    pub fn with_user(mut self, users: &UserIndex) -> Desired {
+impl PrimaryUser {
+    /// The asset's people on create: the one active user with the device's UPN, else with
+    /// its e-mail address; none if there is no such user.
+    pub fn create_only(&self, users: &UserIndex) -> Fields {
         let user = users
             .find(self.user_principal_name.as_deref())
             .or_else(|| users.find(self.email_address.as_deref()));
-        self.desired.create_only = user
-            .map(|id| ("users", json!([{ "id": id }])))
+        user.map(|id| ("users", json!([{ "id": id }])))
             .into_iter()
-            .collect();
-        self.desired
+            .collect()
     }
 }
 
-/// A managed device as the Halo asset it should be ([`Device::with_user`] adds its primary
-/// user). `None` for a device without an id.
-pub fn desired(device: GraphDevice, options: &IntuneDevicesOptions) -> Option<Device> {
+/// A managed device as the Halo asset it should be, without its people
+/// ([`PrimaryUser::create_only`] gives them). `None` for a device without an id.
+pub fn desired(
+    device: GraphDevice,
+    options: &IntuneDevicesOptions,
+) -> Option<(Desired, PrimaryUser)> {
     let id = device.id.trim();
     if id.is_empty() {
         return None;
@@ -155,11 +155,28 @@ pub fn desired(device: GraphDevice, options: &IntuneDevicesOptions) -> Option<De
         fields,
         create_only: Fields::new(),
     };
-    Some(Device {
-        desired,
+    let user = PrimaryUser {
         user_principal_name: device.user_principal_name,
         email_address: device.email_address,
-    })
+    };
+    Some((desired, user))
+}
+
+/// An asset as compared: the record, and the fields stored in Halo, which only an update of
+/// its fields needs (none once settled: a record in sync gets no field update).
+type Compared = (Current, Option<Vec<AssetField>>);
+
+fn compare(asset: Asset, options: &IntuneDevicesOptions, settle: &mut Settle<'_>) -> Compared {
+    let mut current = current(&asset, options);
+    let stored = (!settle.record(&mut current)).then(|| asset.fields.unwrap_or_default());
+    (current, stored)
+}
+
+/// An asset as its page arrives: compared at once, or, when it came without its `fields`
+/// and fields are owned, kept whole to be completed first.
+enum ReadAsset {
+    Compared(Compared),
+    Incomplete(Asset),
 }
 
 /// A Halo asset as the sync engine compares it.
@@ -218,46 +235,63 @@ async fn sync_tenant(
         Ok(read) => read,
         Err(report) => return *report,
     };
+    let (mut desired, primary_users): (Vec<Desired>, Vec<PrimaryUser>) =
+        devices.into_iter().unzip();
 
     let client = target.client.id;
+    // Field values are compared (and sent back complete) only when fields are mapped.
+    let owns_fields = !owned_fields(options, None).is_empty();
+    // Assets are compared as their page arrives; those in sync keep no fields on either side
+    // (see `sync::Settle`), the others their stored fields, for an update's `fields` array.
+    let mut settle = Settle::new(&SPEC, &mut desired);
     let read_halo = async {
-        let assets = ctx.halo.assets_of_client(client).await;
+        let assets = ctx
+            .halo
+            .assets_of_client_as(client, |asset| {
+                if owns_fields && asset.fields.is_none() {
+                    ReadAsset::Incomplete(asset)
+                } else {
+                    ReadAsset::Compared(compare(asset, options, &mut settle))
+                }
+            })
+            .await;
         let users = ctx.halo.users_of_client_as(client, UserIndex::entry).await;
         (assets, users)
     };
     let (assets, users) = read_halo.instrument(tracing::info_span!("read_halo")).await;
-    let mut assets: Vec<Asset> = match assets {
+    let mut assets = match assets {
         Ok(assets) => assets,
         Err(e) => return halo_read_failed(&JOB, target, "assets", &e),
     };
-    // Field values are compared (and sent back complete) only when fields are mapped.
-    if !owned_fields(options, None).is_empty()
-        && let Err(e) = ctx.halo.complete_fields(&mut assets).await
-    {
+    let incomplete = assets.iter_mut().filter_map(|a| match a {
+        ReadAsset::Incomplete(asset) => Some(asset),
+        ReadAsset::Compared(_) => None,
+    });
+    if let Err(e) = ctx.halo.complete_fields(incomplete).await {
         return halo_read_failed(&JOB, target, "assets", &e);
     }
+    let mut stored: HashMap<i64, Vec<AssetField>> = HashMap::new();
+    let current: Vec<Current> = assets
+        .into_iter()
+        .map(|a| {
+            let (current, fields) = match a {
+                ReadAsset::Compared(compared) => compared,
+                ReadAsset::Incomplete(asset) => compare(asset, options, &mut settle),
+            };
+            if let Some(fields) = fields {
+                stored.insert(current.id, fields);
+            }
+            current
+        })
+        .collect();
     let users = match users {
         Ok(users) => UserIndex::new(users),
         Err(e) => return halo_read_failed(&JOB, target, "users", &e),
     };
-    let mut desired: Vec<Desired> = devices.into_iter().map(|d| d.with_user(&users)).collect();
-    drop(users);
-    // Of the assets read, only the records compared (without their fields when in sync) and
-    // the stored fields (to complete an update's `fields` array) are kept.
-    let mut settle = Settle::new(&SPEC, &mut desired);
-    let current: Vec<Current> = assets
-        .iter()
-        .map(|a| {
-            let mut current = current(a, options);
-            settle.record(&mut current);
-            current
-        })
-        .collect();
-    let stored: HashMap<i64, Vec<AssetField>> = assets
-        .iter_mut()
-        .map(|a| (a.id, a.fields.take().unwrap_or_default()))
-        .collect();
-    drop(assets);
+    for (d, user) in desired.iter_mut().zip(&primary_users) {
+        d.create_only = user.create_only(&users);
+    }
+    drop((users, primary_users));
     let shape_item = |id: Option<i64>, item: Map<String, Value>| match id {
         Some(id) => shape(stored.get(&id).map(Vec::as_slice), None, item),
         None => shape(None, Some(asset_type), item),
@@ -305,6 +339,19 @@ mod tests {
 
     fn asset(json: &str) -> Asset {
         serde_json::from_str(json).unwrap()
+    }
+
+    /// A mapped device with its people, as `sync_tenant` completes it.
+    trait WithUser {
+        fn with_user(self, users: &UserIndex) -> Desired;
+    }
+
+    impl WithUser for (Desired, PrimaryUser) {
+        fn with_user(self, users: &UserIndex) -> Desired {
+            let (mut desired, user) = self;
+            desired.create_only = user.create_only(users);
+            desired
+        }
     }
 
     fn users() -> UserIndex {
