@@ -30,7 +30,7 @@ use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::{ImportKind, IntuneDevicesOptions};
 use crate::halo::{Asset, AssetField, HaloError, User};
 use crate::sources::graph::{Graph, GraphDevice};
-use crate::sync::{Current, Desired, EntitySpec, Fields, Settle};
+use crate::sync::{Current, Desired, EntitySpec, Fields, Name, Settle};
 
 pub const SPEC: EntitySpec = EntitySpec {
     entity: "asset",
@@ -132,11 +132,15 @@ pub fn desired(
     if id.is_empty() {
         return None;
     }
-    let mut fields: Fields = Fields::new();
-    fields.insert("inventory_number", text(device.device_name.as_deref()));
-    for (field, value) in owned_fields(options, Some(&device)) {
-        fields.insert(field_key(field), value);
-    }
+    // Collected, not inserted one by one: a device's fields are allocated once, to size.
+    let fields: Fields = owned_fields(options, Some(&device))
+        .into_iter()
+        .map(|(field, value)| (Name::from(field_key(field)), value))
+        .chain([(
+            Name::from("inventory_number"),
+            text(device.device_name.as_deref()),
+        )])
+        .collect();
     let desired = Desired {
         source_id: id.to_ascii_lowercase(),
         secondary: device
@@ -176,16 +180,19 @@ fn compare(asset: Asset, options: &IntuneDevicesOptions, settle: &mut Settle<'_>
 /// and fields are owned, kept whole to be completed first.
 enum ReadAsset {
     Compared(Compared),
-    Incomplete(Asset),
+    Incomplete(Box<Asset>),
 }
 
 /// A Halo asset as the sync engine compares it.
 pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
-    let mut fields = Fields::new();
-    fields.insert("inventory_number", text(asset.inventory_number.as_deref()));
-    for (id, _) in owned_fields(options, None) {
-        fields.insert(field_key(id), field_value(asset, id));
-    }
+    let fields: Fields = owned_fields(options, None)
+        .into_iter()
+        .map(|(id, _)| (Name::from(field_key(id)), field_value(asset, id)))
+        .chain([(
+            Name::from("inventory_number"),
+            text(asset.inventory_number.as_deref()),
+        )])
+        .collect();
     let serial_field = options
         .field_serial
         .map(|id| field_value(asset, id))
@@ -227,16 +234,21 @@ async fn sync_tenant(
 ) -> TenantReport {
     let options = &ctx.config.intune_devices;
     // Each page is mapped as it arrives: the raw Graph devices of a tenant are never all kept.
+    // Their primary users go beside them, in the same order.
+    let mut primary_users: Vec<PrimaryUser> = Vec::new();
     let read = graph
-        .devices(&target.tenant, |d| desired(d, options))
+        .devices(&target.tenant, |d| {
+            let (desired, user) = desired(d, options)?;
+            primary_users.push(user);
+            Some(desired)
+        })
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
-    let (devices, problem) = match source_records(&JOB, target, read) {
+    primary_users.shrink_to_fit();
+    let (mut desired, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
         Err(report) => return *report,
     };
-    let (mut desired, primary_users): (Vec<Desired>, Vec<PrimaryUser>) =
-        devices.into_iter().unzip();
 
     let client = target.client.id;
     // Field values are compared (and sent back complete) only when fields are mapped.
@@ -249,7 +261,7 @@ async fn sync_tenant(
             .halo
             .assets_of_client_as(client, |asset| {
                 if owns_fields && asset.fields.is_none() {
-                    ReadAsset::Incomplete(asset)
+                    ReadAsset::Incomplete(Box::new(asset))
                 } else {
                     ReadAsset::Compared(compare(asset, options, &mut settle))
                 }
@@ -264,7 +276,7 @@ async fn sync_tenant(
         Err(e) => return halo_read_failed(&JOB, target, "assets", &e),
     };
     let incomplete = assets.iter_mut().filter_map(|a| match a {
-        ReadAsset::Incomplete(asset) => Some(asset),
+        ReadAsset::Incomplete(asset) => Some(&mut **asset),
         ReadAsset::Compared(_) => None,
     });
     if let Err(e) = ctx.halo.complete_fields(incomplete).await {
@@ -276,7 +288,7 @@ async fn sync_tenant(
         .map(|a| {
             let (current, fields) = match a {
                 ReadAsset::Compared(compared) => compared,
-                ReadAsset::Incomplete(asset) => compare(asset, options, &mut settle),
+                ReadAsset::Incomplete(asset) => compare(*asset, options, &mut settle),
             };
             if let Some(fields) = fields {
                 stored.insert(current.id, fields);
@@ -288,7 +300,14 @@ async fn sync_tenant(
         Ok(users) => UserIndex::new(users),
         Err(e) => return halo_read_failed(&JOB, target, "users", &e),
     };
-    for (d, user) in desired.iter_mut().zip(&primary_users) {
+    // People are written on create only, and a settled asset is matched, never created.
+    let settled = settle.into_settled();
+    for ((d, user), _) in desired
+        .iter_mut()
+        .zip(&primary_users)
+        .zip(settled)
+        .filter(|(_, settled)| !settled)
+    {
         d.create_only = user.create_only(&users);
     }
     drop((users, primary_users));

@@ -23,6 +23,8 @@ pub struct Settle<'a> {
     desired: &'a mut [Desired],
     /// [`source_key`] → index of a desired record with that source id.
     by_source_id: FxHashMap<u64, usize>,
+    /// Which desired records were settled.
+    settled: Vec<bool>,
 }
 
 /// Whether `current` is linked to `desired`'s source id and the plan would write none of
@@ -49,9 +51,16 @@ impl<'a> Settle<'a> {
             .collect();
         Settle {
             spec,
+            settled: vec![false; desired.len()],
             desired,
             by_source_id,
         }
+    }
+
+    /// Which desired records were settled: matched by link, so never created (what only a
+    /// create needs, such as create-only fields, can be left out of them).
+    pub fn into_settled(self) -> Vec<bool> {
+        self.settled
     }
 
     /// Drops the fields of `current` and of the desired record it is linked to when the
@@ -67,6 +76,7 @@ impl<'a> Settle<'a> {
         }
         d.fields = Fields::new();
         current.fields = Fields::new();
+        self.settled[i] = true;
         true
     }
 }

@@ -837,6 +837,7 @@ fn settling_keeps_every_table_plan() {
         [true, false, false],
         "in sync / a changed title / not linked"
     );
+    assert_eq!(settle.into_settled(), settled);
     assert!(desired[0].fields.is_empty() && current[0].fields.is_empty());
     assert!(!desired[1].fields.is_empty() && !desired[2].fields.is_empty());
 }
