@@ -18,6 +18,12 @@ use std::time::{Duration, Instant};
 
 use halo_integrator::sim::{RequestRecord, Service, Simulator};
 
+/// The binary measured: this build's, or the one `BENCH_BINARY` names (e.g. the image's
+/// musl build, whose allocator is not glibc's).
+pub fn binary() -> std::ffi::OsString {
+    std::env::var_os("BENCH_BINARY").unwrap_or_else(|| env!("CARGO_BIN_EXE_halo-integrator").into())
+}
+
 /// Halo's hosted rate limit: 300 requests per rolling 5 minutes.
 pub const HALO_LIMIT: usize = 300;
 pub const HALO_WINDOW: Duration = Duration::from_secs(300);
@@ -64,7 +70,7 @@ pub fn run(sim: &Simulator, env: &[(String, String)], processes: &[ProcessEnv]) 
                 clippy::zombie_processes,
                 reason = "reaped by wait4 in try_reap, which also gives its CPU time"
             )]
-            let child = Command::new(env!("CARGO_BIN_EXE_halo-integrator"))
+            let child = Command::new(binary())
                 .arg("run")
                 .env_clear()
                 .envs(env.iter().chain(extra).map(|(k, v)| (k, v)))

@@ -516,7 +516,7 @@ struct Match {
 type Outcome = Result<Option<Match>, Box<SkipReason>>;
 
 /// The current records under one key, in `current` order: almost always one, which is held
-/// without an allocation (the index of a 100k-record tenant has 100k keys).
+/// without an allocation.
 enum Indexes {
     One(usize),
     Many(Vec<usize>),
@@ -529,47 +529,82 @@ impl Indexes {
             Indexes::Many(many) => many,
         }
     }
+}
 
-    fn add<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Indexes>, key: K, i: usize) {
-        map.entry(key)
-            .and_modify(|indexes| match indexes {
-                Indexes::One(first) => *indexes = Indexes::Many(vec![*first, i]),
-                Indexes::Many(many) => many.push(i),
-            })
-            .or_insert(Indexes::One(i));
+/// Current records by a text key, as (hash of the key, index) pairs in order: 16 bytes a
+/// record, where a hash map with its keys took about 80 (a 100k-record tenant is indexed
+/// twice). A lookup checks each candidate's own key, so a hash collision costs a comparison,
+/// never a wrong match.
+struct KeyIndex(Vec<(u64, u32)>);
+
+impl KeyIndex {
+    fn new(entries: impl Iterator<Item = (u64, usize)>) -> KeyIndex {
+        let mut entries: Vec<(u64, u32)> = entries
+            .map(|(hash, i)| (hash, u32::try_from(i).expect("fewer than 4G records")))
+            .collect();
+        // By hash, then by index: equal keys stay in `current` order.
+        entries.sort_unstable();
+        KeyIndex(entries)
+    }
+
+    /// The records under `key` (those of its hash for which `has_key` holds), if any.
+    fn get(&self, key: &str, has_key: impl Fn(usize) -> bool) -> Option<Indexes> {
+        let hash = source_key(key);
+        let first = self.0.partition_point(|&(h, _)| h < hash);
+        let mut found = self.0[first..]
+            .iter()
+            .take_while(|&&(h, _)| h == hash)
+            .map(|&(_, i)| i as usize)
+            .filter(|&i| has_key(i));
+        let one = found.next()?;
+        Some(match found.next() {
+            None => Indexes::One(one),
+            Some(two) => Indexes::Many([one, two].into_iter().chain(found).collect()),
+        })
     }
 }
 
-/// Lookups over the current records. Secondary keys are borrowed from the records where
-/// they are already normalized (the usual lower-case e-mail), not copied.
+/// Lookups over the current records.
 struct CurrentIndex<'a> {
-    by_link: HashMap<&'a str, Indexes>,
-    unlinked_by_secondary: HashMap<Cow<'a, str>, Indexes>,
-    linked_by_secondary: HashMap<Cow<'a, str>, Indexes>,
+    current: &'a [Current],
+    by_link: KeyIndex,
+    unlinked_by_secondary: KeyIndex,
+    linked_by_secondary: KeyIndex,
 }
 
 impl<'a> CurrentIndex<'a> {
     fn new(current: &'a [Current]) -> Self {
-        let mut index = CurrentIndex {
-            by_link: HashMap::default(),
-            unlinked_by_secondary: HashMap::default(),
-            linked_by_secondary: HashMap::default(),
+        let by_link = KeyIndex::new(
+            current
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((source_key(link_of(c)?), i))),
+        );
+        let by_secondary = |linked: bool| {
+            KeyIndex::new(current.iter().enumerate().filter_map(move |(i, c)| {
+                let key = normalize_secondary(c.secondary.as_deref())?;
+                (link_of(c).is_some() == linked).then(|| (source_key(&key), i))
+            }))
         };
-        for (i, c) in current.iter().enumerate() {
-            let link = link_of(c);
-            if let Some(link) = link {
-                Indexes::add(&mut index.by_link, link, i);
-            }
-            if let Some(key) = normalize_secondary(c.secondary.as_deref()) {
-                let by_secondary = if link.is_some() {
-                    &mut index.linked_by_secondary
-                } else {
-                    &mut index.unlinked_by_secondary
-                };
-                Indexes::add(by_secondary, key, i);
-            }
+        CurrentIndex {
+            current,
+            by_link,
+            unlinked_by_secondary: by_secondary(false),
+            linked_by_secondary: by_secondary(true),
         }
-        index
+    }
+
+    /// The records linked to `source_id`.
+    fn linked(&self, source_id: &str) -> Option<Indexes> {
+        self.by_link
+            .get(source_id, |i| link_of(&self.current[i]) == Some(source_id))
+    }
+
+    /// The records of `index` whose secondary key, normalized, is `key`.
+    fn by_secondary(&self, index: &KeyIndex, key: &str) -> Option<Indexes> {
+        index.get(key, |i| {
+            normalize_secondary(self.current[i].secondary.as_deref()).as_deref() == Some(key)
+        })
     }
 
     /// Matches one desired record on its own (claims by other desired records are resolved
@@ -586,7 +621,7 @@ impl<'a> CurrentIndex<'a> {
         current: &[Current],
         renamed: &HashMap<&str, Cow<'_, str>>,
     ) -> Result<Option<Match>, SkipReason> {
-        if let Some(linked) = self.by_link.get(d.source_id.as_str()) {
+        if let Some(linked) = self.linked(&d.source_id) {
             return match linked.as_slice() {
                 [only] => Ok(Some(Match {
                     current: *only,
@@ -600,7 +635,7 @@ impl<'a> CurrentIndex<'a> {
         let Some(key) = normalize_secondary(d.secondary.as_deref()) else {
             return Ok(None);
         };
-        if let Some(unlinked) = self.unlinked_by_secondary.get(&key) {
+        if let Some(unlinked) = self.by_secondary(&self.unlinked_by_secondary, &key) {
             return match unlinked.as_slice() {
                 [only] => Ok(Some(Match {
                     current: *only,
@@ -617,9 +652,9 @@ impl<'a> CurrentIndex<'a> {
                 .and_then(|link| renamed.get(link))
                 .is_none_or(|new_key| *new_key == key)
         };
-        let linked: Vec<&usize> = self
-            .linked_by_secondary
-            .get(&key)
+        let linked_to_others = self.by_secondary(&self.linked_by_secondary, &key);
+        let linked: Vec<&usize> = linked_to_others
+            .as_ref()
             .map(|l| l.as_slice().iter().filter(keeps_key).collect())
             .unwrap_or_default();
         if !linked.is_empty() {
@@ -651,7 +686,7 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
         // in the source, linked to exactly one Halo record.
         .filter(|d| d.enabled && seen[d.source_id.as_str()] == 1)
         .filter_map(|d| {
-            let &[linked] = index.by_link.get(d.source_id.as_str())?.as_slice() else {
+            let &[linked] = index.linked(&d.source_id)?.as_slice() else {
                 return None;
             };
             let key = normalize_secondary(d.secondary.as_deref())?;

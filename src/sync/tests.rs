@@ -806,6 +806,20 @@ fn plan_table() {
     }
 }
 
+/// A key index keeps `current` order under a key and trusts only the records' own keys: a
+/// record whose hash collides is checked and left out.
+#[test]
+fn key_index_checks_each_candidate() {
+    let a = source_key("a");
+    let index = KeyIndex::new([(a, 2), (source_key("b"), 3), (a, 0), (a, 1)].into_iter());
+    let found = index.get("a", |i| i != 1).map(|f| f.as_slice().to_vec());
+    assert_eq!(found, Some(vec![0, 2]));
+    let one = index.get("a", |i| i == 2).map(|f| f.as_slice().to_vec());
+    assert_eq!(one, Some(vec![2]));
+    assert!(index.get("a", |_| false).is_none());
+    assert!(index.get("c", |_| true).is_none());
+}
+
 /// Every table case plans the same with its records settled, and the settled records are
 /// exactly those linked to their source id with nothing to write.
 #[test]
