@@ -154,10 +154,10 @@ fn apply(plan: &Plan, desired: &[Desired], current: &[Current]) -> Vec<Current> 
                 INACTIVE_FIELD => record.inactive = value.as_bool().unwrap(),
                 "emailaddress" => {
                     record.secondary = value.as_str().map(str::to_owned);
-                    record.fields.insert(name.clone(), value.clone());
+                    record.fields.insert(*name, value.clone());
                 }
                 _ => {
-                    record.fields.insert(name.clone(), value.clone());
+                    record.fields.insert(*name, value.clone());
                 }
             }
         }
@@ -839,7 +839,7 @@ fn settling_keeps_every_table_plan() {
         want("oid-2", "bob@x.example").with("title", Some(json!("CTO"))),
         want("oid-3", "cy@x.example"),
     ];
-    let mut current = vec![
+    let mut current = [
         have(1, Some("oid-1"), "ann@x.example"),
         have(2, Some("oid-2"), "bob@x.example"),
         have(3, None, "cy@x.example"),
