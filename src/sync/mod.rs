@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 
 // The planner only looks keys up, never iterates its maps, so the hasher cannot change a
 // plan; Fx is several times faster than SipHash on the short ids and e-mails it hashes
-// (100k-record tenants).
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+// (100k-record tenants). The large indexes are sorted (hash, index) vectors ([`KeyIndex`]).
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -422,7 +422,8 @@ pub fn plan(
     opts: &PlanOptions,
 ) -> Plan {
     let index = CurrentIndex::new(current);
-    let outcomes = resolve_all(desired, current, &index);
+    let source_ids = SourceIds::new(desired);
+    let outcomes = resolve_all(desired, current, &index, &source_ids);
 
     let mut plan = Plan {
         entity: spec.entity,
@@ -485,7 +486,7 @@ pub fn plan(
     }
 
     let candidates = if opts.deactivate_missing {
-        deactivation_candidates(desired, current, &disabled_active)
+        deactivation_candidates(desired, current, &source_ids, &disabled_active)
     } else {
         Vec::new()
     };
@@ -561,6 +562,32 @@ impl KeyIndex {
             None => Indexes::One(one),
             Some(two) => Indexes::Many([one, two].into_iter().chain(found).collect()),
         })
+    }
+}
+
+/// The source ids of the desired records, to count them (duplicates) and to find them (a
+/// linked record whose source id is gone).
+struct SourceIds<'a> {
+    desired: &'a [Desired],
+    index: KeyIndex,
+}
+
+impl<'a> SourceIds<'a> {
+    fn new(desired: &'a [Desired]) -> Self {
+        let index = KeyIndex::new(
+            desired
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (source_key(&d.source_id), i)),
+        );
+        SourceIds { desired, index }
+    }
+
+    /// How many desired records have this source id.
+    fn count(&self, source_id: &str) -> usize {
+        self.index
+            .get(source_id, |i| self.desired[i].source_id == source_id)
+            .map_or(0, |found| found.as_slice().len())
     }
 }
 
@@ -675,16 +702,18 @@ impl<'a> CurrentIndex<'a> {
 
 /// Matches every desired record, then turns duplicate source ids and contested secondary
 /// claims into skips.
-fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_>) -> Vec<Outcome> {
-    let mut seen: HashMap<&str, usize> = HashMap::default();
-    for d in desired {
-        *seen.entry(d.source_id.as_str()).or_default() += 1;
-    }
+fn resolve_all(
+    desired: &[Desired],
+    current: &[Current],
+    index: &CurrentIndex<'_>,
+    source_ids: &SourceIds<'_>,
+) -> Vec<Outcome> {
+    let seen = |d: &Desired| source_ids.count(&d.source_id);
     let renamed: HashMap<&str, Cow<'_, str>> = desired
         .iter()
         // Only a record its source record will really update by link: enabled, unique
         // in the source, linked to exactly one Halo record.
-        .filter(|d| d.enabled && seen[d.source_id.as_str()] == 1)
+        .filter(|d| d.enabled && seen(d) == 1)
         .filter_map(|d| {
             let &[linked] = index.linked(&d.source_id)?.as_slice() else {
                 return None;
@@ -699,7 +728,7 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
         .map(|d| {
             if d.source_id.trim().is_empty() {
                 Err(SkipReason::MissingSourceId)
-            } else if seen[d.source_id.as_str()] > 1 {
+            } else if seen(d) > 1 {
                 Err(SkipReason::DuplicateInSource)
             } else {
                 index.resolve(d, current, &renamed)
@@ -742,9 +771,9 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
 fn deactivation_candidates(
     desired: &[Desired],
     current: &[Current],
+    source_ids: &SourceIds<'_>,
     disabled_active: &HashMap<usize, usize>,
 ) -> Vec<Deactivate> {
-    let in_source: HashSet<&str> = desired.iter().map(|d| d.source_id.as_str()).collect();
     let mut candidates = Vec::new();
     for (ci, c) in current.iter().enumerate() {
         if let Some(&di) = disabled_active.get(&ci) {
@@ -756,7 +785,7 @@ fn deactivation_candidates(
             });
         } else if let Some(link) = link_of(c)
             && !c.inactive
-            && !in_source.contains(link)
+            && source_ids.count(link) == 0
         {
             candidates.push(Deactivate {
                 id: c.id,
