@@ -1,10 +1,9 @@
 //! The `entra-users` import: the users of every linked Microsoft Entra ID tenant become
 //! Halo users of the client mapped to that tenant (DESIGN §5, field mapping table).
 
-use rustc_hash::FxHashMap;
-use serde_json::Value;
 use tracing::Instrument;
 
+use super::packed::{Packed, PackedSource};
 use super::tenant_sync::{Job, Source, fail, plan_and_apply, run_tenants, source_records};
 use super::tenants::TenantTarget;
 use super::user_links::{self, LinkError, Links};
@@ -12,7 +11,7 @@ use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::ImportKind;
 use crate::halo::User;
 use crate::sources::graph::{Graph, GraphUser};
-use crate::sync::{Current, Desired, EntitySpec, Fields, in_sync, source_key};
+use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
 
 pub const SPEC: EntitySpec = EntitySpec {
     entity: "user",
@@ -107,75 +106,8 @@ pub fn current(user: &User, link: Option<String>) -> Current {
     }
 }
 
-/// A source user as kept while Halo's users are read: its [`Desired`] with every text in one
-/// allocation (about 270 bytes a user instead of about 800), unpacked for a comparison and
-/// for the plan. Holds what [`desired`] makes: every field of [`FIELDS`], as text or null.
-struct Packed {
-    /// The source id, the secondary key (empty = none), the label, then the values of
-    /// [`FIELDS`] (empty = null), one after the other.
-    text: Box<str>,
-    /// Where each part ends in `text`.
-    ends: [u32; 3 + FIELDS.len()],
-    enabled: bool,
-}
-
-impl Packed {
-    fn new(d: Desired) -> Packed {
-        debug_assert!(
-            d.create_only.is_empty() && d.fields.keys().all(|name| FIELDS.contains(&&**name))
-        );
-        let parts = [
-            Some(d.source_id.as_str()),
-            d.secondary.as_deref(),
-            Some(d.label.as_str()),
-        ]
-        .into_iter()
-        .chain(FIELDS.map(|name| d.fields.get(name).and_then(Value::as_str)));
-        let mut text = String::new();
-        let mut ends = [0; 3 + FIELDS.len()];
-        for (end, part) in ends.iter_mut().zip(parts) {
-            text.push_str(part.unwrap_or_default());
-            *end = u32::try_from(text.len()).expect("a user's texts fit in 4 GB");
-        }
-        Packed {
-            text: text.into_boxed_str(),
-            ends,
-            enabled: d.enabled,
-        }
-    }
-
-    fn part(&self, i: usize) -> &str {
-        let start = i.checked_sub(1).map_or(0, |before| self.ends[before]);
-        &self.text[start as usize..self.ends[i] as usize]
-    }
-
-    fn source_id(&self) -> &str {
-        self.part(0)
-    }
-
-    /// The desired record, with its fields or, once settled, without them.
-    fn unpack(&self, with_fields: bool) -> Desired {
-        let fields = if with_fields {
-            FIELDS
-                .iter()
-                .enumerate()
-                .map(|(i, &name)| (name, text(Some(self.part(3 + i)))))
-                .collect()
-        } else {
-            Fields::new()
-        };
-        Desired {
-            source_id: self.source_id().to_owned(),
-            secondary: Some(self.part(1))
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
-            label: self.part(2).to_owned(),
-            enabled: self.enabled,
-            fields,
-            create_only: Fields::new(),
-        }
-    }
-}
+/// A packed user: source id, secondary key, label and [`FIELDS`].
+type PackedUser = Packed<{ 3 + FIELDS.len() }>;
 
 const JOB: Job = Job {
     kind: ImportKind::EntraUsers,
@@ -192,13 +124,15 @@ pub async fn run(ctx: &Context<'_>) -> ImportReport {
 
 async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) -> TenantReport {
     let options = &ctx.config.entra_users;
-    // Each page is mapped as it arrives: the raw Graph users of a tenant are never all kept.
+    // Each page is mapped as it arrives: the raw Graph users of a tenant are never all kept,
+    // and the mapped ones are packed.
+    let names = FIELDS.map(Name::from).to_vec();
     let read = graph
         .users(&target.tenant, options.filter.as_deref(), |u| {
             in_scope(&u, options.include_guests)
                 .then(|| desired(&u))
                 .flatten()
-                .map(Packed::new)
+                .map(|d| PackedUser::new(d, &names))
         })
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
@@ -208,17 +142,11 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
     };
 
     let client = target.client.id;
-    // Source users whose Halo user is in sync, found as its page arrives: neither side keeps
-    // their fields (see `sync::Settle`).
-    let mut settled = vec![false; packed.len()];
+    // Users in sync are settled as their Halo page arrives: neither side keeps their fields.
+    let mut source = PackedSource::new(packed, names);
     let read_halo = async {
         let links = Links::read(ctx.halo, client).await?;
         let mut disagreement = None;
-        let by_source_id: FxHashMap<u64, usize> = packed
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (source_key(p.source_id()), i))
-            .collect();
         let current = ctx
             .halo
             .users_of_client_as(client, |u| {
@@ -227,16 +155,7 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
                     None
                 });
                 let mut current = current(&u, link);
-                let source = current
-                    .source_id
-                    .as_deref()
-                    .and_then(|link| by_source_id.get(&source_key(link)));
-                if let Some(&i) = source
-                    && in_sync(&SPEC, &packed[i].unpack(true), &current)
-                {
-                    current.fields = Fields::new();
-                    settled[i] = true;
-                }
+                source.settle(&SPEC, &mut current);
                 current
             })
             .await
@@ -257,11 +176,7 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
         Ok(current) => current,
         Err(e) => return fail(&JOB, target, e.severity, e.message),
     };
-    let desired: Vec<Desired> = packed
-        .into_iter()
-        .zip(settled)
-        .map(|(p, settled)| p.unpack(!settled))
-        .collect();
+    let (desired, _) = source.into_desired();
 
     // The same link source as the first read: the report.
     let reread = async || Links::reread(ctx.halo, client).await;
@@ -302,36 +217,6 @@ mod tests {
             "empty means no value"
         );
         assert_eq!(d.label, "ann@contoso.example");
-    }
-
-    #[test]
-    fn a_packed_user_unpacks_as_it_was_mapped() {
-        for json in [
-            r#"{"id":"ABC-1","displayName":" Ann Lee ","givenName":"Ann","surname":"Lee","mail":"ann@x.example",
-                "userPrincipalName":"ann@contoso.example","accountEnabled":false,"jobTitle":"CTO",
-                "businessPhones":["+1 555 0100"],"mobilePhone":"+1 555 0199"}"#,
-            r#"{"id":"b","userPrincipalName":"","displayName":"Bö Ünïcode"}"#,
-            r#"{"id":"c"}"#,
-        ] {
-            let d = desired(&graph_user(json)).unwrap();
-            let packed = Packed::new(d.clone());
-            assert_eq!(
-                format!("{:?}", packed.unpack(true)),
-                format!("{d:?}"),
-                "{json}"
-            );
-            let settled = packed.unpack(false);
-            assert!(settled.fields.is_empty());
-            assert_eq!(
-                (
-                    settled.source_id,
-                    settled.secondary,
-                    settled.label,
-                    settled.enabled
-                ),
-                (d.source_id, d.secondary, d.label, d.enabled)
-            );
-        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 use tracing::Instrument;
 
 use super::assets::{field_key, field_value, shape};
+use super::packed::{Packed, PackedSource};
 use super::tenant_sync::{
     Job, Source, halo_read_failed, plan_and_apply, run_tenants, source_records,
 };
@@ -30,7 +31,7 @@ use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::{ImportKind, IntuneDevicesOptions};
 use crate::halo::{Asset, AssetField, HaloError, User};
 use crate::sources::graph::{Graph, GraphDevice};
-use crate::sync::{Current, Desired, EntitySpec, Fields, Name, Settle};
+use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
 
 pub const SPEC: EntitySpec = EntitySpec {
     entity: "asset",
@@ -170,10 +171,29 @@ pub fn desired(
 /// its fields needs (none once settled: a record in sync gets no field update).
 type Compared = (Current, Option<Vec<AssetField>>);
 
-fn compare(asset: Asset, options: &IntuneDevicesOptions, settle: &mut Settle<'_>) -> Compared {
+fn compare(
+    asset: Asset,
+    options: &IntuneDevicesOptions,
+    source: &mut PackedSource<PACKED>,
+) -> Compared {
     let mut current = current(&asset, options);
-    let stored = (!settle.record(&mut current)).then(|| asset.fields.unwrap_or_default());
+    let stored = (!source.settle(&SPEC, &mut current)).then(|| asset.fields.unwrap_or_default());
     (current, stored)
+}
+
+/// Parts of a packed device: source id, secondary key, label, `inventory_number` and the
+/// four `INTUNE_FIELD_*`.
+const PACKED: usize = 3 + 1 + 4;
+
+/// The names of the fields a device maps to, in the order they are packed.
+fn field_names(options: &IntuneDevicesOptions) -> Vec<Name> {
+    std::iter::once(Name::from("inventory_number"))
+        .chain(
+            owned_fields(options, None)
+                .into_iter()
+                .map(|(id, _)| Name::from(field_key(id))),
+        )
+        .collect()
 }
 
 /// An asset as its page arrives: compared at once, or, when it came without its `fields`
@@ -233,19 +253,20 @@ async fn sync_tenant(
     asset_type: i64,
 ) -> TenantReport {
     let options = &ctx.config.intune_devices;
-    // Each page is mapped as it arrives: the raw Graph devices of a tenant are never all kept.
-    // Their primary users go beside them, in the same order.
+    // Each page is mapped as it arrives: the raw Graph devices of a tenant are never all kept,
+    // and the mapped ones are packed. Their primary users go beside them, in the same order.
+    let names = field_names(options);
     let mut primary_users: Vec<PrimaryUser> = Vec::new();
     let read = graph
         .devices(&target.tenant, |d| {
             let (desired, user) = desired(d, options)?;
             primary_users.push(user);
-            Some(desired)
+            Some(Packed::<PACKED>::new(desired, &names))
         })
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
     primary_users.shrink_to_fit();
-    let (mut desired, problem) = match source_records(&JOB, target, read) {
+    let (packed, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
         Err(report) => return *report,
     };
@@ -255,7 +276,7 @@ async fn sync_tenant(
     let owns_fields = !owned_fields(options, None).is_empty();
     // Assets are compared as their page arrives; those in sync keep no fields on either side
     // (see `sync::Settle`), the others their stored fields, for an update's `fields` array.
-    let mut settle = Settle::new(&SPEC, &mut desired);
+    let mut packed = PackedSource::new(packed, names);
     let read_halo = async {
         let assets = ctx
             .halo
@@ -263,7 +284,7 @@ async fn sync_tenant(
                 if owns_fields && asset.fields.is_none() {
                     ReadAsset::Incomplete(Box::new(asset))
                 } else {
-                    ReadAsset::Compared(compare(asset, options, &mut settle))
+                    ReadAsset::Compared(compare(asset, options, &mut packed))
                 }
             })
             .await;
@@ -288,7 +309,7 @@ async fn sync_tenant(
         .map(|a| {
             let (current, fields) = match a {
                 ReadAsset::Compared(compared) => compared,
-                ReadAsset::Incomplete(asset) => compare(*asset, options, &mut settle),
+                ReadAsset::Incomplete(asset) => compare(*asset, options, &mut packed),
             };
             if let Some(fields) = fields {
                 stored.insert(current.id, fields);
@@ -301,7 +322,7 @@ async fn sync_tenant(
         Err(e) => return halo_read_failed(&JOB, target, "users", &e),
     };
     // People are written on create only, and a settled asset is matched, never created.
-    let settled = settle.into_settled();
+    let (mut desired, settled) = packed.into_desired();
     for ((d, user), _) in desired
         .iter_mut()
         .zip(&primary_users)
