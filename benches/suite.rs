@@ -273,12 +273,16 @@ fn main() {
     let table = table(&rows);
     println!("\n{table}\n{startup}");
     if only.is_empty() {
+        let binary = match std::env::var("BENCH_BINARY") {
+            Ok(path) => format!("`{path}` (`BENCH_BINARY`)"),
+            Err(_) => "this build's release binary (glibc)".into(),
+        };
         let text = format!(
             "# Benchmark results\n\n\
              Written by `cargo bench --bench suite` (method, targets and analysis: \
-             [benchmarks.md](benchmarks.md)). Release build, 2 cores; load average (1, 5, 15 \
-             min) {load_before} before and {} after the suite (other builds ran on the \
-             machine), {} in all. The per-record pattern was run for 1k users ({measured_per_record} \
+             [benchmarks.md](benchmarks.md)). Binary measured: {binary}. 2 cores; load average \
+             (1, 5, 15 min) {load_before} before and {} after the suite (other builds ran on \
+             the machine), {} in all. The per-record pattern was run for 1k users ({measured_per_record} \
              Halo requests, as its formula says) and is extrapolated by the formula for the \
              other rows; its simulated clock is its requests at 40 ms each under Halo's limit.\n\n\
              {table}\n{startup}\n",

@@ -61,9 +61,9 @@ fn bytes_per_record(world: impl Fn(usize) -> World, imports: &str) -> u64 {
     per_record
 }
 
-/// Measured 2026-11-30: 1,361 B/record (debug build, one tenant, 1% changed); ceiling with
-/// a margin of 25%.
-const USERS_CEILING: u64 = 1_700;
+/// Measured 2026-11-30: 582 B/record (debug build, one tenant, 1% changed; 1,361 before the
+/// source users were packed and settled); ceiling with a margin of 25%.
+const USERS_CEILING: u64 = 730;
 
 #[test]
 fn users_peak_rss_per_record_stays_under_its_ceiling() {
@@ -74,9 +74,10 @@ fn users_peak_rss_per_record_stays_under_its_ceiling() {
     );
 }
 
-/// Measured 2026-11-30: 2,637 B/record (debug build, one tenant, 1% changed, half as many
-/// users for the primary-user link); ceiling with a margin of 25%.
-const DEVICES_CEILING: u64 = 3_300;
+/// Measured 2026-11-30: 731 B/record (debug build, one tenant, 1% changed, half as many
+/// users for the primary-user link; 2,637 before devices were packed and settled); ceiling
+/// with a margin of 25%.
+const DEVICES_CEILING: u64 = 915;
 
 #[test]
 fn devices_peak_rss_per_record_stays_under_its_ceiling() {
