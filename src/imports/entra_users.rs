@@ -176,7 +176,7 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
         Ok(current) => current,
         Err(e) => return fail(&JOB, target, e.severity, e.message),
     };
-    let (desired, _) = source.into_desired();
+    let desired = source.into_desired();
 
     // The same link source as the first read: the report.
     let reread = async || Links::reread(ctx.halo, client).await;

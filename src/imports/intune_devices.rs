@@ -321,17 +321,20 @@ async fn sync_tenant(
         Ok(users) => UserIndex::new(users),
         Err(e) => return halo_read_failed(&JOB, target, "users", &e),
     };
-    // People are written on create only, and a settled asset is matched, never created.
-    let (mut desired, settled) = packed.into_desired();
-    for ((d, user), _) in desired
-        .iter_mut()
-        .zip(&primary_users)
-        .zip(settled)
-        .filter(|(_, settled)| !settled)
-    {
-        d.create_only = user.create_only(&users);
-    }
+    // People are written on create only, and a settled asset is matched, never created: they
+    // are looked up for the others, and the users dropped before the records are unpacked.
+    let people: Vec<(usize, Fields)> = primary_users
+        .iter()
+        .zip(packed.settled())
+        .enumerate()
+        .filter(|(_, (_, settled))| !**settled)
+        .map(|(i, (user, _))| (i, user.create_only(&users)))
+        .collect();
     drop((users, primary_users));
+    let mut desired = packed.into_desired();
+    for (i, create_only) in people {
+        desired[i].create_only = create_only;
+    }
     let shape_item = |id: Option<i64>, item: Map<String, Value>| match id {
         Some(id) => shape(stored.get(&id).map(Vec::as_slice), None, item),
         None => shape(None, Some(asset_type), item),

@@ -120,17 +120,19 @@ impl<const P: usize> PackedSource<P> {
         self.settle.record(spec, i, &desired, current)
     }
 
-    /// The desired records in source order, settled ones without fields, and which were
-    /// settled.
-    pub fn into_desired(self) -> (Vec<Desired>, Vec<bool>) {
-        let settled = self.settle.into_settled();
-        let desired = self
-            .records
+    /// Which records were settled so far, in source order.
+    pub fn settled(&self) -> &[bool] {
+        self.settle.settled()
+    }
+
+    /// The desired records in source order, settled ones without fields.
+    pub fn into_desired(self) -> Vec<Desired> {
+        let settled = self.settle.settled();
+        self.records
             .into_iter()
-            .zip(&settled)
-            .map(|(record, settled)| record.unpack(&self.names, !settled))
-            .collect();
-        (desired, settled)
+            .zip(settled)
+            .map(|(record, &settled)| record.unpack(&self.names, !settled))
+            .collect()
     }
 }
 

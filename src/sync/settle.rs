@@ -78,7 +78,7 @@ impl Settle {
 
     /// Which desired records were settled: their fields are no longer needed, and they are
     /// matched by link, so never created (what only a create needs can be left out too).
-    pub fn into_settled(self) -> Vec<bool> {
-        self.settled
+    pub fn settled(&self) -> &[bool] {
+        &self.settled
     }
 }

@@ -829,7 +829,7 @@ fn settle_all(desired: &mut [Desired], current: &mut [Current]) -> Vec<bool> {
             settle.record(&SPEC, i, &desired[i], c);
         }
     }
-    let settled = settle.into_settled();
+    let settled = settle.settled().to_vec();
     for (d, _) in desired.iter_mut().zip(&settled).filter(|(_, s)| **s) {
         d.fields = Fields::new();
     }
