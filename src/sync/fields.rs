@@ -49,12 +49,6 @@ impl From<String> for Name {
     }
 }
 
-impl From<&String> for Name {
-    fn from(name: &String) -> Name {
-        Name::interned(name)
-    }
-}
-
 impl Deref for Name {
     type Target = str;
     fn deref(&self) -> &str {
@@ -119,10 +113,6 @@ impl Fields {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
     }
 
     /// The fields in name order.
