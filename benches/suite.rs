@@ -7,7 +7,7 @@
 //! lower bound L and with the per-record pattern of community scripts. Prints a table and
 //! writes it to `docs/benchmark-results.md` (the method is in `docs/benchmarks.md`).
 //!
-//! `cargo bench --bench suite` (all scenarios, about 8 minutes) or
+//! `cargo bench --bench suite` (all scenarios, about 6 minutes) or
 //! `cargo bench --bench suite -- users-1k devices-10k` (only those; results file untouched).
 
 mod harness;
