@@ -1,12 +1,13 @@
-//! The benchmark suite of issue 8: the release binary against the simulator under
-//! realistic conditions — 40 ms per request, Halo's page cap of 100, Graph pages of 999,
-//! Halo's rate limit of 300 requests per rolling 5 minutes on an accelerated clock — for
-//! 1k / 10k / 100k users with 1% changed, 10k devices, and a no-change run; each compared
-//! with the lower bound L and with the per-record pattern of community scripts. Prints a
-//! table and writes it to `docs/benchmark-results.md` (the method is in
-//! `docs/benchmarks.md`).
+//! The benchmark suite: the release binary against the simulator under
+//! realistic conditions — 40 ms per request, Halo's page cap of 100 (and 1000, as some
+//! instances serve), Graph pages of 999, Halo's rate limit of 300 requests per rolling 5
+//! minutes on an accelerated clock — for 1k / 10k / 100k users with 1% changed (each read
+//! the way `entra-users` really reads: the link report plus the list pages), 10k and 100k
+//! devices, both imports of 100k in one run, and a no-change run; each compared with the
+//! lower bound L and with the per-record pattern of community scripts. Prints a table and
+//! writes it to `docs/benchmark-results.md` (the method is in `docs/benchmarks.md`).
 //!
-//! `cargo bench --bench suite` (all scenarios, about 3 minutes) or
+//! `cargo bench --bench suite` (all scenarios, about 6 minutes) or
 //! `cargo bench --bench suite -- users-1k devices-10k` (only those; results file untouched).
 
 mod harness;
@@ -21,7 +22,9 @@ use halo_integrator::sim::{
 use harness::{HALO_LIMIT, HALO_WINDOW, Measured, Step, human};
 
 const LATENCY: Duration = Duration::from_millis(40);
+/// Halo's usual silent page cap; [`CAP_1000`] scenarios use an instance serving 1000.
 const HALO_PAGE: usize = 100;
+const CAP_1000: usize = 1000;
 const GRAPH_PAGE: usize = 999;
 /// `HALO_BATCH_SIZE` default.
 const BATCH: usize = 50;
@@ -37,8 +40,12 @@ const RESULTS: &str = "docs/benchmark-results.md";
 enum Kind {
     /// One tenant with this many users, 1% of them changed in the source.
     Users(usize),
-    /// 20 tenants of 500 devices each, 1% changed (OS version).
-    Devices,
+    /// `tenants` tenants of `per_tenant` devices each, 1% changed (OS version); half as many
+    /// users per client for the primary-user link.
+    Devices { tenants: usize, per_tenant: usize },
+    /// One tenant with this many users and as many devices, 1% of each changed, synced by
+    /// `entra-users` and `intune-devices` in one run.
+    Both(usize),
 }
 
 struct Scenario {
@@ -46,74 +53,92 @@ struct Scenario {
     kind: Kind,
     /// Run a second time after the first run's writes: nothing left to change.
     no_change: bool,
+    /// Halo's page cap.
+    halo_page: usize,
+}
+
+const fn scenario(name: &'static str, kind: Kind, halo_page: usize) -> Scenario {
+    Scenario {
+        name,
+        kind,
+        no_change: false,
+        halo_page,
+    }
 }
 
 const SCENARIOS: &[Scenario] = &[
+    scenario("users-1k", Kind::Users(1_000), HALO_PAGE),
+    scenario("users-10k", Kind::Users(10_000), HALO_PAGE),
     Scenario {
-        name: "users-1k",
-        kind: Kind::Users(1_000),
-        no_change: false,
-    },
-    Scenario {
-        name: "users-10k",
-        kind: Kind::Users(10_000),
-        no_change: false,
-    },
-    Scenario {
-        name: "users-10k-no-change",
-        kind: Kind::Users(10_000),
         no_change: true,
+        ..scenario("users-10k-no-change", Kind::Users(10_000), HALO_PAGE)
     },
-    Scenario {
-        name: "users-100k",
-        kind: Kind::Users(100_000),
-        no_change: false,
-    },
-    Scenario {
-        name: "devices-10k",
-        kind: Kind::Devices,
-        no_change: false,
-    },
+    scenario("users-100k", Kind::Users(100_000), HALO_PAGE),
+    scenario("users-100k-cap1000", Kind::Users(100_000), CAP_1000),
+    scenario("devices-10k", DEVICES_10K, HALO_PAGE),
+    scenario("devices-100k", DEVICES_100K, HALO_PAGE),
+    scenario("devices-100k-cap1000", DEVICES_100K, CAP_1000),
+    scenario("both-100k", Kind::Both(100_000), HALO_PAGE),
+    scenario("both-100k-cap1000", Kind::Both(100_000), CAP_1000),
 ];
 
-const DEVICE_TENANTS: usize = 20;
-const DEVICES_PER_TENANT: usize = 500;
+/// 20 tenants of 500 devices: the issue-4 scenario.
+const DEVICES_10K: Kind = Kind::Devices {
+    tenants: 20,
+    per_tenant: 500,
+};
+/// One tenant of 100k devices: the worst case for memory, as for users.
+const DEVICES_100K: Kind = Kind::Devices {
+    tenants: 1,
+    per_tenant: 100_000,
+};
+
+fn intune_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("INTUNE_FIELD_SERIAL", ASSET_FIELD_SERIAL.to_string()),
+        ("INTUNE_FIELD_MODEL", ASSET_FIELD_MODEL.to_string()),
+        ("INTUNE_FIELD_OS", ASSET_FIELD_OS.to_string()),
+        ("INTUNE_FIELD_LAST_SEEN", ASSET_FIELD_LAST_SEEN.to_string()),
+    ]
+}
 
 impl Kind {
     fn world(self) -> World {
         match self {
             Kind::Users(n) => World::synthetic(1, n, n / 100, 0),
-            Kind::Devices => World::synthetic_devices(
-                DEVICE_TENANTS,
-                DEVICES_PER_TENANT,
-                DEVICES_PER_TENANT / 100,
-                0,
-            ),
+            Kind::Devices {
+                tenants,
+                per_tenant,
+            } => World::synthetic_devices(tenants, per_tenant, per_tenant / 100, 0),
+            Kind::Both(n) => World::synthetic(1, n, n / 100, 0).with_devices(n, n / 100, 0),
         }
     }
 
     fn records(self) -> usize {
         match self {
             Kind::Users(n) => n,
-            Kind::Devices => DEVICE_TENANTS * DEVICES_PER_TENANT,
+            Kind::Devices {
+                tenants,
+                per_tenant,
+            } => tenants * per_tenant,
+            Kind::Both(n) => 2 * n,
         }
     }
 
     fn env(self) -> Vec<(&'static str, String)> {
-        match self {
-            Kind::Users(_) => vec![("INTEGRATOR_IMPORTS", "entra-users".into())],
-            Kind::Devices => vec![
-                ("INTEGRATOR_IMPORTS", "intune-devices".into()),
-                ("INTUNE_FIELD_SERIAL", ASSET_FIELD_SERIAL.to_string()),
-                ("INTUNE_FIELD_MODEL", ASSET_FIELD_MODEL.to_string()),
-                ("INTUNE_FIELD_OS", ASSET_FIELD_OS.to_string()),
-                ("INTUNE_FIELD_LAST_SEEN", ASSET_FIELD_LAST_SEEN.to_string()),
-            ],
-        }
+        let imports = match self {
+            Kind::Users(_) => return vec![("INTEGRATOR_IMPORTS", "entra-users".into())],
+            Kind::Devices { .. } => "intune-devices",
+            Kind::Both(_) => "entra-users,intune-devices",
+        };
+        let mut env = intune_env();
+        env.push(("INTEGRATOR_IMPORTS", imports.into()));
+        env
     }
 
-    /// Lower bound (Halo, Graph): tokens + pages + link reports + write batches.
-    fn bound(self, no_change: bool) -> (usize, usize) {
+    /// Lower bound (Halo, Graph): tokens + list pages + link reports + write batches, with
+    /// Halo pages of `page` records.
+    fn bound(self, no_change: bool, page: usize) -> (usize, usize) {
         let batches = |changed: usize| {
             if no_change {
                 0
@@ -121,24 +146,28 @@ impl Kind {
                 changed.div_ceil(BATCH)
             }
         };
+        // The users of one client as `entra-users` reads them: the link report (`Users_List`
+        // has no `azureoid`), the user pages, the update batches.
+        let users = |n: usize| 1 + n.div_ceil(page) + batches(n / 100);
+        // The devices of one client: asset pages, user pages (the primary-user link, half
+        // as many users as devices in these worlds unless given), update batches.
+        let devices =
+            |n: usize, users: usize| n.div_ceil(page) + users.div_ceil(page) + batches(n / 100);
+        let graph = |n: usize| n.div_ceil(GRAPH_PAGE);
         match self {
-            // Halo: token + client page + the client's link report (`Users_List` has no
-            // `azureoid`) + user pages + update batches; Graph: token + pages.
-            Kind::Users(n) => (
-                3 + n.div_ceil(HALO_PAGE) + batches(n / 100),
-                1 + n.div_ceil(GRAPH_PAGE),
+            // Halo: token + client page; Graph: token + pages.
+            Kind::Users(n) => (2 + users(n), 1 + graph(n)),
+            // Halo: token + client page + asset-type read; Graph: token + pages per tenant.
+            Kind::Devices {
+                tenants,
+                per_tenant,
+            } => (
+                3 + tenants * devices(per_tenant, (per_tenant / 2).max(1)),
+                tenants * (1 + graph(per_tenant)),
             ),
-            // Halo: token + client page + asset-type read, per tenant asset pages + user
-            // pages (the primary-user link) + update batches; Graph: token + page per tenant.
-            Kind::Devices => {
-                let per_tenant = DEVICES_PER_TENANT.div_ceil(HALO_PAGE)
-                    + (DEVICES_PER_TENANT / 2).div_ceil(HALO_PAGE)
-                    + batches(DEVICES_PER_TENANT / 100);
-                (
-                    3 + DEVICE_TENANTS * per_tenant,
-                    DEVICE_TENANTS * (1 + DEVICES_PER_TENANT.div_ceil(GRAPH_PAGE)),
-                )
-            }
+            // Both imports: one Halo token, client page and asset-type read; one Graph token
+            // for the tenant.
+            Kind::Both(n) => (3 + users(n) + devices(n, n), 1 + 2 * graph(n)),
         }
     }
 
@@ -148,7 +177,7 @@ impl Kind {
     fn per_record(self) -> usize {
         let fixed = match self {
             Kind::Users(_) => 2,
-            Kind::Devices => 3,
+            Kind::Devices { .. } | Kind::Both(_) => 3,
         };
         fixed + 2 * self.records()
     }
@@ -161,7 +190,7 @@ fn main() {
         .collect();
     let load_before = harness::load_average();
     let started = Instant::now();
-    let opts = SimOptions {
+    let base_opts = SimOptions {
         halo_page_cap: HALO_PAGE,
         graph_page_cap: GRAPH_PAGE,
         halo_rate_limit: Some((HALO_LIMIT as u32, HALO_WINDOW / ACCELERATION as u32)),
@@ -181,12 +210,13 @@ fn main() {
         .iter()
         .filter(|s| only.is_empty() || only.iter().any(|o| o == s.name))
     {
-        let sim = Simulator::start_on_thread(
-            ([127, 0, 0, 1], 0).into(),
-            scenario.kind.world(),
-            opts.clone(),
-        )
-        .expect("simulator");
+        let opts = SimOptions {
+            halo_page_cap: scenario.halo_page,
+            ..base_opts.clone()
+        };
+        let sim =
+            Simulator::start_on_thread(([127, 0, 0, 1], 0).into(), scenario.kind.world(), opts)
+                .expect("simulator");
         let mut env = sim.env();
         env.extend(
             scenario
@@ -243,12 +273,16 @@ fn main() {
     let table = table(&rows);
     println!("\n{table}\n{startup}");
     if only.is_empty() {
+        let binary = match std::env::var("BENCH_BINARY") {
+            Ok(path) => format!("`{path}` (`BENCH_BINARY`)"),
+            Err(_) => "this build's release binary (glibc)".into(),
+        };
         let text = format!(
             "# Benchmark results\n\n\
              Written by `cargo bench --bench suite` (method, targets and analysis: \
-             [benchmarks.md](benchmarks.md)). Release build, 2 cores; load average (1, 5, 15 \
-             min) {load_before} before and {} after the suite (other builds ran on the \
-             machine), {} in all. The per-record pattern was run for 1k users ({measured_per_record} \
+             [benchmarks.md](benchmarks.md)). Binary measured: {binary}. 2 cores; load average \
+             (1, 5, 15 min) {load_before} before and {} after the suite (other builds ran on \
+             the machine), {} in all. The per-record pattern was run for 1k users ({measured_per_record} \
              Halo requests, as its formula says) and is extrapolated by the formula for the \
              other rows; its simulated clock is its requests at 40 ms each under Halo's limit.\n\n\
              {table}\n{startup}\n",
@@ -299,7 +333,7 @@ struct Row {
 
 impl Row {
     fn new(scenario: &Scenario, m: Measured) -> Row {
-        let (halo_bound, graph_bound) = scenario.kind.bound(scenario.no_change);
+        let (halo_bound, graph_bound) = scenario.kind.bound(scenario.no_change, scenario.halo_page);
         let per_record = scenario.kind.per_record();
         // The per-record script: sequential requests of 40 ms each, paced by Halo's window,
         // with the same Graph reads as ours.

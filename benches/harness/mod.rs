@@ -1,4 +1,5 @@
-//! Shared harness of the benchmarks (`suite`, `devices`): runs the release binary as real
+//! Shared harness of the benchmarks (`suite`, `devices`) and of the memory guard
+//! (`tests/memory.rs`, which includes this file): runs the release binary as real
 //! subprocesses against an in-process simulator and measures each process itself — peak
 //! RSS from the kernel's `VmHWM` of that process (polled until it exits), CPU time from
 //! `wait4` of that process, time to its first request from the simulator's log — plus the
@@ -9,13 +10,19 @@
 //! address space the child had before `exec` — the bench process's own — into the child's
 //! `maxrss`. `VmHWM` belongs to the address space the binary runs in, nothing else.
 
-#![allow(dead_code)] // each bench uses a different subset
+#![allow(dead_code)] // each bench (and the memory test) uses a different subset
 
 use std::fs::File;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use halo_integrator::sim::{RequestRecord, Service, Simulator};
+
+/// The binary measured: this build's, or the one `BENCH_BINARY` names (e.g. the image's
+/// musl build, whose allocator is not glibc's).
+pub fn binary() -> std::ffi::OsString {
+    std::env::var_os("BENCH_BINARY").unwrap_or_else(|| env!("CARGO_BIN_EXE_halo-integrator").into())
+}
 
 /// Halo's hosted rate limit: 300 requests per rolling 5 minutes.
 pub const HALO_LIMIT: usize = 300;
@@ -63,7 +70,7 @@ pub fn run(sim: &Simulator, env: &[(String, String)], processes: &[ProcessEnv]) 
                 clippy::zombie_processes,
                 reason = "reaped by wait4 in try_reap, which also gives its CPU time"
             )]
-            let child = Command::new(env!("CARGO_BIN_EXE_halo-integrator"))
+            let child = Command::new(binary())
                 .arg("run")
                 .env_clear()
                 .envs(env.iter().chain(extra).map(|(k, v)| (k, v)))

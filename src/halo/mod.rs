@@ -386,16 +386,29 @@ impl Halo {
     /// Every asset of a client, inactive ones included, with their `fields` (which list
     /// responses leave out without `includeassetfields=true`).
     pub async fn assets_of_client(&self, client_id: i64) -> Result<Vec<Asset>, HaloError> {
-        self.assets(Some(client_id)).await
+        self.assets(Some(client_id), |asset| asset).await
+    }
+
+    /// [`Halo::assets_of_client`], each asset mapped by `map` as its page arrives.
+    pub async fn assets_of_client_as<U>(
+        &self,
+        client_id: i64,
+        map: impl FnMut(Asset) -> U,
+    ) -> Result<Vec<U>, HaloError> {
+        self.assets(Some(client_id), map).await
     }
 
     /// Every asset of every client (as [`Halo::assets_of_client`]): one paged read for an
     /// import that spans all clients.
     pub async fn all_assets(&self) -> Result<Vec<Asset>, HaloError> {
-        self.assets(None).await
+        self.assets(None, |asset| asset).await
     }
 
-    async fn assets(&self, client_id: Option<i64>) -> Result<Vec<Asset>, HaloError> {
+    async fn assets<U>(
+        &self,
+        client_id: Option<i64>,
+        map: impl FnMut(Asset) -> U,
+    ) -> Result<Vec<U>, HaloError> {
         let mut query = vec![
             ("includeinactive", "true".to_string()),
             ("includeassetfields", "true".to_string()),
@@ -403,15 +416,18 @@ impl Halo {
         if let Some(id) = client_id {
             query.push(("client_id", id.to_string()));
         }
-        self.list("Asset", &query).await
+        self.list_as("Asset", &query, map).await
     }
 
     /// Completes the `fields` of assets whose list item came without them (Halo leaves the
     /// property out of some list items despite `includeassetfields=true`) by reading each
     /// such asset singly. For imports that will write `fields`: an update built from a
     /// record read without them would wipe the values the integrator does not own.
-    pub async fn complete_fields(&self, assets: &mut [Asset]) -> Result<(), HaloError> {
-        for asset in assets.iter_mut().filter(|a| a.fields.is_none()) {
+    pub async fn complete_fields(
+        &self,
+        assets: impl IntoIterator<Item = &mut Asset>,
+    ) -> Result<(), HaloError> {
+        for asset in assets.into_iter().filter(|a| a.fields.is_none()) {
             let resp = self
                 .send(
                     Method::GET,

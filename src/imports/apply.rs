@@ -176,11 +176,7 @@ fn log_failure(t: &Target<'_>, label: &str, source_id: &str, error: &HaloError) 
 }
 
 fn update_item(t: &Target<'_>, u: &Update) -> Value {
-    let changes: Map<String, Value> = u
-        .changes
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let changes = u.changes.to_map();
     let mut item = match t.shape {
         Some(shape) => shape(Some(u.id), changes),
         None => changes,
@@ -192,7 +188,7 @@ fn update_item(t: &Target<'_>, u: &Update) -> Value {
 fn create_item(t: &Target<'_>, c: &Create) -> Value {
     let mut item = t.create_defaults.clone();
     for (k, v) in &c.fields {
-        item.insert(k.clone(), v.clone());
+        item.insert(k.to_string(), v.clone());
     }
     Value::Object(match t.shape {
         Some(shape) => shape(None, item),

@@ -686,11 +686,7 @@ mod tests {
             },
         );
         assert_eq!(plan.updates.len(), 1, "{plan:?}");
-        let item: Map<String, Value> = plan.updates[0]
-            .changes
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let item = plan.updates[0].changes.to_map();
         let shaped = shape_item(&opts, asset.fields.as_deref(), None, item);
         assert_eq!(
             Value::Object(shaped),

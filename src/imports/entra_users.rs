@@ -3,6 +3,7 @@
 
 use tracing::Instrument;
 
+use super::packed::{Packed, PackedSource};
 use super::tenant_sync::{Job, Source, fail, plan_and_apply, run_tenants, source_records};
 use super::tenants::TenantTarget;
 use super::user_links::{self, LinkError, Links};
@@ -10,13 +11,24 @@ use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::ImportKind;
 use crate::halo::User;
 use crate::sources::graph::{Graph, GraphUser};
-use crate::sync::{Current, Desired, EntitySpec, Fields};
+use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
 
 pub const SPEC: EntitySpec = EntitySpec {
     entity: "user",
     link_field: "azureoid",
     case_insensitive: &["emailaddress"],
 };
+
+/// The Halo fields of a user, in the order of the mapping table (DESIGN §5).
+const FIELDS: [&str; 7] = [
+    "name",
+    "firstname",
+    "surname",
+    "emailaddress",
+    "title",
+    "phonenumber",
+    "mobilenumber",
+];
 
 /// Whether a Graph user is in scope: guests only when `ENTRA_USERS_INCLUDE_GUESTS`.
 pub fn in_scope(user: &GraphUser, include_guests: bool) -> bool {
@@ -38,21 +50,19 @@ pub fn desired(user: &GraphUser) -> Option<Desired> {
         .as_deref()
         .filter(|m| !m.trim().is_empty())
         .or(user.user_principal_name.as_deref());
-    let fields: Fields = [
-        ("name", text(user.display_name.as_deref())),
-        ("firstname", text(user.given_name.as_deref())),
-        ("surname", text(user.surname.as_deref())),
-        ("emailaddress", text(email)),
-        ("title", text(user.job_title.as_deref())),
-        (
-            "phonenumber",
-            text(user.business_phones.first().map(String::as_str)),
-        ),
-        ("mobilenumber", text(user.mobile_phone.as_deref())),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let fields: Fields = FIELDS
+        .into_iter()
+        .zip([
+            user.display_name.as_deref(),
+            user.given_name.as_deref(),
+            user.surname.as_deref(),
+            email,
+            user.job_title.as_deref(),
+            user.business_phones.first().map(String::as_str),
+            user.mobile_phone.as_deref(),
+        ])
+        .map(|(name, value)| (name, text(value)))
+        .collect();
     Some(Desired {
         source_id: id.to_ascii_lowercase(),
         secondary: email
@@ -74,18 +84,19 @@ pub fn desired(user: &GraphUser) -> Option<Desired> {
 /// A Halo user as the sync engine compares it, with its link as the link report read it
 /// (the list model has no `azureoid`).
 pub fn current(user: &User, link: Option<String>) -> Current {
-    let fields: Fields = [
-        ("name", text(user.name.as_deref())),
-        ("firstname", text(user.firstname.as_deref())),
-        ("surname", text(user.surname.as_deref())),
-        ("emailaddress", text(user.emailaddress.as_deref())),
-        ("title", text(user.title.as_deref())),
-        ("phonenumber", text(user.phonenumber.as_deref())),
-        ("mobilenumber", text(user.mobilenumber.as_deref())),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let fields: Fields = FIELDS
+        .into_iter()
+        .zip([
+            user.name.as_deref(),
+            user.firstname.as_deref(),
+            user.surname.as_deref(),
+            user.emailaddress.as_deref(),
+            user.title.as_deref(),
+            user.phonenumber.as_deref(),
+            user.mobilenumber.as_deref(),
+        ])
+        .map(|(name, value)| (name, text(value)))
+        .collect();
     Current {
         id: user.id,
         source_id: link,
@@ -94,6 +105,9 @@ pub fn current(user: &User, link: Option<String>) -> Current {
         fields,
     }
 }
+
+/// A packed user: source id, secondary key, label and [`FIELDS`].
+type PackedUser = Packed<{ 3 + FIELDS.len() }>;
 
 const JOB: Job = Job {
     kind: ImportKind::EntraUsers,
@@ -110,21 +124,26 @@ pub async fn run(ctx: &Context<'_>) -> ImportReport {
 
 async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) -> TenantReport {
     let options = &ctx.config.entra_users;
-    // Each page is mapped as it arrives: the raw Graph users of a tenant are never all kept.
+    // Each page is mapped as it arrives: the raw Graph users of a tenant are never all kept,
+    // and the mapped ones are packed.
+    let names = FIELDS.map(Name::from).to_vec();
     let read = graph
         .users(&target.tenant, options.filter.as_deref(), |u| {
             in_scope(&u, options.include_guests)
                 .then(|| desired(&u))
                 .flatten()
+                .map(|d| PackedUser::new(d, &names))
         })
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
-    let (desired, problem) = match source_records(&JOB, target, read) {
+    let (packed, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
         Err(report) => return *report,
     };
 
     let client = target.client.id;
+    // Users in sync are settled as their Halo page arrives: neither side keeps their fields.
+    let mut source = PackedSource::new(packed, names);
     let read_halo = async {
         let links = Links::read(ctx.halo, client).await?;
         let mut disagreement = None;
@@ -135,7 +154,9 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
                     disagreement.get_or_insert(d);
                     None
                 });
-                current(&u, link)
+                let mut current = current(&u, link);
+                source.settle(&SPEC, &mut current);
+                current
             })
             .await
             .map_err(|e| user_links::explain_read(&e))?;
@@ -155,6 +176,7 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
         Ok(current) => current,
         Err(e) => return fail(&JOB, target, e.severity, e.message),
     };
+    let desired = source.into_desired();
 
     // The same link source as the first read: the report.
     let reread = async || Links::reread(ctx.halo, client).await;

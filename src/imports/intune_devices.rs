@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 use tracing::Instrument;
 
 use super::assets::{field_key, field_value, shape};
+use super::packed::{Packed, PackedSource};
 use super::tenant_sync::{
     Job, Source, halo_read_failed, plan_and_apply, run_tenants, source_records,
 };
@@ -30,7 +31,7 @@ use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::{ImportKind, IntuneDevicesOptions};
 use crate::halo::{Asset, AssetField, HaloError, User};
 use crate::sources::graph::{Graph, GraphDevice};
-use crate::sync::{Current, Desired, EntitySpec, Fields};
+use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
 
 pub const SPEC: EntitySpec = EntitySpec {
     entity: "asset",
@@ -76,17 +77,20 @@ fn owned_fields(options: &IntuneDevicesOptions, device: Option<&GraphDevice>) ->
 pub struct UserIndex(HashMap<String, Vec<i64>>);
 
 impl UserIndex {
-    pub fn new(users: &[User]) -> Self {
+    /// The index of `(e-mail, id)` entries, as [`UserIndex::entry`] makes them.
+    pub fn new(entries: impl IntoIterator<Item = Option<(String, i64)>>) -> Self {
         let mut index: HashMap<String, Vec<i64>> = HashMap::new();
-        for u in users.iter().filter(|u| !u.inactive) {
-            if let Some(email) = u.emailaddress.as_deref() {
-                index
-                    .entry(email.trim().to_lowercase())
-                    .or_default()
-                    .push(u.id);
-            }
+        for (email, id) in entries.into_iter().flatten() {
+            index.entry(email).or_default().push(id);
         }
         UserIndex(index)
+    }
+
+    /// What the index keeps of a Halo user, mapped as its page arrives: the lower-cased
+    /// e-mail and the id of an active user with an e-mail.
+    pub fn entry(user: User) -> Option<(String, i64)> {
+        let email = user.emailaddress.filter(|_| !user.inactive)?;
+        Some((email.trim().to_lowercase(), user.id))
     }
 
     /// The one user with this e-mail; none (or several) → `None`.
@@ -99,28 +103,46 @@ impl UserIndex {
     }
 }
 
-/// A managed device as the Halo asset it should be. `None` for a device without an id.
+/// What finds a device's primary user among the client's Halo users, which are read after
+/// the source.
+pub struct PrimaryUser {
+    user_principal_name: Option<String>,
+    email_address: Option<String>,
+}
+
+impl PrimaryUser {
+    /// The asset's people on create: the one active user with the device's UPN, else with
+    /// its e-mail address; none if there is no such user.
+    pub fn create_only(&self, users: &UserIndex) -> Fields {
+        let user = users
+            .find(self.user_principal_name.as_deref())
+            .or_else(|| users.find(self.email_address.as_deref()));
+        user.map(|id| ("users", json!([{ "id": id }])))
+            .into_iter()
+            .collect()
+    }
+}
+
+/// A managed device as the Halo asset it should be, without its people
+/// ([`PrimaryUser::create_only`] gives them). `None` for a device without an id.
 pub fn desired(
-    device: &GraphDevice,
+    device: GraphDevice,
     options: &IntuneDevicesOptions,
-    users: &UserIndex,
-) -> Option<Desired> {
+) -> Option<(Desired, PrimaryUser)> {
     let id = device.id.trim();
     if id.is_empty() {
         return None;
     }
-    let user = users
-        .find(device.user_principal_name.as_deref())
-        .or_else(|| users.find(device.email_address.as_deref()));
-    let mut fields: Fields = Fields::new();
-    fields.insert(
-        "inventory_number".into(),
-        text(device.device_name.as_deref()),
-    );
-    for (field, value) in owned_fields(options, Some(device)) {
-        fields.insert(field_key(field), value);
-    }
-    Some(Desired {
+    // Collected, not inserted one by one: a device's fields are allocated once, to size.
+    let fields: Fields = owned_fields(options, Some(&device))
+        .into_iter()
+        .map(|(field, value)| (Name::from(field_key(field)), value))
+        .chain([(
+            Name::from("inventory_number"),
+            text(device.device_name.as_deref()),
+        )])
+        .collect();
+    let desired = Desired {
         source_id: id.to_ascii_lowercase(),
         secondary: device
             .serial_number
@@ -136,23 +158,61 @@ pub fn desired(
         // Intune has no disabled state: a device is there or it is gone.
         enabled: true,
         fields,
-        create_only: user
-            .map(|id| ("users".to_string(), json!([{ "id": id }])))
-            .into_iter()
-            .collect(),
-    })
+        create_only: Fields::new(),
+    };
+    let user = PrimaryUser {
+        user_principal_name: device.user_principal_name,
+        email_address: device.email_address,
+    };
+    Some((desired, user))
+}
+
+/// An asset as compared: the record, and the fields stored in Halo, which only an update of
+/// its fields needs (none once settled: a record in sync gets no field update).
+type Compared = (Current, Option<Vec<AssetField>>);
+
+fn compare(
+    asset: Asset,
+    options: &IntuneDevicesOptions,
+    source: &mut PackedSource<PACKED>,
+) -> Compared {
+    let mut current = current(&asset, options);
+    let stored = (!source.settle(&SPEC, &mut current)).then(|| asset.fields.unwrap_or_default());
+    (current, stored)
+}
+
+/// Parts of a packed device: source id, secondary key, label, `inventory_number` and the
+/// four `INTUNE_FIELD_*`.
+const PACKED: usize = 3 + 1 + 4;
+
+/// The names of the fields a device maps to, in the order they are packed.
+fn field_names(options: &IntuneDevicesOptions) -> Vec<Name> {
+    std::iter::once(Name::from("inventory_number"))
+        .chain(
+            owned_fields(options, None)
+                .into_iter()
+                .map(|(id, _)| Name::from(field_key(id))),
+        )
+        .collect()
+}
+
+/// An asset as its page arrives: compared at once, or, when it came without its `fields`
+/// and fields are owned, kept whole to be completed first.
+enum ReadAsset {
+    Compared(Compared),
+    Incomplete(Box<Asset>),
 }
 
 /// A Halo asset as the sync engine compares it.
 pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
-    let mut fields = Fields::new();
-    fields.insert(
-        "inventory_number".into(),
-        text(asset.inventory_number.as_deref()),
-    );
-    for (id, _) in owned_fields(options, None) {
-        fields.insert(field_key(id), field_value(asset, id));
-    }
+    let fields: Fields = owned_fields(options, None)
+        .into_iter()
+        .map(|(id, _)| (Name::from(field_key(id)), field_value(asset, id)))
+        .chain([(
+            Name::from("inventory_number"),
+            text(asset.inventory_number.as_deref()),
+        )])
+        .collect();
     let serial_field = options
         .field_serial
         .map(|id| field_value(asset, id))
@@ -193,19 +253,42 @@ async fn sync_tenant(
     asset_type: i64,
 ) -> TenantReport {
     let options = &ctx.config.intune_devices;
+    // Each page is mapped as it arrives: the raw Graph devices of a tenant are never all kept,
+    // and the mapped ones are packed. Their primary users go beside them, in the same order.
+    let names = field_names(options);
+    let mut primary_users: Vec<PrimaryUser> = Vec::new();
     let read = graph
-        .devices(&target.tenant)
+        .devices(&target.tenant, |d| {
+            let (desired, user) = desired(d, options)?;
+            primary_users.push(user);
+            Some(Packed::<PACKED>::new(desired, &names))
+        })
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
-    let (devices, problem) = match source_records(&JOB, target, read) {
+    primary_users.shrink_to_fit();
+    let (packed, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
         Err(report) => return *report,
     };
 
     let client = target.client.id;
+    // Field values are compared (and sent back complete) only when fields are mapped.
+    let owns_fields = !owned_fields(options, None).is_empty();
+    // Assets are compared as their page arrives; those in sync keep no fields on either side
+    // (see `sync::Settle`), the others their stored fields, for an update's `fields` array.
+    let mut packed = PackedSource::new(packed, names);
     let read_halo = async {
-        let assets = ctx.halo.assets_of_client(client).await;
-        let users = ctx.halo.users_of_client(client).await;
+        let assets = ctx
+            .halo
+            .assets_of_client_as(client, |asset| {
+                if owns_fields && asset.fields.is_none() {
+                    ReadAsset::Incomplete(Box::new(asset))
+                } else {
+                    ReadAsset::Compared(compare(asset, options, &mut packed))
+                }
+            })
+            .await;
+        let users = ctx.halo.users_of_client_as(client, UserIndex::entry).await;
         (assets, users)
     };
     let (assets, users) = read_halo.instrument(tracing::info_span!("read_halo")).await;
@@ -213,28 +296,47 @@ async fn sync_tenant(
         Ok(assets) => assets,
         Err(e) => return halo_read_failed(&JOB, target, "assets", &e),
     };
-    // Field values are compared (and sent back complete) only when fields are mapped.
-    if !owned_fields(options, None).is_empty()
-        && let Err(e) = ctx.halo.complete_fields(&mut assets).await
-    {
+    let incomplete = assets.iter_mut().filter_map(|a| match a {
+        ReadAsset::Incomplete(asset) => Some(&mut **asset),
+        ReadAsset::Compared(_) => None,
+    });
+    if let Err(e) = ctx.halo.complete_fields(incomplete).await {
         return halo_read_failed(&JOB, target, "assets", &e);
     }
+    let mut stored: HashMap<i64, Vec<AssetField>> = HashMap::new();
+    let current: Vec<Current> = assets
+        .into_iter()
+        .map(|a| {
+            let (current, fields) = match a {
+                ReadAsset::Compared(compared) => compared,
+                ReadAsset::Incomplete(asset) => compare(*asset, options, &mut packed),
+            };
+            if let Some(fields) = fields {
+                stored.insert(current.id, fields);
+            }
+            current
+        })
+        .collect();
     let users = match users {
-        Ok(users) => UserIndex::new(&users),
+        Ok(users) => UserIndex::new(users),
         Err(e) => return halo_read_failed(&JOB, target, "users", &e),
     };
-    let desired: Vec<Desired> = devices
+    // People are written on create only, and a settled asset is matched, never created: they
+    // are looked up for the others, and the users dropped before the records are unpacked.
+    let people: Vec<(usize, Fields)> = primary_users
         .iter()
-        .filter_map(|d| desired(d, options, &users))
+        .zip(packed.settled())
+        .enumerate()
+        .filter(|(_, (_, settled))| !**settled)
+        .map(|(i, (user, _))| (i, user.create_only(&users)))
         .collect();
-    let current: Vec<Current> = assets.iter().map(|a| current(a, options)).collect();
-
-    let stored: HashMap<i64, &[AssetField]> = assets
-        .iter()
-        .map(|a| (a.id, a.fields.as_deref().unwrap_or_default()))
-        .collect();
+    drop((users, primary_users));
+    let mut desired = packed.into_desired();
+    for (i, create_only) in people {
+        desired[i].create_only = create_only;
+    }
     let shape_item = |id: Option<i64>, item: Map<String, Value>| match id {
-        Some(id) => shape(stored.get(&id).copied(), None, item),
+        Some(id) => shape(stored.get(&id).map(Vec::as_slice), None, item),
         None => shape(None, Some(asset_type), item),
     };
     let reread = async || -> Result<HashSet<String>, HaloError> {
@@ -282,6 +384,19 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
+    /// A mapped device with its people, as `sync_tenant` completes it.
+    trait WithUser {
+        fn with_user(self, users: &UserIndex) -> Desired;
+    }
+
+    impl WithUser for (Desired, PrimaryUser) {
+        fn with_user(self, users: &UserIndex) -> Desired {
+            let (mut desired, user) = self;
+            desired.create_only = user.create_only(users);
+            desired
+        }
+    }
+
     fn users() -> UserIndex {
         let users: Vec<User> = serde_json::from_str(
             r#"[{"id":7,"emailaddress":"Ann@Contoso.example"},
@@ -290,7 +405,7 @@ mod tests {
                 {"id":10,"emailaddress":"gone@contoso.example","inactive":true}]"#,
         )
         .unwrap();
-        UserIndex::new(&users)
+        UserIndex::new(users.into_iter().map(UserIndex::entry))
     }
 
     const DEVICE: &str = r#"{"id":"DEV-1","deviceName":"LAPTOP-1","serialNumber":" SN1 ","model":"XPS 13",
@@ -299,7 +414,9 @@ mod tests {
 
     #[test]
     fn mapping_follows_the_design_table() {
-        let d = desired(&device(DEVICE), &options(), &users()).unwrap();
+        let d = desired(device(DEVICE), &options())
+            .unwrap()
+            .with_user(&users());
         assert_eq!(d.source_id, "dev-1");
         assert_eq!(d.secondary.as_deref(), Some("SN1"));
         assert_eq!(d.label, "LAPTOP-1");
@@ -322,8 +439,9 @@ mod tests {
             let d = device(&format!(
                 r#"{{"id":"d","userPrincipalName":"{upn}","emailAddress":"{mail}"}}"#
             ));
-            desired(&d, &options(), &users())
+            desired(d, &options())
                 .unwrap()
+                .with_user(&users())
                 .create_only
                 .get("users")
                 .cloned()
@@ -339,7 +457,9 @@ mod tests {
 
     #[test]
     fn unconfigured_fields_are_not_owned() {
-        let d = desired(&device(DEVICE), &IntuneDevicesOptions::default(), &users()).unwrap();
+        let d = desired(device(DEVICE), &IntuneDevicesOptions::default())
+            .map(|d| d.with_user(&users()))
+            .unwrap();
         assert!(!d.fields.keys().any(|k| k.starts_with(FIELD_PREFIX)));
         let c = current(
             &asset(r#"{"id":1,"fields":[{"id":10,"value":"x"}]}"#),
@@ -374,16 +494,14 @@ mod tests {
             max_deactivations: 50,
             max_deactivation_percent: 10.0,
         };
-        let d = desired(&device(DEVICE), &options(), &users()).unwrap();
+        let d = desired(device(DEVICE), &options())
+            .unwrap()
+            .with_user(&users());
         let plan = plan(&SPEC, &[d], &[current(&a, &options())], &opts);
         assert_eq!(plan.updates.len(), 1);
-        let changes: Vec<&String> = plan.updates[0].changes.keys().collect();
+        let changes: Vec<&str> = plan.updates[0].changes.keys().map(|k| k.as_str()).collect();
         assert_eq!(changes, ["field:11", "field:12", "field:13"]);
-        let item: Map<String, Value> = plan.updates[0]
-            .changes
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let item = plan.updates[0].changes.to_map();
         let shaped = shape(a.fields.as_deref(), None, item);
         assert_eq!(
             Value::Object(shaped),

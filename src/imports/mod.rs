@@ -9,6 +9,7 @@ pub mod csv_assets;
 pub mod entra_users;
 pub mod intune_devices;
 pub mod ldap_users;
+mod packed;
 mod tenant_sync;
 pub mod tenants;
 pub mod user_links;

@@ -32,7 +32,7 @@
 //! | field [`ASSET_FIELD_LAST_SEEN`] | `lastSyncDateTime` |
 //! | `users` | `[{id}]`: the Halo user of the client with the device's `userPrincipalName` |
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -788,10 +788,7 @@ impl World {
     }
 
     /// A benchmark/test world of devices: [`World::synthetic`] with `devices_per_tenant / 2`
-    /// (at least 1) users per tenant, each tenant with `devices_per_tenant` managed devices
-    /// whose primary users are those users in turn. Halo holds every device except the last
-    /// `new_per_tenant` of each tenant, linked, identical under the mapping and linked to its
-    /// user, except the first `changed_per_tenant`, whose OS version differs.
+    /// (at least 1) users per tenant and no changed user, [`World::with_devices`].
     pub fn synthetic_devices(
         tenants: usize,
         devices_per_tenant: usize,
@@ -799,13 +796,32 @@ impl World {
         new_per_tenant: usize,
     ) -> World {
         let users_per_tenant = (devices_per_tenant / 2).max(1);
-        let mut world = World::synthetic(tenants, users_per_tenant, 0, 0);
+        World::synthetic(tenants, users_per_tenant, 0, 0).with_devices(
+            devices_per_tenant,
+            changed_per_tenant,
+            new_per_tenant,
+        )
+    }
+
+    /// A [`World::synthetic`] world with `devices_per_tenant` managed devices in each tenant,
+    /// whose primary users are the tenant's users in turn. Halo holds every device except
+    /// the last `new_per_tenant` of each tenant, linked, identical under the mapping and
+    /// linked to its user, except the first `changed_per_tenant`, whose OS version differs.
+    pub fn with_devices(
+        mut self,
+        devices_per_tenant: usize,
+        changed_per_tenant: usize,
+        new_per_tenant: usize,
+    ) -> World {
+        let world = &mut self;
+        let tenants = world.entra.tenants.len();
         let mut rng = Rng::new(0x5EED_0000_DE71_CE01);
         let workstation = world.asset_type_id("Workstation").unwrap_or(1);
         let new = new_per_tenant.min(devices_per_tenant);
         let changed = changed_per_tenant.min(devices_per_tenant - new);
         for t in 0..tenants {
             let tenant_id = world.entra.tenants[t].id.clone();
+            let users_per_tenant = world.entra.tenants[t].users.len().max(1);
             let devices: Vec<ManagedDevice> = (0..devices_per_tenant)
                 .map(|j| {
                     let upn = format!("user{}@tenant{t}.example", j % users_per_tenant);
@@ -830,10 +846,10 @@ impl World {
             let Some((client_id, site_id)) = client else {
                 continue;
             };
+            let user_by_email = world.active_user_by_email(client_id);
             for (j, device) in devices[..devices_per_tenant - new].iter().enumerate() {
                 let mut asset = HaloAsset::from_device(device, client_id, site_id, workstation);
-                asset.users =
-                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                asset.users = user_by_email(device.user_principal_name.as_deref());
                 if j < changed {
                     asset.set_field(ASSET_FIELD_OS, "Windows 10.0.19045.0");
                 }
@@ -841,20 +857,27 @@ impl World {
             }
             world.entra.tenants[t].devices = devices;
         }
-        world
+        self
     }
 
-    /// The one active Halo user of `client_id` with this e-mail (case-insensitive), as an
-    /// asset's `users`; empty when there is none or several.
-    fn active_user_by_email(&self, client_id: i64, email: Option<&str>) -> Vec<i64> {
-        let Some(email) = email else {
-            return Vec::new();
-        };
-        let mut found = self.halo.users.iter().filter(|u| {
-            u.client_id == client_id && !u.inactive && u.emailaddress.eq_ignore_ascii_case(email)
-        });
-        match (found.next(), found.next()) {
-            (Some(u), None) => vec![u.id],
+    /// For assets of `client_id`: the one active Halo user of the client with an e-mail
+    /// (case-insensitive), as an asset's `users`; empty when there is none or several.
+    /// Indexed once, as worlds of 100k devices look up as many users.
+    fn active_user_by_email(&self, client_id: i64) -> impl Fn(Option<&str>) -> Vec<i64> + use<> {
+        let mut index: HashMap<String, Vec<i64>> = HashMap::new();
+        for u in self
+            .halo
+            .users
+            .iter()
+            .filter(|u| u.client_id == client_id && !u.inactive)
+        {
+            index
+                .entry(u.emailaddress.to_ascii_lowercase())
+                .or_default()
+                .push(u.id);
+        }
+        move |email| match email.and_then(|e| index.get(&e.to_ascii_lowercase())) {
+            Some(ids) if ids.len() == 1 => ids.clone(),
             _ => Vec::new(),
         }
     }
@@ -927,17 +950,16 @@ fn seed_demo_devices(world: &mut World) {
             }
             devices.push(device);
         }
+        let user_by_email = world.active_user_by_email(client_id);
         for (j, device) in devices.iter().enumerate() {
             let changed_end = DEMO_DEVICES_IN_SYNC + DEMO_DEVICES_CHANGED;
             let new_end = changed_end + DEMO_DEVICES_NEW;
             let mut asset = HaloAsset::from_device(device, client_id, site_id, workstation);
             if j < DEMO_DEVICES_IN_SYNC {
-                asset.users =
-                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                asset.users = user_by_email(device.user_principal_name.as_deref());
                 asset.set_field(ASSET_FIELD_WARRANTY, "2028-03-31");
             } else if j < changed_end {
-                asset.users =
-                    world.active_user_by_email(client_id, device.user_principal_name.as_deref());
+                asset.users = user_by_email(device.user_principal_name.as_deref());
                 asset.set_field(ASSET_FIELD_OS, "Windows 10.0.19045.5131");
             } else if j < new_end {
                 continue;

@@ -402,6 +402,8 @@ impl Graph {
             )
             .await
             .err();
+        // Read without a count, so grown by doubling: up to half of it would be slack.
+        items.shrink_to_fit();
         Read {
             items,
             received,
@@ -500,10 +502,15 @@ impl Graph {
         url
     }
 
-    /// Every Intune managed device of `tenant` (needs `DeviceManagementManagedDevices.Read.All`).
-    pub async fn devices(&self, tenant: &str) -> Read<GraphDevice> {
+    /// Every Intune managed device of `tenant` (needs `DeviceManagementManagedDevices.Read.All`),
+    /// each mapped by `map` as its page arrives (`None` drops it).
+    pub async fn devices<U>(
+        &self,
+        tenant: &str,
+        map: impl FnMut(GraphDevice) -> Option<U>,
+    ) -> Read<U> {
         let url = self.devices_url(PAGE_SIZE);
-        self.collect(tenant, url, DEVICES, None, Some).await
+        self.collect(tenant, url, DEVICES, None, map).await
     }
 
     /// Gets a token for `tenant` and reads one managed device (for `check`).

@@ -8,22 +8,25 @@
 //! list, including the choices made where that page leaves room.
 
 mod compare;
+mod fields;
+mod settle;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 // The planner only looks keys up, never iterates its maps, so the hasher cannot change a
 // plan; Fx is several times faster than SipHash on the short ids and e-mails it hashes
-// (100k-record tenants).
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+// (100k-record tenants). The large indexes are sorted (hash, index) vectors ([`KeyIndex`]).
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 use serde::Serialize;
 use serde_json::Value;
 
-/// Halo field values keyed by Halo field name.
-pub type Fields = BTreeMap<String, Value>;
+pub use fields::{Fields, Name};
+pub use settle::{Settle, in_sync, source_key};
 
 /// The Halo field that marks a record inactive; written as `false` on reactivation.
 pub const INACTIVE_FIELD: &str = "inactive";
@@ -419,7 +422,8 @@ pub fn plan(
     opts: &PlanOptions,
 ) -> Plan {
     let index = CurrentIndex::new(current);
-    let outcomes = resolve_all(desired, current, &index);
+    let source_ids = SourceIds::new(desired);
+    let outcomes = resolve_all(desired, current, &index, &source_ids);
 
     let mut plan = Plan {
         entity: spec.entity,
@@ -438,7 +442,7 @@ pub fn plan(
     for (di, (d, outcome)) in desired.iter().zip(outcomes).enumerate() {
         let matched = match outcome {
             Err(reason) => {
-                plan.skipped.push(skip(d, reason));
+                plan.skipped.push(skip(d, *reason));
                 continue;
             }
             Ok(None) if d.enabled => {
@@ -454,17 +458,14 @@ pub fn plan(
         let c = &current[matched.current];
         let mut changes = Fields::new();
         if matched.by_secondary {
-            changes.insert(
-                spec.link_field.to_owned(),
-                Value::String(d.source_id.clone()),
-            );
+            changes.insert(spec.link_field, Value::String(d.source_id.clone()));
         }
         let reactivate = d.enabled && c.inactive;
         linked_active[matched.current] = !c.inactive || reactivate;
         if d.enabled {
             changes.extend(changed_fields(spec, d, c));
             if reactivate {
-                changes.insert(INACTIVE_FIELD.to_owned(), Value::Bool(false));
+                changes.insert(INACTIVE_FIELD, Value::Bool(false));
             }
         } else if !c.inactive {
             disabled_active.insert(matched.current, di);
@@ -485,7 +486,7 @@ pub fn plan(
     }
 
     let candidates = if opts.deactivate_missing {
-        deactivation_candidates(desired, current, &disabled_active)
+        deactivation_candidates(desired, current, &source_ids, &disabled_active)
     } else {
         Vec::new()
     };
@@ -511,53 +512,143 @@ struct Match {
     by_secondary: bool,
 }
 
-/// `Ok(Some)` = matched, `Ok(None)` = no match (create), `Err` = skip.
-type Outcome = Result<Option<Match>, SkipReason>;
+/// `Ok(Some)` = matched, `Ok(None)` = no match (create), `Err` = skip (boxed: one outcome
+/// per desired record is held, and skips are rare).
+type Outcome = Result<Option<Match>, Box<SkipReason>>;
 
-/// Lookups over the current records; index lists keep `current` order.
+/// The current records under one key, in `current` order: almost always one, which is held
+/// without an allocation.
+enum Indexes {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Indexes {
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Indexes::One(i) => std::slice::from_ref(i),
+            Indexes::Many(many) => many,
+        }
+    }
+}
+
+/// Current records by a text key, as (hash of the key, index) pairs in order: 16 bytes a
+/// record, where a hash map with its keys took about 80 (a 100k-record tenant is indexed
+/// twice). A lookup checks each candidate's own key, so a hash collision costs a comparison,
+/// never a wrong match.
+struct KeyIndex(Vec<(u64, u32)>);
+
+impl KeyIndex {
+    fn new(entries: impl Iterator<Item = (u64, usize)>) -> KeyIndex {
+        let mut entries: Vec<(u64, u32)> = entries
+            .map(|(hash, i)| (hash, u32::try_from(i).expect("fewer than 4G records")))
+            .collect();
+        // By hash, then by index: equal keys stay in `current` order.
+        entries.sort_unstable();
+        KeyIndex(entries)
+    }
+
+    /// The records under `key` (those of its hash for which `has_key` holds), if any.
+    fn get(&self, key: &str, has_key: impl Fn(usize) -> bool) -> Option<Indexes> {
+        let hash = source_key(key);
+        let first = self.0.partition_point(|&(h, _)| h < hash);
+        let mut found = self.0[first..]
+            .iter()
+            .take_while(|&&(h, _)| h == hash)
+            .map(|&(_, i)| i as usize)
+            .filter(|&i| has_key(i));
+        let one = found.next()?;
+        Some(match found.next() {
+            None => Indexes::One(one),
+            Some(two) => Indexes::Many([one, two].into_iter().chain(found).collect()),
+        })
+    }
+}
+
+/// The source ids of the desired records, to count them (duplicates) and to find them (a
+/// linked record whose source id is gone).
+struct SourceIds<'a> {
+    desired: &'a [Desired],
+    index: KeyIndex,
+}
+
+impl<'a> SourceIds<'a> {
+    fn new(desired: &'a [Desired]) -> Self {
+        let index = KeyIndex::new(
+            desired
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (source_key(&d.source_id), i)),
+        );
+        SourceIds { desired, index }
+    }
+
+    /// How many desired records have this source id.
+    fn count(&self, source_id: &str) -> usize {
+        self.index
+            .get(source_id, |i| self.desired[i].source_id == source_id)
+            .map_or(0, |found| found.as_slice().len())
+    }
+}
+
+/// Lookups over the current records.
 struct CurrentIndex<'a> {
-    by_link: HashMap<&'a str, Vec<usize>>,
-    unlinked_by_secondary: HashMap<String, Vec<usize>>,
-    linked_by_secondary: HashMap<String, Vec<usize>>,
+    current: &'a [Current],
+    by_link: KeyIndex,
+    unlinked_by_secondary: KeyIndex,
+    linked_by_secondary: KeyIndex,
 }
 
 impl<'a> CurrentIndex<'a> {
     fn new(current: &'a [Current]) -> Self {
-        let mut index = CurrentIndex {
-            by_link: HashMap::default(),
-            unlinked_by_secondary: HashMap::default(),
-            linked_by_secondary: HashMap::default(),
+        let by_link = KeyIndex::new(
+            current
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((source_key(link_of(c)?), i))),
+        );
+        let by_secondary = |linked: bool| {
+            KeyIndex::new(current.iter().enumerate().filter_map(move |(i, c)| {
+                let key = normalize_secondary(c.secondary.as_deref())?;
+                (link_of(c).is_some() == linked).then(|| (source_key(&key), i))
+            }))
         };
-        for (i, c) in current.iter().enumerate() {
-            let link = link_of(c);
-            if let Some(link) = link {
-                index.by_link.entry(link).or_default().push(i);
-            }
-            if let Some(key) = normalize_secondary(c.secondary.as_deref()) {
-                let by_secondary = if link.is_some() {
-                    &mut index.linked_by_secondary
-                } else {
-                    &mut index.unlinked_by_secondary
-                };
-                by_secondary.entry(key).or_default().push(i);
-            }
+        CurrentIndex {
+            current,
+            by_link,
+            unlinked_by_secondary: by_secondary(false),
+            linked_by_secondary: by_secondary(true),
         }
-        index
+    }
+
+    /// The records linked to `source_id`.
+    fn linked(&self, source_id: &str) -> Option<Indexes> {
+        self.by_link
+            .get(source_id, |i| link_of(&self.current[i]) == Some(source_id))
+    }
+
+    /// The records of `index` whose secondary key, normalized, is `key`.
+    fn by_secondary(&self, index: &KeyIndex, key: &str) -> Option<Indexes> {
+        index.get(key, |i| {
+            normalize_secondary(self.current[i].secondary.as_deref()).as_deref() == Some(key)
+        })
     }
 
     /// Matches one desired record on its own (claims by other desired records are resolved
     /// afterwards, in [`resolve_all`]).
     ///
-    /// `renamed` maps the source id of each enabled desired record to its secondary key:
-    /// a linked record whose own source record now has another key gives up its old one
-    /// in this plan, so the old key is free for someone else.
+    /// `renamed` maps the source id of each enabled desired record to its secondary key
+    /// where that differs from its linked record's: a linked record whose own source record
+    /// now has another key gives up its old one in this plan, so the old key is free for
+    /// someone else. (A source id missing from it keeps its record's key, which is also
+    /// what an entry with the same key would say: the map holds only the rare renames.)
     fn resolve(
         &self,
         d: &Desired,
         current: &[Current],
-        renamed: &HashMap<&str, String>,
-    ) -> Outcome {
-        if let Some(linked) = self.by_link.get(d.source_id.as_str()) {
+        renamed: &HashMap<&str, Cow<'_, str>>,
+    ) -> Result<Option<Match>, SkipReason> {
+        if let Some(linked) = self.linked(&d.source_id) {
             return match linked.as_slice() {
                 [only] => Ok(Some(Match {
                     current: *only,
@@ -571,7 +662,7 @@ impl<'a> CurrentIndex<'a> {
         let Some(key) = normalize_secondary(d.secondary.as_deref()) else {
             return Ok(None);
         };
-        if let Some(unlinked) = self.unlinked_by_secondary.get(&key) {
+        if let Some(unlinked) = self.by_secondary(&self.unlinked_by_secondary, &key) {
             return match unlinked.as_slice() {
                 [only] => Ok(Some(Match {
                     current: *only,
@@ -579,7 +670,7 @@ impl<'a> CurrentIndex<'a> {
                 })),
                 many => Err(SkipReason::AmbiguousSecondary {
                     ids: ids(many, current),
-                    key,
+                    key: key.into_owned(),
                 }),
             };
         }
@@ -588,14 +679,14 @@ impl<'a> CurrentIndex<'a> {
                 .and_then(|link| renamed.get(link))
                 .is_none_or(|new_key| *new_key == key)
         };
-        let linked: Vec<&usize> = self
-            .linked_by_secondary
-            .get(&key)
-            .map(|l| l.iter().filter(keeps_key).collect())
+        let linked_to_others = self.by_secondary(&self.linked_by_secondary, &key);
+        let linked: Vec<&usize> = linked_to_others
+            .as_ref()
+            .map(|l| l.as_slice().iter().filter(keeps_key).collect())
             .unwrap_or_default();
         if !linked.is_empty() {
             return Err(SkipReason::SecondaryLinkedToOther {
-                key,
+                key: key.into_owned(),
                 linked: linked
                     .into_iter()
                     .map(|&i| LinkedRecord {
@@ -611,28 +702,25 @@ impl<'a> CurrentIndex<'a> {
 
 /// Matches every desired record, then turns duplicate source ids and contested secondary
 /// claims into skips.
-fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_>) -> Vec<Outcome> {
-    let mut seen: HashMap<&str, usize> = HashMap::default();
-    for d in desired {
-        *seen.entry(d.source_id.as_str()).or_default() += 1;
-    }
-    let renamed: HashMap<&str, String> = desired
+fn resolve_all(
+    desired: &[Desired],
+    current: &[Current],
+    index: &CurrentIndex<'_>,
+    source_ids: &SourceIds<'_>,
+) -> Vec<Outcome> {
+    let seen = |d: &Desired| source_ids.count(&d.source_id);
+    let renamed: HashMap<&str, Cow<'_, str>> = desired
         .iter()
         // Only a record its source record will really update by link: enabled, unique
         // in the source, linked to exactly one Halo record.
-        .filter(|d| {
-            d.enabled
-                && seen[d.source_id.as_str()] == 1
-                && index
-                    .by_link
-                    .get(d.source_id.as_str())
-                    .is_some_and(|l| l.len() == 1)
-        })
+        .filter(|d| d.enabled && seen(d) == 1)
         .filter_map(|d| {
-            Some((
-                d.source_id.as_str(),
-                normalize_secondary(d.secondary.as_deref())?,
-            ))
+            let &[linked] = index.linked(&d.source_id)?.as_slice() else {
+                return None;
+            };
+            let key = normalize_secondary(d.secondary.as_deref())?;
+            let old = normalize_secondary(current[linked].secondary.as_deref());
+            (old.as_deref() != Some(&*key)).then_some((d.source_id.as_str(), key))
         })
         .collect();
     let mut outcomes: Vec<Outcome> = desired
@@ -640,11 +728,12 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
         .map(|d| {
             if d.source_id.trim().is_empty() {
                 Err(SkipReason::MissingSourceId)
-            } else if seen[d.source_id.as_str()] > 1 {
+            } else if seen(d) > 1 {
                 Err(SkipReason::DuplicateInSource)
             } else {
                 index.resolve(d, current, &renamed)
             }
+            .map_err(Box::new)
         })
         .collect();
 
@@ -668,11 +757,11 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
             .collect();
         let key = normalize_secondary(current[ci].secondary.as_deref()).unwrap_or_default();
         for di in claimants {
-            outcomes[di] = Err(SkipReason::ContestedSecondary {
-                key: key.clone(),
+            outcomes[di] = Err(Box::new(SkipReason::ContestedSecondary {
+                key: key.clone().into_owned(),
                 id: current[ci].id,
                 source_ids: source_ids.clone(),
-            });
+            }));
         }
     }
     outcomes
@@ -682,9 +771,9 @@ fn resolve_all(desired: &[Desired], current: &[Current], index: &CurrentIndex<'_
 fn deactivation_candidates(
     desired: &[Desired],
     current: &[Current],
+    source_ids: &SourceIds<'_>,
     disabled_active: &HashMap<usize, usize>,
 ) -> Vec<Deactivate> {
-    let in_source: HashSet<&str> = desired.iter().map(|d| d.source_id.as_str()).collect();
     let mut candidates = Vec::new();
     for (ci, c) in current.iter().enumerate() {
         if let Some(&di) = disabled_active.get(&ci) {
@@ -696,7 +785,7 @@ fn deactivation_candidates(
             });
         } else if let Some(link) = link_of(c)
             && !c.inactive
-            && !in_source.contains(link)
+            && source_ids.count(link) == 0
         {
             candidates.push(Deactivate {
                 id: c.id,
@@ -733,9 +822,9 @@ fn changed_fields(spec: &EntitySpec, d: &Desired, c: &Current) -> Fields {
     owned_fields(spec, d)
         .filter(|(name, value)| {
             let ci = spec.case_insensitive.contains(&name.as_str());
-            !compare::same(value, c.fields.get(*name), ci)
+            !compare::same(value, c.fields.get(name), ci)
         })
-        .map(|(name, value)| (name.clone(), value.clone()))
+        .map(|(name, value)| (*name, value.clone()))
         .collect()
 }
 
@@ -743,7 +832,7 @@ fn changed_fields(spec: &EntitySpec, d: &Desired, c: &Current) -> Fields {
 fn owned_fields<'d>(
     spec: &EntitySpec,
     d: &'d Desired,
-) -> impl Iterator<Item = (&'d String, &'d Value)> {
+) -> impl Iterator<Item = (&'d Name, &'d Value)> {
     let link_field = spec.link_field;
     d.fields
         .iter()
@@ -757,12 +846,9 @@ fn create(spec: &EntitySpec, d: &Desired) -> Create {
         .filter(|(name, value)| name.as_str() != spec.link_field && !compare::is_blank(value));
     let mut fields: Fields = create_only
         .chain(owned_fields(spec, d))
-        .map(|(name, value)| (name.clone(), value.clone()))
+        .map(|(name, value)| (*name, value.clone()))
         .collect();
-    fields.insert(
-        spec.link_field.to_owned(),
-        Value::String(d.source_id.clone()),
-    );
+    fields.insert(spec.link_field, Value::String(d.source_id.clone()));
     Create {
         source_id: d.source_id.clone(),
         label: d.label.clone(),
@@ -783,11 +869,16 @@ fn link_of(c: &Current) -> Option<&str> {
     c.source_id.as_deref().filter(|s| !s.trim().is_empty())
 }
 
-/// Secondary keys compare trimmed and case-insensitively; blank = absent.
-fn normalize_secondary(key: Option<&str>) -> Option<String> {
-    key.map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(str::to_lowercase)
+/// Secondary keys compare trimmed and case-insensitively; blank = absent. Borrowed when
+/// the key is already in that form (ASCII without capitals), else lower-cased into a copy.
+fn normalize_secondary(key: Option<&str>) -> Option<Cow<'_, str>> {
+    key.map(str::trim).filter(|k| !k.is_empty()).map(|k| {
+        if k.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            Cow::Borrowed(k)
+        } else {
+            Cow::Owned(k.to_lowercase())
+        }
+    })
 }
 
 fn ids(indexes: &[usize], current: &[Current]) -> Vec<i64> {
