@@ -1,4 +1,4 @@
-//! Memory guard (issue 12): the binary's peak RSS per record on a scaled scenario, checked
+//! Memory guard: the binary's peak RSS per record on a scaled scenario, checked
 //! against a ceiling committed here, so that a change that makes records bigger (or holds a
 //! tenant's read twice) fails CI long before a 100k-record tenant is OOM-killed in a
 //! CronJob. Measured like the benchmark suite (its harness, shared: the kernel's `VmHWM` of
