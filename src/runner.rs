@@ -172,14 +172,14 @@ pub async fn run(
             Err(e) => return RunReport::failed(dry_run, Severity::Config, e.to_string()),
         };
         if let Err(e) = clients.halo.authenticate().await {
-            return RunReport::failed(dry_run, halo_severity(&e), e.to_string());
+            return RunReport::failed(dry_run, Severity::of_halo(&e), e.to_string());
         }
         let directory = match resolve_tenants(config, &clients.halo, &opts.tenants).await {
             Ok(d) => d,
             Err(e) => {
                 return RunReport::failed(
                     dry_run,
-                    halo_severity(&e),
+                    Severity::of_halo(&e),
                     format!("reading Halo clients failed: {e}"),
                 );
             }
@@ -265,14 +265,6 @@ pub async fn run(
         ));
     }
     report
-}
-
-fn halo_severity(e: &HaloError) -> Severity {
-    if e.is_credentials() {
-        Severity::Config
-    } else {
-        Severity::Failed
-    }
 }
 
 /// The Halo clients → tenant map, when an import needs Entra.

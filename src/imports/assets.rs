@@ -10,7 +10,6 @@
 use serde_json::{Map, Value, json};
 
 use super::Severity;
-use super::tenant_sync::halo_severity;
 use crate::halo::{Asset, AssetField, AssetType, Halo};
 
 /// Prefix of the plan's pseudo field names for Halo asset fields (`field:12`).
@@ -87,7 +86,7 @@ impl AssetTypes {
     pub async fn read(halo: &Halo) -> Result<Self, (Severity, String)> {
         halo.asset_types().await.map(AssetTypes).map_err(|e| {
             (
-                halo_severity(&e),
+                Severity::of_halo(&e),
                 format!("reading Halo asset types failed: {e}"),
             )
         })

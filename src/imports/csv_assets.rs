@@ -37,7 +37,7 @@ use tracing::Instrument;
 
 use super::assets::{AssetTypes, field_key, field_value, shape};
 use super::clients::Clients;
-use super::tenant_sync::{Job, Source, halo_severity, plan_and_apply};
+use super::tenant_sync::{Job, Source, plan_and_apply};
 use super::tenants::TenantTarget;
 use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::{AssetColumn, CsvAssetsOptions, ImportKind};
@@ -375,8 +375,12 @@ pub async fn run(ctx: &Context<'_>) -> ImportReport {
         (clients, types, assets)
     };
     let (clients, types, assets) = read_halo.instrument(tracing::info_span!("read_halo")).await;
-    let halo_error =
-        |what: &str, e: &HaloError| (halo_severity(e), format!("reading Halo {what} failed: {e}"));
+    let halo_error = |what: &str, e: &HaloError| {
+        (
+            Severity::of_halo(e),
+            format!("reading Halo {what} failed: {e}"),
+        )
+    };
     let (clients, types, assets) = match (clients, types, assets) {
         (Ok(c), Ok(t), Ok(a)) => (c, t, a),
         (Err(e), _, _) => {

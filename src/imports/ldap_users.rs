@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::clients::Clients;
-use super::tenant_sync::{Job, Source, halo_read_failed, halo_severity, plan_and_apply};
+use super::tenant_sync::{Job, Source, halo_read_failed, plan_and_apply};
 use super::tenants::TenantTarget;
 use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::{ImportKind, LdapUsersOptions, normalize_dn};
@@ -214,7 +214,7 @@ pub async fn run(ctx: &Context<'_>) -> ImportReport {
         Err(e) => {
             return failed(
                 started,
-                halo_severity(&e),
+                Severity::of_halo(&e),
                 format!("reading Halo clients failed: {e}"),
             );
         }

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::{Config, ImportKind};
-use crate::halo::{Client, Halo};
+use crate::halo::{Client, Halo, HaloError};
 use crate::metrics::Metrics;
 use crate::sources::graph::Graph;
 use crate::sync::{Plan, PlanCounts, Withheld};
@@ -59,6 +59,18 @@ pub enum Severity {
     Interrupted,
     /// Configuration or credentials invalid (exit 2).
     Config,
+}
+
+impl Severity {
+    /// The severity of a Halo error: credentials rejected (also mid-run) are a
+    /// configuration problem (exit 2); everything else failed (exit 1).
+    pub fn of_halo(e: &HaloError) -> Severity {
+        if e.is_credentials() {
+            Severity::Config
+        } else {
+            Severity::Failed
+        }
+    }
 }
 
 /// What happened to one tenant of one import.

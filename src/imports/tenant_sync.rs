@@ -123,7 +123,7 @@ pub(super) fn halo_read_failed(
     fail(
         job,
         target,
-        halo_severity(e),
+        Severity::of_halo(e),
         format!("reading Halo {what} failed: {e}"),
     )
 }
@@ -246,7 +246,7 @@ where
                 problem.get_or_insert("interrupted while applying".into());
             }
             Err(ApplyError::Halo(e)) => {
-                severity = severity.max(halo_severity(&e));
+                severity = severity.max(Severity::of_halo(&e));
                 problem.get_or_insert(format!("writing to Halo failed: {e}"));
                 tracing::error!(import, tenant, client = %client_name, error = %e, "apply failed");
             }
@@ -285,13 +285,4 @@ fn thread_cpu_time() -> Duration {
         u64::try_from(ts.tv_sec).unwrap_or(0),
         u32::try_from(ts.tv_nsec).unwrap_or(0),
     )
-}
-
-/// Credentials rejected mid-run are a configuration problem; everything else failed.
-pub(super) fn halo_severity(e: &HaloError) -> Severity {
-    if e.is_credentials() {
-        Severity::Config
-    } else {
-        Severity::Failed
-    }
 }

@@ -280,11 +280,7 @@ pub async fn probe(halo: &Halo, client: &Client) -> Result<String, LinkError> {
 /// A failed paged read of the users, as [`LinkError`].
 pub fn explain_read(e: &HaloError) -> LinkError {
     LinkError {
-        severity: if e.is_credentials() {
-            Severity::Config
-        } else {
-            Severity::Failed
-        },
+        severity: Severity::of_halo(e),
         message: format!("reading Halo users failed: {e}"),
     }
 }
