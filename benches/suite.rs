@@ -396,15 +396,7 @@ fn table(rows: &[Row]) -> String {
 fn per_record_users(n: usize) -> usize {
     let world = Kind::Users(n).world();
     let users = world.entra.tenants[0].users.clone();
-    let sim = Simulator::start_on_thread(
-        ([127, 0, 0, 1], 0).into(),
-        world,
-        SimOptions {
-            halo_rate_limit: None,
-            ..SimOptions::default()
-        },
-    )
-    .expect("simulator");
+    let sim = harness::unthrottled_simulator(world);
     let base = sim.base_url();
     let env = sim.env();
     let var = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());

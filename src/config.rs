@@ -305,8 +305,9 @@ pub struct CsvAssetsOptions {
     pub delimiter: Option<u8>,
 }
 
-/// The Halo user fields `ldap-users` can fill (`LDAP_ATTRIBUTES` targets).
-pub const LDAP_USER_FIELDS: &[&str] = &[
+/// The Halo user text fields the user imports fill (`entra-users` all of them, in this
+/// order; `ldap-users` those `LDAP_ATTRIBUTES` maps).
+pub const USER_TEXT_FIELDS: [&str; 7] = [
     "name",
     "firstname",
     "surname",
@@ -315,6 +316,9 @@ pub const LDAP_USER_FIELDS: &[&str] = &[
     "phonenumber",
     "mobilenumber",
 ];
+
+/// The Halo user fields `ldap-users` can fill (`LDAP_ATTRIBUTES` targets).
+pub const LDAP_USER_FIELDS: &[&str] = &USER_TEXT_FIELDS;
 
 /// Where `ldap-users` may keep its link (`LDAP_LINK_FIELD`): the free-text properties on
 /// both Halo's `Users` and `Users_List` models, so that the paged read carries the link.

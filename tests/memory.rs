@@ -13,8 +13,7 @@
 mod harness;
 
 use halo_integrator::sim::{
-    ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL, SimOptions,
-    Simulator, World,
+    ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_SERIAL, World,
 };
 
 const LARGE: usize = 20_000;
@@ -22,15 +21,7 @@ const SMALL: usize = 100;
 
 /// Peak RSS (KiB) of one run of `imports` against a fresh simulator of `world`.
 fn peak_kib(world: World, imports: &str) -> u64 {
-    let sim = Simulator::start_on_thread(
-        ([127, 0, 0, 1], 0).into(),
-        world,
-        SimOptions {
-            halo_rate_limit: None,
-            ..SimOptions::default()
-        },
-    )
-    .expect("simulator");
+    let sim = harness::unthrottled_simulator(world);
     let mut env = sim.env();
     env.extend(
         [

@@ -16,7 +16,7 @@ use std::fs::File;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use halo_integrator::sim::{RequestRecord, Service, Simulator};
+use halo_integrator::sim::{RequestRecord, Service, SimOptions, Simulator, World};
 
 /// The binary measured: this build's, or the one `BENCH_BINARY` names (e.g. the image's
 /// musl build, whose allocator is not glibc's).
@@ -244,4 +244,18 @@ pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// A simulator of `world` on its own thread, without rate limit: for measurements where only
+/// the integrator's own requests or memory count.
+pub fn unthrottled_simulator(world: World) -> Simulator {
+    Simulator::start_on_thread(
+        ([127, 0, 0, 1], 0).into(),
+        world,
+        SimOptions {
+            halo_rate_limit: None,
+            ..SimOptions::default()
+        },
+    )
+    .expect("simulator")
 }

@@ -19,16 +19,8 @@ pub const SPEC: EntitySpec = EntitySpec {
     case_insensitive: &["emailaddress"],
 };
 
-/// The Halo fields of a user, in the order of the mapping table (DESIGN §5).
-const FIELDS: [&str; 7] = [
-    "name",
-    "firstname",
-    "surname",
-    "emailaddress",
-    "title",
-    "phonenumber",
-    "mobilenumber",
-];
+/// The Halo fields of a user, in the order of the mapping table (docs/contracts.md).
+const FIELDS: [&str; 7] = crate::config::USER_TEXT_FIELDS;
 
 /// Whether a Graph user is in scope: guests only when `ENTRA_USERS_INCLUDE_GUESTS`.
 pub fn in_scope(user: &GraphUser, include_guests: bool) -> bool {
