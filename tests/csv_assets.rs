@@ -50,6 +50,8 @@ fn add_asset(w: &mut World, client: i64, tag: &str, serial: &str, linked: bool) 
         inactive: false,
         users: Vec::new(),
         fields,
+        status_id: 1, // Active
+        customfields: Vec::new(),
     })
 }
 

@@ -235,6 +235,8 @@ async fn gone_devices_are_deactivated_only_when_enabled_and_hand_made_assets_nev
             id: ASSET_FIELD_TAG,
             value: "PR-1".into(),
         }],
+        status_id: 1, // Active
+        customfields: Vec::new(),
     });
     let sim = start(world).await;
     let mut env = env_for_devices(&sim);
@@ -481,6 +483,8 @@ async fn an_asset_listed_without_fields_is_read_singly_only_when_fields_are_writ
         inactive: false,
         users: Vec::new(),
         fields: Vec::new(),
+        status_id: 1, // Active
+        customfields: Vec::new(),
     });
     let sim = start(world).await;
     let single_reads = |requests: &[halo_integrator::sim::RequestRecord]| {

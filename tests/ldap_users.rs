@@ -297,6 +297,7 @@ fn world() -> (World, i64, i64) {
             title: Some("Engineer".into()),
             phonenumber: Some(format!("+1 555 {n:04}")),
             mobilenumber: None,
+            customfields: Vec::new(),
         });
     }
     (w, contoso, fabrikam)
@@ -545,6 +546,7 @@ async fn a_search_cut_short_by_the_server_deactivates_nothing() {
             title: Some("Engineer".into()),
             phonenumber: Some(format!("+1 555 {n:04}")),
             mobilenumber: None,
+            customfields: Vec::new(),
         });
         linked += 1;
     }

@@ -44,6 +44,8 @@ const USER_PROPERTIES: &[&str] = &[
     "preferredLanguage",
     "companyName",
     "employeeId",
+    "city",
+    "country",
 ];
 
 /// What Graph returns without `$select`.
@@ -75,6 +77,8 @@ const DEVICE_PROPERTIES: &[&str] = &[
     "azureADDeviceId",
     "lastSyncDateTime",
     "complianceState",
+    "imei",
+    "phoneNumber",
 ];
 
 /// One Graph collection the simulator serves: its records' properties and paging rules.
@@ -102,6 +106,11 @@ const FILTERABLE: &[(&str, bool)] = &[
     ("userPrincipalName", false),
     ("jobTitle", false),
     ("department", false),
+    ("officeLocation", false),
+    ("city", false),
+    ("country", false),
+    ("companyName", false),
+    ("employeeId", false),
     ("userType", false),
     ("accountEnabled", true),
 ];
@@ -603,6 +612,11 @@ fn property(user: &EntraUser, name: &str) -> Value {
         "mobilePhone" => text(&user.mobile_phone),
         "department" => text(&user.department),
         "userType" => Value::String(user.user_type.clone()),
+        "officeLocation" => text(&user.office_location),
+        "city" => text(&user.city),
+        "country" => text(&user.country),
+        "companyName" => text(&user.company_name),
+        "employeeId" => text(&user.employee_id),
         _ => Value::Null,
     }
 }
@@ -623,6 +637,8 @@ fn device_property(device: &ManagedDevice, name: &str) -> Value {
         "azureADDeviceId" => text(&device.azure_ad_device_id),
         "lastSyncDateTime" => Value::String(device.last_sync_date_time.clone()),
         "complianceState" => Value::String(device.compliance_state.clone()),
+        "imei" => text(&device.imei),
+        "phoneNumber" => text(&device.phone_number),
         _ => Value::Null,
     }
 }

@@ -13,8 +13,10 @@
 //! only with `includeazuretenants=true` (`includedetails` works on `GET /api/Client/{id}`
 //! only); `search` does not look at `azureoid`; an asset's `fields` appear in lists only with
 //! `includeassetfields=true` (and not even then for an asset without field values), and
-//! `fields`/`users` sent in an update replace the stored array
-//! wholesale; `key_field` is a read-only projection of the field the asset type marks as key
+//! `fields`/`users`/`customfields` sent in an update replace the stored array
+//! wholesale (custom fields and asset statuses: [`super::custom_fields`]); inactive sites are
+//! hidden from site lists without `includeinactive=true` and take no users or assets;
+//! `key_field` is a read-only projection of the field the asset type marks as key
 //! (a value sent is echoed, not stored); writes answer with float ids, an object for one item
 //! and an array otherwise; a batch with one invalid item is rejected as a whole with a
 //! plain-text 400; `/api/Report` answers a plain-text 403 when the agent lacks reporting
@@ -26,6 +28,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::custom_fields::{customfields_json, default_asset_status, parse_customfields};
 use super::world::{
     AzureTenant, HaloAsset, HaloAssetFieldValue, HaloAssetType, HaloClient, HaloSite, HaloUser,
     HaloWorld, World,
@@ -449,6 +452,14 @@ fn user_json(world: &World, user: &HaloUser, model: Model, float: bool) -> Value
         ("mobilenumber", json!(user.mobilenumber)),
     ];
     pairs.extend(USER_OTHER_FIELDS.map(|name| (name, json!(user.other.get(name)))));
+    pairs.push((
+        "customfields",
+        customfields_json(
+            &world.halo.user_custom_fields,
+            &user.customfields,
+            model == Model::Full,
+        ),
+    ));
     if model == Model::Full {
         pairs.push(("azureoid", json!(user.azureoid)));
     }
@@ -521,12 +532,14 @@ fn asset_type_json(world: &World, t: &HaloAssetType, details: bool) -> Value {
     record(pairs)
 }
 
+/// A site (`Site_List` in lists, `Site` on a single GET: both carry these properties).
 fn site_json(world: &World, site: &HaloSite) -> Value {
     record([
         ("id", json!(site.id)),
         ("name", json!(site.name)),
         ("client_id", json!(site.client_id)),
         ("client_name", client_name(world, site.client_id)),
+        ("inactive", json!(site.inactive)),
     ])
 }
 
@@ -555,6 +568,26 @@ fn asset_json(world: &World, asset: &HaloAsset, model: Model, fields: bool, floa
         ("site_name", site_name(world, asset.site_id)),
         ("intune_id", json!(asset.intune_id)),
         ("inactive", json!(asset.inactive)),
+        ("status_id", id_value(asset.status_id, float)),
+        (
+            "status_name",
+            json!(
+                world
+                    .halo
+                    .asset_statuses
+                    .iter()
+                    .find(|s| s.id == asset.status_id)
+                    .map(|s| &s.name)
+            ),
+        ),
+        (
+            "customfields",
+            customfields_json(
+                &world.halo.asset_custom_fields,
+                &asset.customfields,
+                model == Model::Full,
+            ),
+        ),
     ];
     // A list item of an asset without any field value comes without `fields` even with
     // `includeassetfields=true` (seen against a real Halo: such an item failed a whole
@@ -668,13 +701,26 @@ fn list_clients(ctx: &Ctx<'_>, world: &World) -> Reply {
     envelope(ctx, "clients", clients, |c| client_json(c, tenants, false))
 }
 
+/// `GET /api/Site`: filters `client_id`, `search` (the name); inactive sites only with
+/// `includeinactive=true`, as the other lists.
 fn list_sites(ctx: &Ctx<'_>, world: &World) -> Reply {
     let client_id = number(ctx, "client_id")?;
+    let inactive = flag(ctx, "includeinactive");
+    let search = ctx
+        .param("search")
+        .map(str::to_lowercase)
+        .filter(|s| !s.is_empty());
     let mut sites: Vec<&HaloSite> = world
         .halo
         .sites
         .iter()
+        .filter(|s| inactive || !s.inactive)
         .filter(|s| client_id.is_none_or(|c| s.client_id == c))
+        .filter(|s| {
+            search
+                .as_deref()
+                .is_none_or(|q| s.name.to_lowercase().contains(q))
+        })
         .collect();
     sites.sort_by_key(|s| s.id);
     envelope(ctx, "sites", sites, |s| site_json(world, s))
@@ -822,7 +868,8 @@ fn valid_email(email: &str) -> bool {
     }
 }
 
-/// `POST /api/Users`: validate every item, then commit all of them.
+/// `POST /api/Users`: validate every item, then commit all of them. `customfields` sent
+/// replace the stored values wholesale ([`parse_customfields`]).
 fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
     let (items, single) = write_items(ctx)?;
     // The full record each item results in; `id` 0 = create.
@@ -848,6 +895,7 @@ fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
                 title: None,
                 phonenumber: None,
                 mobilenumber: None,
+                customfields: Vec::new(),
             },
         };
         let create = user.id == 0;
@@ -912,16 +960,9 @@ fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         if world.client(user.client_id).is_none() {
             return Err(item.err(format!("client_id {} does not exist", user.client_id)));
         }
-        if !world
-            .halo
-            .sites
-            .iter()
-            .any(|s| s.id == user.site_id && s.client_id == user.client_id)
-        {
-            return Err(item.err(format!(
-                "site_id {} does not belong to client {}",
-                user.site_id, user.client_id
-            )));
+        check_site(&item, world, user.site_id, user.client_id, create)?;
+        if let Some(values) = parse_customfields(&item, &world.halo.user_custom_fields)? {
+            user.customfields = values;
         }
         planned.push(user);
     }
@@ -938,6 +979,8 @@ fn write_users(ctx: &Ctx<'_>, world: &mut World) -> Reply {
 /// replace the asset's people, each a user of the asset's client. `key_field` (a read-only
 /// projection of the type's key field) is echoed in the answer but not stored; properties
 /// the `Device` model does not have (e.g. `user_id`) are ignored, as Halo does.
+/// `status_id` must name one of the world's asset statuses; `customfields` sent replace the
+/// stored values wholesale ([`parse_customfields`]).
 fn write_assets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
     let (items, single) = write_items(ctx)?;
     let mut planned = Vec::with_capacity(items.len());
@@ -958,6 +1001,9 @@ fn write_assets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
                 inactive: false,
                 users: Vec::new(),
                 fields: Vec::new(),
+                // The simulator's choice: a new asset without `status_id` is Active.
+                status_id: default_asset_status(),
+                customfields: Vec::new(),
             },
         };
         let create = asset.id == 0;
@@ -998,16 +1044,15 @@ fn write_assets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         if world.client(asset.client_id).is_none() {
             return Err(item.err(format!("client_id {} does not exist", asset.client_id)));
         }
-        if !world
-            .halo
-            .sites
-            .iter()
-            .any(|s| s.id == asset.site_id && s.client_id == asset.client_id)
-        {
-            return Err(item.err(format!(
-                "site_id {} does not belong to client {}",
-                asset.site_id, asset.client_id
-            )));
+        check_site(&item, world, asset.site_id, asset.client_id, create)?;
+        if let Some(status) = item.int("status_id")? {
+            if !world.halo.asset_statuses.iter().any(|s| s.id == status) {
+                return Err(item.err(format!("status_id {status} does not exist")));
+            }
+            asset.status_id = status;
+        }
+        if let Some(values) = parse_customfields(&item, &world.halo.asset_custom_fields)? {
+            asset.customfields = values;
         }
         match map.get("users") {
             None => {}
@@ -1044,6 +1089,32 @@ fn write_assets(ctx: &Ctx<'_>, world: &mut World) -> Reply {
         saved.push(json);
     }
     Ok(write_response(saved, single))
+}
+
+/// The site a user or asset is on must belong to its client; a site sent (or a new record's)
+/// must also be active. A record already on a site that became inactive can still be
+/// updated without moving it (e.g. deactivated).
+fn check_site(
+    item: &Item<'_>,
+    world: &World,
+    site_id: i64,
+    client_id: i64,
+    create: bool,
+) -> Result<(), Reject> {
+    let Some(site) = world
+        .halo
+        .sites
+        .iter()
+        .find(|s| s.id == site_id && s.client_id == client_id)
+    else {
+        return Err(item.err(format!(
+            "site_id {site_id} does not belong to client {client_id}"
+        )));
+    };
+    if site.inactive && (create || item.map.contains_key("site_id")) {
+        return Err(item.err(format!("site_id {site_id} is inactive")));
+    }
+    Ok(())
 }
 
 /// One `users[]` item of an asset write: `{id}` of a user of the asset's client.
@@ -1154,6 +1225,7 @@ fn write_clients(ctx: &Ctx<'_>, world: &mut World) -> Reply {
                 id: client.main_site_id,
                 name: "Main".to_string(),
                 client_id: client.id,
+                inactive: false,
             });
             world.halo.clients.push(client.clone());
         } else if let Some(slot) = world.halo.clients.iter_mut().find(|c| c.id == client.id) {

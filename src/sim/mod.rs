@@ -30,6 +30,7 @@
 //! serves (e.g. waiting for a subprocess with `std::process`): use
 //! [`Simulator::start_on_thread`], which serves from its own thread and runtime.
 
+mod custom_fields;
 mod faults;
 mod graph;
 mod halo;
@@ -40,6 +41,11 @@ mod world;
 #[cfg(test)]
 mod tests;
 
+pub use custom_fields::{
+    ASSET_CF_IMEI, ASSET_CF_PHONE_NUMBER, ASSET_STATUS_ACTIVE, ASSET_STATUS_IN_REPAIR,
+    ASSET_STATUS_RETIRED, HaloAssetStatus, HaloCustomFieldDef, HaloCustomFieldValue,
+    USER_CF_DEPARTMENT, USER_CF_EMPLOYEE_ID, USER_CF_OFFICE,
+};
 pub use faults::{Fault, FaultKind, Service, Target};
 pub use world::{
     ASSET_FIELD_CSV_KEY, ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_RAM,

@@ -217,11 +217,11 @@ fn database(world: &World) -> rusqlite::Result<Connection> {
             .collect();
         let mut site = tx.prepare(
             "INSERT INTO SITE (ssitenum, sarea, sdesc, SIsInvoiceSite, SIsInactive) \
-             VALUES (?1, ?2, ?3, ?4, 0)",
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for s in &world.halo.sites {
             let invoice = main_sites.contains(&(s.client_id, s.id));
-            site.insert(params![s.id, s.client_id, s.name, invoice])?;
+            site.insert(params![s.id, s.client_id, s.name, invoice, s.inactive])?;
         }
         let mut user = tx.prepare(
             "INSERT INTO USERS (uid, uusername, uemail, usite, uinactive, UAzureOID, uextn, \
@@ -292,10 +292,11 @@ mod tests {
             title: None,
             phonenumber: None,
             mobilenumber: None,
+            customfields: Vec::new(),
         }
     }
 
-    /// Alpha (main site and a branch) and Beta (inactive); Alice (linked, phone) at Alpha's
+    /// Alpha (main site and an inactive branch) and Beta (inactive); Alice (linked, phone) at Alpha's
     /// main site, Bob (unlinked, inactive) at the branch, Carol (linked, mobile) at Beta.
     fn world() -> (World, Ids) {
         let mut world = World::empty();
@@ -306,6 +307,7 @@ mod tests {
             id: branch,
             name: "Branch".to_string(),
             client_id: alpha,
+            inactive: true,
         });
         world.halo.clients[1].inactive = true;
         let main = |w: &World, c: i64| w.client(c).map_or(0, |c| c.main_site_id);
@@ -393,7 +395,7 @@ mod tests {
         let sites = "SELECT ssitenum AS id, sdesc, SIsInvoiceSite, SIsInactive FROM SITE";
         assert_eq!(
             rows(&world, sites)[2],
-            json!({"id": ids.branch, "sdesc": "Branch", "SIsInvoiceSite": 0, "SIsInactive": 0})
+            json!({"id": ids.branch, "sdesc": "Branch", "SIsInvoiceSite": 0, "SIsInactive": 1})
         );
     }
 

@@ -1812,3 +1812,307 @@ async fn halo_reports_need_the_reporting_permission() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(loaded["report"]["rows"].as_array().map(Vec::len), Some(4));
 }
+
+/// The user custom field values of user `id` as stored.
+fn stored_user_cf(sim: &Simulator, id: i64) -> Vec<HaloCustomFieldValue> {
+    sim.world()
+        .halo_user(id)
+        .expect("user")
+        .customfields
+        .clone()
+}
+
+#[tokio::test]
+async fn halo_user_custom_fields_are_listed_read_and_replaced_wholesale() {
+    let mut world = halo_world(2);
+    let (with, without) = (world.halo.users[0].id, world.halo.users[1].id);
+    world.halo.users[0].customfields = vec![
+        HaloCustomFieldValue {
+            id: USER_CF_DEPARTMENT,
+            value: "Finance".into(),
+        },
+        HaloCustomFieldValue {
+            id: USER_CF_OFFICE,
+            value: "Leeds".into(),
+        },
+    ];
+    let sim = start(world, no_rate_limit()).await;
+    let http = Client::new();
+    let token = halo_token(&sim, &http).await;
+
+    // The list model (`Users_List`) carries the fields with a value, with id/name/label.
+    let (_, list) = halo_get(&sim, &http, &token, "/api/Users?pageinate=true").await;
+    let listed = |id: i64| {
+        list["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .find(|u| u["id"] == id)
+            .expect("listed")["customfields"]
+            .clone()
+    };
+    assert_eq!(
+        listed(with),
+        json!([
+            {"id": USER_CF_DEPARTMENT, "name": "CFDepartment", "label": "Department", "value": "Finance"},
+            {"id": USER_CF_OFFICE, "name": "CFOffice", "label": "Office", "value": "Leeds"},
+        ])
+    );
+    assert_eq!(listed(without), json!([]), "none with a value");
+    // The full model lists every defined field, `value` omitted where there is none.
+    let (_, full) = halo_get(&sim, &http, &token, &format!("/api/Users/{without}")).await;
+    let fields = full["customfields"].as_array().expect("customfields");
+    assert_eq!(fields.len(), 3, "{full}");
+    assert_eq!(
+        fields[0],
+        json!({"id": USER_CF_DEPARTMENT, "name": "CFDepartment", "label": "Department"})
+    );
+
+    // A write replaces the values wholesale: the office, not sent, is cleared. Items name
+    // their field by id or (without an id) by name, case-insensitively.
+    let update = json!([{"id": with, "customfields": [
+        {"id": USER_CF_DEPARTMENT, "value": "IT"},
+        {"name": "cfemployeeid", "value": 4711},
+    ]}]);
+    let response = halo_post(&sim, &http, &token, "/api/Users", &update)
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+    let saved: Value = response.json().await.expect("json");
+    assert_eq!(saved["customfields"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        stored_user_cf(&sim, with),
+        vec![
+            HaloCustomFieldValue {
+                id: USER_CF_DEPARTMENT,
+                value: "IT".into()
+            },
+            HaloCustomFieldValue {
+                id: USER_CF_EMPLOYEE_ID,
+                value: "4711".into()
+            },
+        ]
+    );
+    // An update without `customfields` keeps them; an empty value or `null` clears.
+    let keep = json!([{"id": with, "title": "Boss"}]);
+    let response = halo_post(&sim, &http, &token, "/api/Users", &keep)
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(stored_user_cf(&sim, with).len(), 2);
+    let clear = json!([{"id": with, "customfields": [{"id": USER_CF_DEPARTMENT, "value": ""}]}]);
+    let response = halo_post(&sim, &http, &token, "/api/Users", &clear)
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(stored_user_cf(&sim, with).is_empty());
+
+    // An unknown id or name, a value of the wrong type: 400 naming it, nothing stored.
+    let before = stored_user_cf(&sim, without);
+    for (bad, named) in [
+        (
+            json!([{"id": 999_999}]),
+            "custom field id 999999 does not exist",
+        ),
+        (
+            json!([{"name": "CFNope", "value": "x"}]),
+            "custom field name 'CFNope' does not exist",
+        ),
+        (json!([{"value": "x"}]), "id (or name) is required"),
+        (
+            json!([{"id": USER_CF_DEPARTMENT, "value": true}]),
+            "value true of custom field 142 is not a string",
+        ),
+        (
+            json!([{"id": USER_CF_DEPARTMENT, "value": {"id": 1}}]),
+            "is not a string",
+        ),
+        (json!({"id": USER_CF_DEPARTMENT}), "is not an array"),
+    ] {
+        let body = json!([{"id": without, "customfields": [{"id": USER_CF_OFFICE, "value": "x"}]},
+            {"id": without, "customfields": bad}]);
+        let response = halo_post(&sim, &http, &token, "/api/Users", &body)
+            .await
+            .expect("post");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let text = response.text().await.expect("text");
+        assert!(
+            text.starts_with("Item 1: customfields") && text.contains(named),
+            "{bad}: {text}"
+        );
+    }
+    assert_eq!(stored_user_cf(&sim, without), before, "nothing committed");
+}
+
+#[tokio::test]
+async fn halo_asset_custom_fields_and_status_round_trip() {
+    let (mut world, client, site, _) = asset_world();
+    let asset = world.halo.assets[0].id;
+    world.halo.assets[0].customfields = vec![HaloCustomFieldValue {
+        id: ASSET_CF_IMEI,
+        value: "350000000000001".into(),
+    }];
+    let sim = start(world, no_rate_limit()).await;
+    let http = Client::new();
+    let token = halo_token(&sim, &http).await;
+
+    // `Device_List` carries status and the custom fields with a value (no query needed);
+    // user custom fields are a set apart.
+    let (_, list) = halo_get(
+        &sim,
+        &http,
+        &token,
+        &format!("/api/Asset?client_id={client}"),
+    )
+    .await;
+    let listed = &list["assets"][0];
+    assert_eq!(listed["status_id"], ASSET_STATUS_ACTIVE);
+    assert_eq!(listed["status_name"], "Active");
+    assert_eq!(
+        listed["customfields"],
+        json!([{"id": ASSET_CF_IMEI, "name": "CFIMEI", "label": "IMEI", "value": "350000000000001"}])
+    );
+    let (_, full) = halo_get(&sim, &http, &token, &format!("/api/Asset/{asset}")).await;
+    assert_eq!(full["customfields"].as_array().map(Vec::len), Some(2));
+
+    // A status and custom fields written; the IMEI, not sent, is cleared.
+    let update = json!([{"id": asset, "status_id": ASSET_STATUS_IN_REPAIR,
+        "customfields": [{"id": ASSET_CF_PHONE_NUMBER, "value": "+1 206 555 0100"}]}]);
+    let response = halo_post(&sim, &http, &token, "/api/Asset", &update)
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+    let saved: Value = response.json().await.expect("json");
+    assert_eq!(saved["status_id"], json!(ASSET_STATUS_IN_REPAIR as f64));
+    assert_eq!(saved["status_name"], "In Repair");
+    let stored = sim.world().halo_asset(asset).cloned().expect("asset");
+    assert_eq!(stored.status_id, ASSET_STATUS_IN_REPAIR);
+    assert_eq!(
+        stored.customfields,
+        vec![HaloCustomFieldValue {
+            id: ASSET_CF_PHONE_NUMBER,
+            value: "+1 206 555 0100".into()
+        }]
+    );
+    let (_, read) = halo_get(&sim, &http, &token, &format!("/api/Asset/{asset}")).await;
+    assert_eq!(read["status_id"], ASSET_STATUS_IN_REPAIR);
+
+    // A new asset without `status_id` is Active.
+    let create =
+        json!({"inventory_number": "NEW", "assettype_id": 1, "client_id": client, "site_id": site});
+    let response = halo_post(&sim, &http, &token, "/api/Asset", &create)
+        .await
+        .expect("post");
+    let saved: Value = response.json().await.expect("json");
+    assert_eq!(saved["status_id"], json!(ASSET_STATUS_ACTIVE as f64));
+
+    // Unknown status, a user custom field id on an asset: 400 naming it.
+    for (bad, named) in [
+        (
+            json!({"id": asset, "status_id": 3}),
+            "status_id 3 does not exist",
+        ),
+        (
+            json!({"id": asset, "customfields": [{"id": USER_CF_DEPARTMENT, "value": "x"}]}),
+            "custom field id 142 does not exist",
+        ),
+    ] {
+        let response = halo_post(&sim, &http, &token, "/api/Asset", &bad)
+            .await
+            .expect("post");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let text = response.text().await.expect("text");
+        assert!(text.contains(named), "{bad}: {text}");
+    }
+    assert_eq!(
+        sim.world().halo_asset(asset).expect("asset").status_id,
+        ASSET_STATUS_IN_REPAIR
+    );
+}
+
+#[tokio::test]
+async fn halo_sites_filter_by_client_hide_inactive_and_take_nobody() {
+    let mut world = halo_world(1);
+    let alpha = world.halo.clients[0].id;
+    let main = world.halo.clients[0].main_site_id;
+    let user = world.halo.users[0].id;
+    let closed = world.next_halo_id();
+    world.halo.sites.push(HaloSite {
+        id: closed,
+        name: "Closed Office".into(),
+        client_id: alpha,
+        inactive: true,
+    });
+    let sim = start(world.clone(), no_rate_limit()).await;
+    let http = Client::new();
+    let token = halo_token(&sim, &http).await;
+
+    let ids = |body: &Value| -> Vec<i64> {
+        body["sites"]
+            .as_array()
+            .expect("sites")
+            .iter()
+            .filter_map(|s| s["id"].as_i64())
+            .collect()
+    };
+    let (status, body) =
+        halo_get(&sim, &http, &token, &format!("/api/Site?client_id={alpha}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&body), vec![main], "inactive hidden: {body}");
+    assert_eq!(body["sites"][0]["client_id"], alpha);
+    assert_eq!(body["sites"][0]["name"], "Main");
+    assert_eq!(body["sites"][0]["inactive"], false);
+    let (_, body) = halo_get(
+        &sim,
+        &http,
+        &token,
+        &format!("/api/Site?client_id={alpha}&includeinactive=true"),
+    )
+    .await;
+    assert_eq!(ids(&body), vec![main, closed]);
+    assert_eq!(body["sites"][1]["inactive"], true);
+    let (_, all) = halo_get(&sim, &http, &token, "/api/Site?includeinactive=true").await;
+    assert_eq!(all["record_count"], world.halo.sites.len());
+    let (_, found) = halo_get(
+        &sim,
+        &http,
+        &token,
+        "/api/Site?search=closed&includeinactive=true",
+    )
+    .await;
+    assert_eq!(ids(&found), vec![closed]);
+    let (_, one) = halo_get(&sim, &http, &token, &format!("/api/Site/{closed}")).await;
+    assert_eq!(one["inactive"], true);
+
+    // Nobody is placed on an inactive site; the existing "belongs to client" check stays.
+    for (path, bad, named) in [
+        (
+            "/api/Users",
+            json!({"id": user, "site_id": closed}),
+            format!("site_id {closed} is inactive"),
+        ),
+        (
+            "/api/Users",
+            json!({"name": "New", "client_id": alpha, "site_id": closed}),
+            format!("site_id {closed} is inactive"),
+        ),
+        (
+            "/api/Asset",
+            json!({"inventory_number": "X", "assettype_id": 1, "client_id": alpha, "site_id": closed}),
+            format!("site_id {closed} is inactive"),
+        ),
+        (
+            "/api/Users",
+            json!({"name": "Elsewhere", "client_id": alpha, "site_id": 424_242}),
+            format!("site_id 424242 does not belong to client {alpha}"),
+        ),
+    ] {
+        let response = halo_post(&sim, &http, &token, path, &bad)
+            .await
+            .expect("post");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let text = response.text().await.expect("text");
+        assert!(text.contains(&named), "{bad}: {text}");
+    }
+    assert_eq!(sim.world().halo_user(user).expect("user").site_id, main);
+}

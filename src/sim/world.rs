@@ -36,6 +36,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::custom_fields::{
+    HaloAssetStatus, HaloCustomFieldDef, HaloCustomFieldValue, default_asset_status,
+    standard_asset_custom_fields, standard_asset_statuses, standard_user_custom_fields,
+};
+
 /// Everything the simulator serves. All fields are public so tests can arrange any state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct World {
@@ -90,6 +95,15 @@ pub struct HaloWorld {
     /// The asset field definitions (`fields[].id` must name one of them).
     #[serde(default)]
     pub asset_fields: Vec<HaloAssetFieldDef>,
+    /// The user custom field definitions (`customfields[].id` of a user names one of them).
+    #[serde(default)]
+    pub user_custom_fields: Vec<HaloCustomFieldDef>,
+    /// The asset custom field definitions, a set apart from the users' ones.
+    #[serde(default)]
+    pub asset_custom_fields: Vec<HaloCustomFieldDef>,
+    /// The asset statuses an asset's `status_id` must name.
+    #[serde(default = "standard_asset_statuses")]
+    pub asset_statuses: Vec<HaloAssetStatus>,
     /// Saved SQL reports (`POST /api/Report` without `_loadreportonly`).
     #[serde(default)]
     pub reports: Vec<HaloReport>,
@@ -199,6 +213,10 @@ pub struct HaloSite {
     pub id: i64,
     pub name: String,
     pub client_id: i64,
+    /// Hidden from site lists without `includeinactive=true`; users and assets cannot be
+    /// placed on it.
+    #[serde(default)]
+    pub inactive: bool,
 }
 
 /// A Halo user. The API emits `azureoid: ""` when `None` and `null` for the other `None`s.
@@ -221,6 +239,9 @@ pub struct HaloUser {
     pub title: Option<String>,
     pub phonenumber: Option<String>,
     pub mobilenumber: Option<String>,
+    /// The user's custom field values (`customfields`), by definition id.
+    #[serde(default)]
+    pub customfields: Vec<HaloCustomFieldValue>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -280,6 +301,12 @@ pub struct HaloAsset {
     #[serde(default)]
     pub users: Vec<i64>,
     pub fields: Vec<HaloAssetFieldValue>,
+    /// One of the world's `asset_statuses` (Active when a world JSON has none).
+    #[serde(default = "default_asset_status")]
+    pub status_id: i64,
+    /// The asset's custom field values (`customfields`), by definition id.
+    #[serde(default)]
+    pub customfields: Vec<HaloCustomFieldValue>,
 }
 
 impl HaloAsset {
@@ -317,6 +344,8 @@ impl HaloAsset {
             inactive: false,
             users: Vec::new(),
             fields,
+            status_id: default_asset_status(),
+            customfields: Vec::new(),
         }
     }
 
@@ -356,6 +385,12 @@ pub struct ManagedDevice {
     pub last_sync_date_time: String,
     /// `compliant`, `noncompliant`, `unknown`...
     pub compliance_state: String,
+    /// Phones: the IMEI (`imei` on Graph's managedDevice).
+    #[serde(default)]
+    pub imei: Option<String>,
+    /// Phones: the phone number (`phoneNumber` on Graph's managedDevice).
+    #[serde(default)]
+    pub phone_number: Option<String>,
 }
 
 impl ManagedDevice {
@@ -374,6 +409,8 @@ impl ManagedDevice {
             azure_ad_device_id: None,
             last_sync_date_time: "2026-11-27T08:15:00Z".to_string(),
             compliance_state: "compliant".to_string(),
+            imei: None,
+            phone_number: None,
         }
     }
 
@@ -434,6 +471,16 @@ pub struct EntraUser {
     pub department: Option<String>,
     /// `"Member"` or `"Guest"`.
     pub user_type: String,
+    #[serde(default)]
+    pub office_location: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub company_name: Option<String>,
+    #[serde(default)]
+    pub employee_id: Option<String>,
 }
 
 impl EntraUser {
@@ -452,6 +499,11 @@ impl EntraUser {
             mobile_phone: None,
             department: None,
             user_type: "Member".to_string(),
+            office_location: None,
+            city: None,
+            country: None,
+            company_name: None,
+            employee_id: None,
         }
     }
 }
@@ -477,6 +529,7 @@ impl HaloUser {
             title: entra.job_title.clone(),
             phonenumber: entra.business_phones.first().cloned(),
             mobilenumber: entra.mobile_phone.clone(),
+            customfields: Vec::new(),
         }
     }
 }
@@ -507,6 +560,9 @@ impl World {
                     name: name.to_string(),
                 })
                 .collect(),
+                user_custom_fields: standard_user_custom_fields(),
+                asset_custom_fields: standard_asset_custom_fields(),
+                asset_statuses: standard_asset_statuses(),
                 reports: Vec::new(),
                 tickets: Vec::new(),
                 desk: ServiceDesk::default(),
@@ -563,6 +619,7 @@ impl World {
             id: site_id,
             name: "Main".to_string(),
             client_id: id,
+            inactive: false,
         });
         id
     }
@@ -1090,6 +1147,7 @@ fn hand_made(first: &str, last: &str, email: &str, client_id: i64, site_id: i64)
         title: Some("External Contact".to_string()),
         phonenumber: None,
         mobilenumber: None,
+        customfields: Vec::new(),
     }
 }
 
