@@ -171,3 +171,124 @@ async fn the_demo_imports_stay_inside_the_contract() {
         "answers were checked too ({answered} properties)"
     );
 }
+
+/// Custom fields (read and written, by id and by name), asset statuses and site lists as the
+/// simulator answers them stay inside the contract: every property it emits for them is one
+/// of the fixture's models (`Users`/`Users_List`, `Device`/`Device_List`, `CustomField`,
+/// `Site_List`, `Site`), and so is every body property a client sends.
+#[tokio::test]
+async fn custom_fields_statuses_and_sites_stay_inside_the_contract() {
+    use halo_integrator::sim::{
+        ASSET_CF_IMEI, ASSET_STATUS_RETIRED, DEMO_INACTIVE_SITE, USER_CF_DEPARTMENT,
+    };
+    use serde_json::{Value, json};
+
+    let world = World::demo();
+    let contoso = world
+        .halo
+        .clients
+        .iter()
+        .find(|c| c.name == "Contoso Ltd")
+        .expect("Contoso")
+        .clone();
+    let user = world
+        .halo
+        .users
+        .iter()
+        .find(|u| u.client_id == contoso.id && !u.customfields.is_empty())
+        .expect("a user with custom fields")
+        .id;
+    let asset = world
+        .halo
+        .assets
+        .iter()
+        .find(|a| a.client_id == contoso.id && !a.customfields.is_empty())
+        .expect("an asset with custom fields")
+        .id;
+    let sim = start(world).await;
+    let env = sim.env();
+    let var = |key: &str| {
+        env.iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .expect(key)
+    };
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{}/auth/token", var("HALO_URL")))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", var("HALO_CLIENT_ID").as_str()),
+            ("client_secret", var("HALO_CLIENT_SECRET").as_str()),
+            ("scope", "all"),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let token = token["access_token"].as_str().expect("token").to_string();
+    let base = sim.base_url();
+    let get = |path: String| {
+        let request = http.get(format!("{base}{path}")).bearer_auth(&token);
+        async move {
+            let response = request.send().await.expect("get");
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.expect("json")
+        }
+    };
+    let post = |path: &'static str, body: Value| {
+        let request = http
+            .post(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body);
+        async move {
+            let response = request.send().await.expect("post");
+            assert_eq!(response.status(), 200);
+        }
+    };
+    let c = contoso.id;
+    let users = get(format!(
+        "/api/Users?client_id={c}&pageinate=true&page_size=100"
+    ))
+    .await;
+    assert!(
+        users["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .any(|u| u["customfields"].as_array().is_some_and(|f| !f.is_empty()))
+    );
+    get(format!("/api/Users/{user}")).await;
+    get(format!(
+        "/api/Asset?client_id={c}&includeassetfields=true&pageinate=true"
+    ))
+    .await;
+    get(format!("/api/Asset/{asset}")).await;
+    let sites = get(format!("/api/Site?client_id={c}&includeinactive=true")).await;
+    assert!(
+        sites["sites"]
+            .as_array()
+            .expect("sites")
+            .iter()
+            .any(|s| s["name"] == DEMO_INACTIVE_SITE)
+    );
+    get(format!("/api/Site/{}", contoso.main_site_id)).await;
+    post(
+        "/api/Users",
+        json!([{"id": user, "customfields": [
+            {"id": USER_CF_DEPARTMENT, "value": "IT"},
+            {"name": "CFEmployeeId", "value": "CON-9999"},
+        ]}]),
+    )
+    .await;
+    post(
+        "/api/Asset",
+        json!([{"id": asset, "status_id": ASSET_STATUS_RETIRED,
+            "customfields": [{"id": ASSET_CF_IMEI, "value": "350000000000009"}]}]),
+    )
+    .await;
+    let violations = contract().violations(&sim.requests());
+    assert!(violations.is_empty(), "{violations:#?}");
+}

@@ -31,6 +31,7 @@
 //! [`Simulator::start_on_thread`], which serves from its own thread and runtime.
 
 mod custom_fields;
+mod demo_msp;
 mod faults;
 mod graph;
 mod halo;
@@ -46,6 +47,7 @@ pub use custom_fields::{
     ASSET_STATUS_RETIRED, HaloAssetStatus, HaloCustomFieldDef, HaloCustomFieldValue,
     USER_CF_DEPARTMENT, USER_CF_EMPLOYEE_ID, USER_CF_OFFICE,
 };
+pub use demo_msp::{DEMO_INACTIVE_SITE, DEMO_STALE_DEPARTMENT};
 pub use faults::{Fault, FaultKind, Service, Target};
 pub use world::{
     ASSET_FIELD_CSV_KEY, ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_RAM,

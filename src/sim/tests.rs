@@ -1231,6 +1231,10 @@ fn composition(world: &World, client: &HaloClient) -> Composition {
             (Some(h), _) => {
                 let mut expected = HaloUser::from_entra(entra, client.id, client.main_site_id);
                 expected.id = h.id;
+                // Sites other than the main one and custom fields are no part of the default
+                // mapping (see `demo_msp`).
+                expected.site_id = h.site_id;
+                expected.customfields = h.customfields.clone();
                 if !entra.account_enabled && !h.inactive {
                     c.leavers += 1;
                 } else if entra.account_enabled && h.inactive {
@@ -2115,4 +2119,120 @@ async fn halo_sites_filter_by_client_hide_inactive_and_take_nobody() {
         assert!(text.contains(&named), "{bad}: {text}");
     }
     assert_eq!(sim.world().halo_user(user).expect("user").site_id, main);
+}
+
+#[test]
+fn demo_msp_seed_sites_profiles_phones_and_custom_fields() {
+    let world = World::demo();
+    let contoso = world
+        .halo
+        .clients
+        .iter()
+        .find(|c| c.name == "Contoso Ltd")
+        .expect("Contoso");
+    let sites: Vec<(&str, bool)> = world
+        .halo
+        .sites
+        .iter()
+        .filter(|s| s.client_id == contoso.id)
+        .map(|s| (s.name.as_str(), s.inactive))
+        .collect();
+    assert_eq!(
+        sites,
+        vec![
+            ("Main", false),
+            ("Leeds Office", false),
+            (DEMO_INACTIVE_SITE, true)
+        ]
+    );
+    let leeds = world
+        .halo
+        .sites
+        .iter()
+        .find(|s| s.name == "Leeds Office")
+        .expect("Leeds")
+        .id;
+    let tenant = world
+        .tenant(&contoso.azure_tenants[0].azure_tenant_id)
+        .expect("tenant");
+    let members: Vec<&EntraUser> = tenant
+        .users
+        .iter()
+        .filter(|u| u.user_type == "Member")
+        .collect();
+    let at_leeds: Vec<&&EntraUser> = members
+        .iter()
+        .filter(|u| u.office_location.as_deref() == Some("Leeds"))
+        .collect();
+    assert!(at_leeds.len() > 20 && at_leeds.len() < members.len() / 2);
+    assert!(
+        members
+            .iter()
+            .all(|u| u.company_name.as_deref() == Some("Contoso Ltd"))
+    );
+    assert_eq!(members[0].employee_id.as_deref(), Some("CON-0001"));
+    // Halo users of Leeds members are at Leeds but for two (a site rule moves them).
+    let halo_of = |u: &EntraUser| {
+        world
+            .halo
+            .users
+            .iter()
+            .find(|h| h.azureoid.as_deref() == Some(u.id.as_str()))
+    };
+    let on_main = at_leeds
+        .iter()
+        .filter_map(|u| halo_of(u))
+        .filter(|h| h.site_id == contoso.main_site_id && !h.inactive)
+        .count();
+    assert_eq!(on_main, 2);
+    assert!(
+        at_leeds
+            .iter()
+            .filter_map(|u| halo_of(u))
+            .filter(|h| h.site_id == leeds)
+            .count()
+            > 10
+    );
+    // CFDepartment mirrors the Entra department, except two stale values.
+    let stale = members
+        .iter()
+        .filter_map(|u| Some((u, halo_of(u)?)))
+        .filter(|(u, h)| {
+            let value = h
+                .customfields
+                .iter()
+                .find(|v| v.id == USER_CF_DEPARTMENT)
+                .map(|v| v.value.as_str());
+            value != u.department.as_deref()
+        })
+        .count();
+    assert_eq!(stale, 2);
+    // Phones: iOS and Android devices, their Halo assets Mobile Phones with custom fields.
+    let phones: Vec<&ManagedDevice> = tenant
+        .devices
+        .iter()
+        .filter(|d| d.operating_system == "iOS" || d.operating_system == "Android")
+        .collect();
+    assert_eq!(phones.len(), 9);
+    assert!(
+        phones
+            .iter()
+            .all(|d| d.imei.is_some() && d.phone_number.is_some())
+    );
+    let mobile = world.asset_type_id("Mobile Phone").expect("type");
+    let phone_assets: Vec<&HaloAsset> = world
+        .halo
+        .assets
+        .iter()
+        .filter(|a| a.client_id == contoso.id && a.assettype_id == mobile)
+        .collect();
+    assert_eq!(phone_assets.len(), 7, "two phones are new");
+    assert!(phone_assets.iter().all(|a| a.customfields.len() == 2));
+    assert!(
+        world
+            .halo
+            .assets
+            .iter()
+            .any(|a| a.client_id == contoso.id && a.status_id == ASSET_STATUS_IN_REPAIR)
+    );
 }

@@ -791,6 +791,11 @@ impl World {
     ///
     /// plus one hand-made asset (no `intune_id`, unknown serial) per client. The gone devices
     /// stay under 10% of each tenant's linked active assets.
+    ///
+    /// For MSP-style mappings (sites, custom fields, asset types and statuses) the demo also
+    /// has a second site per client, office/city/department/employee properties on the Entra
+    /// users, iOS and Android phones among the devices and custom field values: see
+    /// [`super::demo_msp`].
     pub fn demo() -> World {
         let mut rng = Rng::new(0xD3E0_5EED_2026_0001);
         let mut world = World::empty();
@@ -841,6 +846,7 @@ impl World {
             ));
         }
         seed_demo_devices(&mut world);
+        super::demo_msp::seed(&mut world);
         world
     }
 
@@ -956,7 +962,7 @@ const DEMO_DEVICES_IN_SYNC: usize = 20;
 const DEMO_DEVICES_CHANGED: usize = 3;
 const DEMO_DEVICES_NEW: usize = 4;
 /// Members before this index are changed/new/e-mail-only/leavers/reactivated users.
-const DEMO_FIRST_IN_SYNC_USER: usize = 20;
+pub(super) const DEMO_FIRST_IN_SYNC_USER: usize = 20;
 
 /// The Intune side of the demo (see [`World::demo`]), from its own random stream so that the
 /// users' seed stays as it was.
@@ -1005,6 +1011,7 @@ fn seed_demo_devices(world: &mut World) {
                 device.manufacturer = Some("Lenovo".to_string());
                 device.model = Some("ThinkPad T14 Gen 4".to_string());
             }
+            super::demo_msp::phone(j, &mut device);
             devices.push(device);
         }
         let user_by_email = world.active_user_by_email(client_id);
