@@ -14,8 +14,8 @@ use crate::config::{AssetColumn, Config, ImportKind, RetryConfig, TicketOptions}
 use crate::halo::{Halo, HaloError};
 use crate::http::{BuildError, ClientSettings, HttpClient};
 use crate::imports::{
-    self, Applied, Context, ImportReport, Severity, Shutdown, assets, csv_assets, ldap_users,
-    tenants, user_links,
+    self, Applied, Context, ImportReport, Severity, Shutdown, assets, csv_assets, entra_users, ldap_users,
+    tenants,
 };
 use crate::metrics::Metrics;
 use crate::sources::graph::Graph;
@@ -563,7 +563,7 @@ pub async fn check(config: &Config, opts: &RunOptions, metrics: &Metrics) -> (St
             ImportKind::EntraUsers => match directory.targets.first() {
                 Some(t) => v.add(
                     format_args!("{kind} user links"),
-                    user_links::probe(halo, &t.client)
+                    entra_users::user_links::probe(halo, &t.client)
                         .await
                         .map_err(|e| e.message),
                 ),

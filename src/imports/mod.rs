@@ -10,9 +10,8 @@ pub mod entra_users;
 pub mod intune_devices;
 pub mod ldap_users;
 mod packed;
-mod tenant_sync;
+mod targets;
 pub mod tenants;
-pub mod user_links;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

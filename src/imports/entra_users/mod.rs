@@ -3,10 +3,12 @@
 
 use tracing::Instrument;
 
+pub mod user_links;
+
 use super::packed::{Packed, PackedSource};
-use super::tenant_sync::{Job, Source, fail, plan_and_apply, run_tenants, source_records};
+use super::targets::{Job, Source, fail, plan_and_apply, run_tenants, source_records};
 use super::tenants::TenantTarget;
-use super::user_links::{self, LinkError, Links};
+use user_links::{LinkError, Links};
 use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::ImportKind;
 use crate::halo::User;

@@ -37,7 +37,7 @@ use tracing::Instrument;
 
 use super::assets::{AssetTypes, field_key, field_value, shape};
 use super::clients::Clients;
-use super::tenant_sync::{Job, Source, plan_and_apply};
+use super::targets::{Job, Source, plan_and_apply};
 use super::tenants::TenantTarget;
 use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::{AssetColumn, CsvAssetsOptions, ImportKind};

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::clients::Clients;
-use super::tenant_sync::{Job, Source, halo_read_failed, plan_and_apply};
+use super::targets::{Job, Source, halo_read_failed, plan_and_apply};
 use super::tenants::TenantTarget;
 use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::{ImportKind, LdapUsersOptions, normalize_dn};

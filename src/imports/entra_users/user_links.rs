@@ -15,7 +15,7 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::FxHasher;
 use serde::{Deserialize, Deserializer};
 
-use super::Severity;
+use crate::imports::Severity;
 use crate::halo::model::{flag, id, opt_string};
 use crate::halo::{Client, Halo, HaloError, User};
 

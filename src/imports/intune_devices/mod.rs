@@ -23,7 +23,7 @@ use tracing::Instrument;
 
 use super::assets::{field_key, field_value, shape};
 use super::packed::{Packed, PackedSource};
-use super::tenant_sync::{
+use super::targets::{
     Job, Source, halo_read_failed, plan_and_apply, run_tenants, source_records,
 };
 use super::tenants::TenantTarget;
