@@ -14,8 +14,8 @@ use crate::config::{AssetColumn, Config, ImportKind, RetryConfig, TicketOptions}
 use crate::halo::{Halo, HaloError};
 use crate::http::{BuildError, ClientSettings, HttpClient};
 use crate::imports::{
-    self, Applied, Context, ImportReport, Severity, Shutdown, assets, csv_assets, entra_users, ldap_users,
-    tenants,
+    self, Applied, Context, ImportReport, Severity, Shutdown, assets, csv_assets, entra_users,
+    ldap_users, tenants,
 };
 use crate::metrics::Metrics;
 use crate::sources::graph::Graph;

@@ -8,12 +8,12 @@ pub mod user_links;
 use super::packed::{Packed, PackedSource};
 use super::targets::{Job, Source, fail, plan_and_apply, run_tenants, source_records};
 use super::tenants::TenantTarget;
-use user_links::{LinkError, Links};
 use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::ImportKind;
 use crate::halo::User;
 use crate::sources::graph::{Graph, GraphUser};
 use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
+use user_links::{LinkError, Links};
 
 pub const SPEC: EntitySpec = EntitySpec {
     entity: "user",

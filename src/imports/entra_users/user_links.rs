@@ -15,9 +15,9 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::FxHasher;
 use serde::{Deserialize, Deserializer};
 
-use crate::imports::Severity;
 use crate::halo::model::{flag, id, opt_string};
 use crate::halo::{Client, Halo, HaloError, User};
+use crate::imports::Severity;
 
 /// The permission the API agent needs for the report, as Halo's API names it.
 pub const REPORT_PERMISSION: &str = "edit:reporting";

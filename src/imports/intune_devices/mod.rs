@@ -23,9 +23,7 @@ use tracing::Instrument;
 
 use super::assets::{field_key, field_value, shape};
 use super::packed::{Packed, PackedSource};
-use super::targets::{
-    Job, Source, halo_read_failed, plan_and_apply, run_tenants, source_records,
-};
+use super::targets::{Job, Source, halo_read_failed, plan_and_apply, run_tenants, source_records};
 use super::tenants::TenantTarget;
 use super::{Context, ImportReport, Severity, TenantReport, text};
 use crate::config::{ImportKind, IntuneDevicesOptions};
