@@ -12,8 +12,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 use halo_integrator::config::{Config, LogFormat, vars};
-use halo_integrator::imports::{Severity, Shutdown};
+use halo_integrator::imports::Shutdown;
 use halo_integrator::metrics::Metrics;
+use halo_integrator::outcome::{Severity, exit_code};
 use halo_integrator::runner::{self, RunOptions};
 use halo_integrator::sim::{
     ASSET_FIELD_CSV_KEY, ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_RAM,
@@ -245,7 +246,7 @@ async fn run(config: Config, args: RunArgs) -> i32 {
         report = runner::run(&config, &opts, &metrics, &shutdown) => report,
         sig = grace_over => {
             tracing::error!(grace_seconds = SHUTDOWN_GRACE.as_secs(), "in-flight work did not stop within the grace period; exiting");
-            return runner::exit_code(Severity::Interrupted, Some(sig));
+            return exit_code(Severity::Interrupted, Some(sig));
         }
     };
     watcher.abort();
@@ -258,7 +259,7 @@ async fn run(config: Config, args: RunArgs) -> i32 {
         severity = severity.max(Severity::Interrupted);
     }
     print!("{}", runner::render_summary(&report));
-    runner::exit_code(severity, signal)
+    exit_code(severity, signal)
 }
 
 async fn check(config: Config, scope: Scope) -> i32 {
@@ -267,7 +268,7 @@ async fn check(config: Config, scope: Scope) -> i32 {
         config
             .imports
             .iter()
-            .map(|k| k.name())
+            .map(|e| e.kind().name())
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -276,7 +277,7 @@ async fn check(config: Config, scope: Scope) -> i32 {
         tenants: scope.tenants,
         ..RunOptions::default()
     };
-    let (report, ok) = runner::check(&config, &opts, &Metrics::new()).await;
+    let (report, ok) = halo_integrator::check::check(&config, &opts, &Metrics::new()).await;
     print!("{report}");
     if ok { 0 } else { 2 }
 }
@@ -400,7 +401,7 @@ async fn demo(args: DemoArgs) -> i32 {
     }
     sim.shutdown();
     let _ = std::fs::remove_dir_all(&csv_dir);
-    runner::exit_code(first.severity().max(second.severity()), None)
+    exit_code(first.severity().max(second.severity()), None)
 }
 
 /// `deploy/examples/assets.csv`, the file the demo's csv-assets import reads.
