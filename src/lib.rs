@@ -9,11 +9,13 @@
 
 pub mod check;
 pub mod config;
+pub mod demo;
 pub mod halo;
 pub mod http;
 pub mod imports;
 pub mod metrics;
 pub mod outcome;
+pub mod process;
 pub mod runner;
 pub mod sim;
 pub mod sources;
