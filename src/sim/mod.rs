@@ -34,6 +34,7 @@ mod faults;
 mod graph;
 mod halo;
 mod report;
+mod seed;
 mod tickets;
 mod world;
 
@@ -64,7 +65,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use faults::Faults;
-use world::Rng;
+use seed::Rng;
 
 /// Behaviour knobs.
 #[derive(Debug, Clone, PartialEq, Eq)]
