@@ -7,7 +7,7 @@
 //! request. Secrets are held in [`Secret`], whose `Debug` is redacted and which has no
 //! `Display`, so a secret cannot end up in a log line or an error message by accident.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -17,6 +17,8 @@ use serde::Deserialize;
 use url::Url;
 
 pub mod vars;
+
+use crate::imports::unit::{Enabled, ImportKind};
 
 /// A secret value (client secret, access token). Redacted in `Debug`; no `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -64,59 +66,6 @@ impl fmt::Display for ConfigErrors {
             write!(f, "\n  - {e}")?;
         }
         Ok(())
-    }
-}
-
-/// The imports this build knows (`INTEGRATOR_IMPORTS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub enum ImportKind {
-    EntraUsers,
-    IntuneDevices,
-    CsvAssets,
-    LdapUsers,
-}
-
-impl ImportKind {
-    pub const ALL: &'static [ImportKind] = &[
-        ImportKind::EntraUsers,
-        ImportKind::IntuneDevices,
-        ImportKind::CsvAssets,
-        ImportKind::LdapUsers,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ImportKind::EntraUsers => "entra-users",
-            ImportKind::IntuneDevices => "intune-devices",
-            ImportKind::CsvAssets => "csv-assets",
-            ImportKind::LdapUsers => "ldap-users",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|k| k.name() == name)
-    }
-
-    /// Whether the import reads Microsoft Graph (and so needs the `ENTRA_*` settings).
-    pub fn needs_entra(self) -> bool {
-        match self {
-            ImportKind::EntraUsers | ImportKind::IntuneDevices => true,
-            ImportKind::CsvAssets | ImportKind::LdapUsers => false,
-        }
-    }
-
-    fn names() -> String {
-        Self::ALL
-            .iter()
-            .map(|k| k.name())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-impl fmt::Display for ImportKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -204,174 +153,14 @@ pub struct RetryConfig {
     pub max_delay: Duration,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct EntraUsersOptions {
-    pub include_guests: bool,
-    pub filter: Option<String>,
-}
-
-/// Options of the `intune-devices` import (`INTUNE_*`); validated only when it is enabled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntuneDevicesOptions {
-    /// `INTUNE_ASSET_TYPE`: the name of the Halo asset type of new assets.
-    pub asset_type: String,
-    /// Halo asset field ids (`INTUNE_FIELD_*`) receiving these device values.
-    pub field_serial: Option<i64>,
-    pub field_model: Option<i64>,
-    pub field_os: Option<i64>,
-    pub field_last_seen: Option<i64>,
-}
-
-impl Default for IntuneDevicesOptions {
-    fn default() -> Self {
-        IntuneDevicesOptions {
-            asset_type: "Workstation".into(),
-            field_serial: None,
-            field_model: None,
-            field_os: None,
-            field_last_seen: None,
-        }
-    }
-}
-
-/// Where a column of the `csv-assets` file goes (`CSV_ASSETS_COLUMNS` targets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AssetColumn {
-    /// `inventory_number`: the asset's name / tag.
-    InventoryNumber,
-    /// `key_field` (alias `serial`): Halo's asset key field, usually the serial number; a
-    /// read-only projection in Halo, so matched on and never written.
-    KeyField,
-    /// `field:N`: the Halo asset field with id `N`.
-    Field(i64),
-    /// `client`: the Halo client, by name or id.
-    Client,
-    /// `type`: the Halo asset type, by name.
-    Type,
-}
-
-impl AssetColumn {
-    fn parse(target: &str) -> Option<Self> {
-        match target.trim().to_ascii_lowercase().as_str() {
-            "inventory_number" => Some(Self::InventoryNumber),
-            "key_field" | "serial" => Some(Self::KeyField),
-            "client" => Some(Self::Client),
-            "type" => Some(Self::Type),
-            other => other
-                .strip_prefix("field:")
-                .and_then(|id| id.trim().parse::<i64>().ok())
-                .filter(|id| *id > 0)
-                .map(Self::Field),
-        }
-    }
-
-    /// Whether the column can be the match key (a value stored on the asset).
-    fn is_value(self) -> bool {
-        matches!(
-            self,
-            Self::InventoryNumber | Self::KeyField | Self::Field(_)
-        )
-    }
-}
-
-impl fmt::Display for AssetColumn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InventoryNumber => f.write_str("inventory_number"),
-            Self::KeyField => f.write_str("key_field"),
-            Self::Field(id) => write!(f, "field:{id}"),
-            Self::Client => f.write_str("client"),
-            Self::Type => f.write_str("type"),
-        }
-    }
-}
-
-/// Options of the `csv-assets` import (`CSV_ASSETS_*`); present only when it is enabled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CsvAssetsOptions {
-    /// `CSV_ASSETS_PATH`: a `.csv` or `.xlsx` file (read when the import runs).
-    pub path: PathBuf,
-    /// `CSV_ASSETS_COLUMNS`: Halo target → column header, in the order given.
-    pub columns: Vec<(AssetColumn, String)>,
-    /// `CSV_ASSETS_MATCH`: the mapped value column that identifies an asset (default
-    /// `key_field`).
-    pub match_on: AssetColumn,
-    /// `CSV_ASSETS_LINK_FIELD`: the Halo asset field id in which the import stores the match
-    /// value of the assets it manages (its link, like `intune_id` for Intune).
-    pub link_field: i64,
-    /// `CSV_ASSETS_TYPE`: the asset type of new assets whose row names none.
-    pub asset_type: String,
-    /// `CSV_ASSETS_DELIMITER`: `None` = detected from the header line.
-    pub delimiter: Option<u8>,
-}
-
-/// The Halo user text fields the user imports fill (`entra-users` all of them, in this
-/// order; `ldap-users` those `LDAP_ATTRIBUTES` maps).
-pub const USER_TEXT_FIELDS: [&str; 7] = [
-    "name",
-    "firstname",
-    "surname",
-    "emailaddress",
-    "title",
-    "phonenumber",
-    "mobilenumber",
-];
-
-/// The Halo user fields `ldap-users` can fill (`LDAP_ATTRIBUTES` targets).
-pub const LDAP_USER_FIELDS: &[&str] = &USER_TEXT_FIELDS;
-
-/// Where `ldap-users` may keep its link (`LDAP_LINK_FIELD`): the free-text properties on
-/// both Halo's `Users` and `Users_List` models, so that the paged read carries the link.
-/// Halo users have no `ldap_id`.
-pub const LDAP_LINK_FIELDS: &[&str] = &["other1", "other2", "other3", "other4", "other5"];
-
-/// `LDAP_ATTRIBUTES` when unset (inetOrgPerson / Active Directory names).
-const LDAP_DEFAULT_ATTRIBUTES: &str = "name=displayName,firstname=givenName,surname=sn,emailaddress=mail,title=title,phonenumber=telephoneNumber,mobilenumber=mobile";
-
-/// Options of the `ldap-users` import (`LDAP_*`); present only when it is enabled.
-#[derive(Debug, Clone)]
-pub struct LdapUsersOptions {
-    /// `LDAP_URL`: `ldap://` (StartTLS unless `LDAP_STARTTLS=false`) or `ldaps://`.
-    pub url: Url,
-    pub starttls: bool,
-    pub bind_dn: String,
-    pub bind_password: Secret,
-    pub base_dn: String,
-    pub filter: String,
-    /// Halo user field → LDAP attribute, in the order given.
-    pub attributes: Vec<(String, String)>,
-    /// `LDAP_CLIENT`: the Halo client (name or id) of entries no `LDAP_CLIENT_MAP` DN covers.
-    pub client: Option<String>,
-    /// `LDAP_CLIENT_MAP`: base DN (lower-cased, no spaces after commas) → Halo client.
-    pub client_map: Vec<(String, String)>,
-    /// `LDAP_LINK_FIELD`: the Halo user field holding the directory id.
-    pub link_field: String,
-    /// `LDAP_CA_FILE`: PEM CA certificates trusted for the TLS connection.
-    pub ca_file: Option<PathBuf>,
-    pub page_size: i32,
-    pub timeout: Duration,
-}
-
-/// A DN compared by suffix: lower-cased, blanks around `,` and `=` removed.
-pub fn normalize_dn(dn: &str) -> String {
-    dn.split(',')
-        .map(|rdn| {
-            rdn.split('=')
-                .map(|p| p.trim().to_lowercase())
-                .collect::<Vec<_>>()
-                .join("=")
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// The validated configuration of one process.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub halo: HaloConfig,
     /// Present when an enabled import reads Microsoft Graph.
     pub entra: Option<EntraConfig>,
-    pub imports: Vec<ImportKind>,
+    /// `INTEGRATOR_IMPORTS`, in order, each with its validated options.
+    pub imports: Vec<Enabled>,
     pub dry_run: bool,
     pub safety: Safety,
     pub shard: Shard,
@@ -381,10 +170,6 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// `INTEGRATOR_PUSHGATEWAY_URL`: push the run's metrics here at the end.
     pub pushgateway_url: Option<Url>,
-    pub entra_users: EntraUsersOptions,
-    pub intune_devices: IntuneDevicesOptions,
-    pub csv_assets: Option<CsvAssetsOptions>,
-    pub ldap_users: Option<LdapUsersOptions>,
     /// `INTEGRATOR_HALO_TICKETS=true`: problem tickets in Halo.
     pub tickets: Option<TicketOptions>,
 }
@@ -485,35 +270,6 @@ struct Raw {
     integrator_retry_max_delay_seconds: Typed<u64>,
     #[serde(default)]
     integrator_allow_insecure_http: Typed<bool>,
-    #[serde(default)]
-    entra_users_include_guests: Typed<bool>,
-    entra_users_filter: Option<String>,
-    intune_asset_type: Option<String>,
-    // Read as text so that a bad value is reported by this module, naming the variable.
-    intune_field_serial: Option<String>,
-    intune_field_model: Option<String>,
-    intune_field_os: Option<String>,
-    intune_field_last_seen: Option<String>,
-    csv_assets_path: Option<String>,
-    csv_assets_columns: Option<String>,
-    csv_assets_match: Option<String>,
-    csv_assets_link_field: Option<String>,
-    csv_assets_type: Option<String>,
-    csv_assets_delimiter: Option<String>,
-    ldap_url: Option<String>,
-    // Typed values read as text, so they are looked at only when ldap-users is enabled.
-    ldap_starttls: Option<String>,
-    ldap_bind_dn: Option<String>,
-    ldap_bind_password: Option<String>,
-    ldap_bind_password_file: Option<String>,
-    ldap_base_dn: Option<String>,
-    ldap_filter: Option<String>,
-    ldap_attributes: Option<String>,
-    ldap_client: Option<String>,
-    ldap_client_map: Option<String>,
-    ldap_link_field: Option<String>,
-    ldap_ca_file: Option<String>,
-    ldap_page_size: Option<String>,
     // Read as text: looked at only when tickets are enabled.
     #[serde(default)]
     integrator_halo_tickets: Typed<bool>,
@@ -532,8 +288,7 @@ fn expectation(var: &str) -> &'static str {
         "INTEGRATOR_DRY_RUN"
         | "INTEGRATOR_DEACTIVATE_MISSING"
         | "INTEGRATOR_ALLOW_INSECURE_HTTP"
-        | "INTEGRATOR_HALO_TICKETS"
-        | "ENTRA_USERS_INCLUDE_GUESTS" => "expected `true` or `false`",
+        | "INTEGRATOR_HALO_TICKETS" => "expected `true` or `false`",
         "INTEGRATOR_MAX_DEACTIVATION_PERCENT" => "expected a number from 0 to 100",
         _ => "expected a whole number",
     }
@@ -566,12 +321,14 @@ impl Config {
         let vars: Vec<(String, String)> = vars.into_iter().collect();
         let warnings = unknown_variable_warnings(&vars);
         // envy lower-cases names; only upper-case variables are ours.
-        let ours = vars
+        let ours: Vec<(String, String)> = vars
             .into_iter()
-            .filter(|(k, _)| k.bytes().all(|b| !b.is_ascii_lowercase()));
+            .filter(|(k, _)| k.bytes().all(|b| !b.is_ascii_lowercase()))
+            .collect();
+        let env = Env::new(ours.iter().cloned());
         let raw: Raw = envy::from_iter(ours).map_err(|e| ConfigErrors(vec![envy_error(e)]))?;
         let mut v = Validator::default();
-        let config = v.build(raw);
+        let config = v.build(raw, &env);
         match config {
             Some(config) if v.errors.is_empty() => Ok((config, warnings)),
             _ => Err(ConfigErrors(v.errors)),
@@ -603,14 +360,52 @@ struct TicketRaw {
     max_per_run: Option<String>,
 }
 
+/// The variables as given, for the imports' own options (`crate::imports::unit::Import::options`).
+pub(crate) struct Env {
+    values: BTreeMap<String, String>,
+    /// The names asked for, so a test can hold the variable table against them.
+    #[cfg(test)]
+    asked: std::cell::RefCell<BTreeSet<String>>,
+}
+
+impl Env {
+    pub(crate) fn new(vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        Env {
+            values: vars.into_iter().collect(),
+            #[cfg(test)]
+            asked: Default::default(),
+        }
+    }
+
+    /// The raw value of `name`, if set (an empty value counts as unset where it is read).
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        #[cfg(test)]
+        self.asked.borrow_mut().insert(name.to_string());
+        self.values.get(name).cloned()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn asked(&self) -> BTreeSet<String> {
+        self.asked.borrow().clone()
+    }
+}
+
+/// The general settings an import's options may depend on.
+pub(crate) struct Common {
+    /// `INTEGRATOR_ALLOW_INSECURE_HTTP`.
+    pub allow_insecure: bool,
+    /// `HALO_TIMEOUT_SECONDS`, the timeout of every connection.
+    pub timeout: Duration,
+}
+
 /// Collects errors while building the config, so the user sees all of them at once.
 #[derive(Default)]
-struct Validator {
+pub(crate) struct Validator {
     errors: Vec<ConfigError>,
 }
 
 impl Validator {
-    fn error(&mut self, var: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, var: &str, message: impl Into<String>) {
         self.errors.push(ConfigError {
             var: var.to_string(),
             message: message.into(),
@@ -618,13 +413,18 @@ impl Validator {
     }
 
     /// A non-empty string (empty counts as unset).
-    fn optional(value: Option<String>) -> Option<String> {
+    pub(crate) fn optional(value: Option<String>) -> Option<String> {
         value
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
 
-    fn required(&mut self, var: &str, value: Option<String>, what: &str) -> Option<String> {
+    pub(crate) fn required(
+        &mut self,
+        var: &str,
+        value: Option<String>,
+        what: &str,
+    ) -> Option<String> {
         let value = Self::optional(value);
         if value.is_none() {
             self.error(var, format!("required: {what}"));
@@ -633,7 +433,7 @@ impl Validator {
     }
 
     /// `X` or `X_FILE` (a mounted secret; one trailing newline trimmed), not both.
-    fn secret(
+    pub(crate) fn secret(
         &mut self,
         var: &str,
         value: Option<String>,
@@ -716,6 +516,20 @@ impl Validator {
         Some(parsed)
     }
 
+    /// `true` or `false`; anything else is reported and counts as unset.
+    pub(crate) fn boolean(&mut self, var: &str, value: Option<String>) -> Option<bool> {
+        let raw = value?;
+        match raw.trim() {
+            "" => None,
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                self.error(var, format!("expected `true` or `false`, got '{raw}'"));
+                None
+            }
+        }
+    }
+
     /// The value of a typed variable; one that does not parse is reported (naming the
     /// variable and what it expects) and counts as unset.
     fn typed<T>(&mut self, var: &str, value: Typed<T>) -> Option<T> {
@@ -743,7 +557,7 @@ impl Validator {
         value
     }
 
-    fn build(&mut self, raw: Raw) -> Option<Config> {
+    fn build(&mut self, raw: Raw, env: &Env) -> Option<Config> {
         let entra_raw = raw_entra(&raw);
         // Read before anything can end the build early, so a bad value is always reported.
         let dry_run = self
@@ -932,58 +746,6 @@ impl Validator {
         let pushgateway_url = Self::optional(raw.integrator_pushgateway_url)
             .and_then(|u| self.url("INTEGRATOR_PUSHGATEWAY_URL", &u, true));
 
-        let entra_users = EntraUsersOptions {
-            include_guests: self
-                .typed("ENTRA_USERS_INCLUDE_GUESTS", raw.entra_users_include_guests)
-                .unwrap_or(false),
-            filter: Self::optional(raw.entra_users_filter),
-        };
-
-        let intune_devices = if imports.contains(&ImportKind::IntuneDevices) {
-            IntuneDevicesOptions {
-                asset_type: Self::optional(raw.intune_asset_type)
-                    .unwrap_or_else(|| "Workstation".into()),
-                field_serial: self.field_id("INTUNE_FIELD_SERIAL", raw.intune_field_serial),
-                field_model: self.field_id("INTUNE_FIELD_MODEL", raw.intune_field_model),
-                field_os: self.field_id("INTUNE_FIELD_OS", raw.intune_field_os),
-                field_last_seen: self
-                    .field_id("INTUNE_FIELD_LAST_SEEN", raw.intune_field_last_seen),
-            }
-        } else {
-            IntuneDevicesOptions::default()
-        };
-        let field_ids = [
-            ("INTUNE_FIELD_SERIAL", intune_devices.field_serial),
-            ("INTUNE_FIELD_MODEL", intune_devices.field_model),
-            ("INTUNE_FIELD_OS", intune_devices.field_os),
-            ("INTUNE_FIELD_LAST_SEEN", intune_devices.field_last_seen),
-        ];
-        for (i, (var, id)) in field_ids.iter().enumerate() {
-            if let Some(id) = id
-                && let Some((other, _)) = field_ids[..i].iter().find(|(_, o)| *o == Some(*id))
-            {
-                self.error(
-                    var,
-                    format!(
-                        "field id {id} is already used by {other}; each value needs its own field"
-                    ),
-                );
-            }
-        }
-
-        let csv_assets = if imports.contains(&ImportKind::CsvAssets) {
-            self.csv_assets(CsvRaw {
-                path: raw.csv_assets_path,
-                columns: raw.csv_assets_columns,
-                match_on: raw.csv_assets_match,
-                link_field: raw.csv_assets_link_field,
-                asset_type: raw.csv_assets_type,
-                delimiter: raw.csv_assets_delimiter,
-            })
-        } else {
-            None
-        };
-
         let tickets = if self
             .typed("INTEGRATOR_HALO_TICKETS", raw.integrator_halo_tickets)
             .unwrap_or(false)
@@ -1001,29 +763,15 @@ impl Validator {
             None
         };
 
-        let ldap_users = if imports.contains(&ImportKind::LdapUsers) {
-            self.ldap_users(
-                LdapRaw {
-                    url: raw.ldap_url,
-                    starttls: raw.ldap_starttls,
-                    bind_dn: raw.ldap_bind_dn,
-                    bind_password: raw.ldap_bind_password,
-                    bind_password_file: raw.ldap_bind_password_file,
-                    base_dn: raw.ldap_base_dn,
-                    filter: raw.ldap_filter,
-                    attributes: raw.ldap_attributes,
-                    client: raw.ldap_client,
-                    client_map: raw.ldap_client_map,
-                    link_field: raw.ldap_link_field,
-                    ca_file: raw.ldap_ca_file,
-                    page_size: raw.ldap_page_size,
-                },
-                allow_insecure,
-                timeout,
-            )
-        } else {
-            None
+        // --- the imports' own options
+        let common = Common {
+            allow_insecure,
+            timeout,
         };
+        let imports: Vec<Enabled> = imports
+            .into_iter()
+            .filter_map(|kind| kind.enable(env, self, &common))
+            .collect();
 
         let scope = Self::optional(raw.halo_scope).unwrap_or_else(|| "all".into());
         let tenant = Self::optional(raw.halo_tenant);
@@ -1051,10 +799,6 @@ impl Validator {
             log_format,
             metrics_addr,
             pushgateway_url,
-            entra_users,
-            intune_devices,
-            csv_assets,
-            ldap_users,
             tickets,
         })
     }
@@ -1113,7 +857,7 @@ impl Validator {
     }
 
     /// An optional Halo id (`what`: which kind): a whole number greater than 0.
-    fn halo_id(&mut self, var: &str, value: Option<String>, what: &str) -> Option<i64> {
+    pub(crate) fn halo_id(&mut self, var: &str, value: Option<String>, what: &str) -> Option<i64> {
         let value = Self::optional(value)?;
         match value.parse::<i64>() {
             Ok(id) if id > 0 => Some(id),
@@ -1127,319 +871,8 @@ impl Validator {
         }
     }
 
-    fn ldap_users(
-        &mut self,
-        raw: LdapRaw,
-        allow_insecure: bool,
-        timeout: Duration,
-    ) -> Option<LdapUsersOptions> {
-        let url = self
-            .required(
-                "LDAP_URL",
-                raw.url,
-                "the directory, e.g. ldaps://dc1.corp.example",
-            )
-            .and_then(|u| match Url::parse(&u) {
-                Ok(url) if matches!(url.scheme(), "ldap" | "ldaps") && url.host().is_some() => {
-                    Some(url)
-                }
-                _ => {
-                    self.error(
-                        "LDAP_URL",
-                        format!("expected ldap://host[:port] or ldaps://host[:port], got '{u}'"),
-                    );
-                    None
-                }
-            });
-        let starttls = match Self::optional(raw.starttls).as_deref() {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(other) => {
-                self.error(
-                    "LDAP_STARTTLS",
-                    format!("expected `true` or `false`, got '{other}'"),
-                );
-                true
-            }
-        };
-        if let Some(url) = &url
-            && url.scheme() == "ldap"
-            && !starttls
-            && !allow_insecure
-            && !url.host_str().is_some_and(is_loopback_host)
-        {
-            self.error(
-                "LDAP_STARTTLS",
-                "plain ldap:// without StartTLS sends the bind password in clear; allowed only for loopback hosts or with INTEGRATOR_ALLOW_INSECURE_HTTP=true",
-            );
-        }
-        let bind_dn = self.required(
-            "LDAP_BIND_DN",
-            raw.bind_dn,
-            "the DN of the account that reads the directory",
-        );
-        let bind_password = match self.secret(
-            "LDAP_BIND_PASSWORD",
-            raw.bind_password,
-            raw.bind_password_file,
-        ) {
-            Some(None) => {
-                self.error(
-                    "LDAP_BIND_PASSWORD",
-                    "required: the password of LDAP_BIND_DN (or LDAP_BIND_PASSWORD_FILE)",
-                );
-                None
-            }
-            other => other.flatten(),
-        };
-        let base_dn = self.required(
-            "LDAP_BASE_DN",
-            raw.base_dn,
-            "where the users are, e.g. dc=corp,dc=example",
-        );
-        let filter = Self::optional(raw.filter).unwrap_or_else(|| "(objectClass=person)".into());
-        if !(filter.starts_with('(') && filter.ends_with(')')) {
-            self.error(
-                "LDAP_FILTER",
-                format!("expected an LDAP filter in parentheses, e.g. (objectClass=person), got '{filter}'"),
-            );
-        }
-        let attributes = self.ldap_attributes(
-            &Self::optional(raw.attributes).unwrap_or_else(|| LDAP_DEFAULT_ATTRIBUTES.into()),
-        );
-        let client = Self::optional(raw.client);
-        let mut client_map = Vec::new();
-        for pair in Self::optional(raw.client_map)
-            .iter()
-            .flat_map(|m| m.split(';'))
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            match pair.rsplit_once('=') {
-                Some((dn, name)) if dn.contains('=') && !name.trim().is_empty() => {
-                    client_map.push((normalize_dn(dn), name.trim().to_string()));
-                }
-                _ => self.error(
-                    "LDAP_CLIENT_MAP",
-                    format!("expected `ou=Sales,dc=corp,dc=example=Client name` entries separated by `;`, got '{pair}'"),
-                ),
-            }
-        }
-        if client.is_none() && client_map.is_empty() {
-            self.error(
-                "LDAP_CLIENT",
-                "required: the Halo client (name or id) of the directory's users, or LDAP_CLIENT_MAP to map OUs to clients",
-            );
-        }
-        let link_field = match Self::optional(raw.link_field) {
-            Some(field) if LDAP_LINK_FIELDS.contains(&field.to_ascii_lowercase().as_str()) => {
-                field.to_ascii_lowercase()
-            }
-            other => {
-                self.error(
-                    "LDAP_LINK_FIELD",
-                    format!(
-                        "required: one of {}, the free-text user properties Halo stores and \
-                         returns in its user list, where the import keeps each user's directory \
-                         id; pick one nothing else uses{}",
-                        LDAP_LINK_FIELDS.join(", "),
-                        other.map(|v| format!(", got '{v}'")).unwrap_or_default()
-                    ),
-                );
-                String::new()
-            }
-        };
-        let page_size = match Self::optional(raw.page_size) {
-            None => 500,
-            Some(v) => match v.parse::<i32>() {
-                Ok(n) if (1..=10_000).contains(&n) => n,
-                _ => {
-                    self.error(
-                        "LDAP_PAGE_SIZE",
-                        format!("expected a page size from 1 to 10000, got '{v}'"),
-                    );
-                    500
-                }
-            },
-        };
-        Some(LdapUsersOptions {
-            url: url?,
-            starttls,
-            bind_dn: bind_dn?,
-            bind_password: bind_password?,
-            base_dn: base_dn?,
-            filter,
-            attributes: attributes?,
-            client,
-            client_map,
-            link_field,
-            ca_file: Self::optional(raw.ca_file).map(PathBuf::from),
-            page_size,
-            timeout,
-        })
-    }
-
-    /// `field=attribute,...` over [`LDAP_USER_FIELDS`]; `name` must be mapped.
-    fn ldap_attributes(&mut self, list: &str) -> Option<Vec<(String, String)>> {
-        const VAR: &str = "LDAP_ATTRIBUTES";
-        let mut mapped: Vec<(String, String)> = Vec::new();
-        for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let parsed = pair
-                .split_once('=')
-                .map(|(f, a)| (f.trim().to_ascii_lowercase(), a.trim()));
-            match parsed {
-                Some((field, attr))
-                    if LDAP_USER_FIELDS.contains(&field.as_str())
-                        && !attr.is_empty()
-                        && !mapped.iter().any(|(f, _)| *f == field) =>
-                {
-                    mapped.push((field, attr.to_string()));
-                }
-                _ => {
-                    self.error(
-                        VAR,
-                        format!(
-                            "expected `field=attribute` pairs, each field once, fields: {}; got '{pair}'",
-                            LDAP_USER_FIELDS.join(", ")
-                        ),
-                    );
-                    return None;
-                }
-            }
-        }
-        if !mapped.iter().any(|(f, _)| f == "name") {
-            self.error(
-                VAR,
-                "expected a `name=attribute` mapping (Halo requires a name)",
-            );
-            return None;
-        }
-        Some(mapped)
-    }
-
-    fn csv_assets(&mut self, raw: CsvRaw) -> Option<CsvAssetsOptions> {
-        let path = self.required(
-            "CSV_ASSETS_PATH",
-            raw.path,
-            "the .csv or .xlsx file of the csv-assets import",
-        );
-        let columns = self
-            .required(
-                "CSV_ASSETS_COLUMNS",
-                raw.columns,
-                "the column mapping, e.g. `inventory_number=Asset Tag,serial=Serial,client=Customer`",
-            )
-            .and_then(|list| self.asset_columns(&list));
-        let link_field = match Self::optional(raw.link_field.clone()) {
-            None => {
-                self.error(
-                    "CSV_ASSETS_LINK_FIELD",
-                    "required: the id of a Halo asset field in which csv-assets stores the match key of the assets it manages",
-                );
-                None
-            }
-            some => self.field_id("CSV_ASSETS_LINK_FIELD", some),
-        };
-        let match_on = match Self::optional(raw.match_on) {
-            Some(name) => {
-                match AssetColumn::parse(&name).filter(|c| c.is_value()) {
-                    Some(column) => Some(column),
-                    None => {
-                        self.error(
-                        "CSV_ASSETS_MATCH",
-                        format!("expected key_field, serial, inventory_number or field:N, got '{name}'"),
-                    );
-                        None
-                    }
-                }
-            }
-            None => Some(AssetColumn::KeyField),
-        };
-        let delimiter = match Self::optional(raw.delimiter).as_deref() {
-            None => None,
-            Some("tab" | "\\t") => Some(b'\t'),
-            Some(d) if d.len() == 1 && d != "\"" => Some(d.as_bytes()[0]),
-            Some(other) => {
-                self.error(
-                    "CSV_ASSETS_DELIMITER",
-                    format!("expected one character such as `,` or `;` (or `tab`), got '{other}'"),
-                );
-                None
-            }
-        };
-        let (columns, match_on, link_field) = (columns?, match_on?, link_field?);
-        if !columns.iter().any(|(c, _)| *c == match_on) {
-            self.error(
-                "CSV_ASSETS_MATCH",
-                format!("the match key {match_on} is not mapped in CSV_ASSETS_COLUMNS"),
-            );
-            return None;
-        }
-        if columns
-            .iter()
-            .any(|(c, _)| *c == AssetColumn::Field(link_field))
-        {
-            self.error(
-                "CSV_ASSETS_LINK_FIELD",
-                format!("field {link_field} is also mapped in CSV_ASSETS_COLUMNS; the link needs a field of its own"),
-            );
-            return None;
-        }
-        Some(CsvAssetsOptions {
-            path: PathBuf::from(path?),
-            columns,
-            match_on,
-            link_field,
-            asset_type: Self::optional(raw.asset_type).unwrap_or_else(|| "Workstation".into()),
-            delimiter,
-        })
-    }
-
-    /// `target=Column,...`: every target known and mapped once, a `client` column present.
-    fn asset_columns(&mut self, list: &str) -> Option<Vec<(AssetColumn, String)>> {
-        const VAR: &str = "CSV_ASSETS_COLUMNS";
-        let mut columns: Vec<(AssetColumn, String)> = Vec::new();
-        for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let Some((target, column)) = pair.split_once('=') else {
-                self.error(
-                    VAR,
-                    format!("expected `target=Column Header`, got '{pair}'"),
-                );
-                return None;
-            };
-            let column = column.trim();
-            let Some(target) = AssetColumn::parse(target) else {
-                self.error(
-                    VAR,
-                    format!(
-                        "unknown target '{}'; known: inventory_number, key_field (or serial), client, type, field:N (N = a Halo asset field id)",
-                        target.trim()
-                    ),
-                );
-                return None;
-            };
-            if column.is_empty() {
-                self.error(VAR, format!("no column header given for {target}"));
-                return None;
-            }
-            if columns.iter().any(|(t, _)| *t == target) {
-                self.error(VAR, format!("{target} is mapped twice"));
-                return None;
-            }
-            columns.push((target, column.to_string()));
-        }
-        if !columns.iter().any(|(t, _)| *t == AssetColumn::Client) {
-            self.error(
-                VAR,
-                "expected a `client=Column` mapping: the column naming each asset's Halo client (by name or id)",
-            );
-            return None;
-        }
-        Some(columns)
-    }
-
     /// An optional Halo field id: a whole number greater than 0.
-    fn field_id(&mut self, var: &str, value: Option<String>) -> Option<i64> {
+    pub(crate) fn field_id(&mut self, var: &str, value: Option<String>) -> Option<i64> {
         self.halo_id(var, value, "a Halo asset field id")
     }
 
@@ -1574,33 +1007,6 @@ impl Validator {
     }
 }
 
-/// The `LDAP_*` part of [`Raw`].
-struct LdapRaw {
-    url: Option<String>,
-    starttls: Option<String>,
-    bind_dn: Option<String>,
-    bind_password: Option<String>,
-    bind_password_file: Option<String>,
-    base_dn: Option<String>,
-    filter: Option<String>,
-    attributes: Option<String>,
-    client: Option<String>,
-    client_map: Option<String>,
-    link_field: Option<String>,
-    ca_file: Option<String>,
-    page_size: Option<String>,
-}
-
-/// The `CSV_ASSETS_*` part of [`Raw`].
-struct CsvRaw {
-    path: Option<String>,
-    columns: Option<String>,
-    match_on: Option<String>,
-    link_field: Option<String>,
-    asset_type: Option<String>,
-    delimiter: Option<String>,
-}
-
 /// The `ENTRA_*` part of [`Raw`], borrowed out so `build` can keep ownership of the rest.
 struct RawEntra {
     client_id: Option<String>,
@@ -1641,14 +1047,6 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
     }
-}
-
-/// `localhost` or a loopback IP (for URLs whose host the `url` crate keeps opaque, such
-/// as `ldap://127.0.0.1`).
-fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A tenant id is a GUID or a verified domain name (`contoso.onmicrosoft.com`).

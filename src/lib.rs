@@ -7,11 +7,15 @@
 //! imports; [`sim`] is the simulated Halo + Graph used by `demo`, `sim` and the tests. The
 //! user-facing contracts are in docs/contracts.md.
 
+pub mod check;
 pub mod config;
+pub mod demo;
 pub mod halo;
 pub mod http;
 pub mod imports;
 pub mod metrics;
+pub mod outcome;
+pub mod process;
 pub mod runner;
 pub mod sim;
 pub mod sources;

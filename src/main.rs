@@ -1,6 +1,7 @@
 //! The `halo-integrator` command line: parse arguments, load the configuration, install
-//! logging, run, and map the outcome to an exit code (docs/contracts.md, Commands and
-//! Exit codes).
+//! logging, run (with the signal handling of `run`), and map the outcome to an exit code
+//! (docs/contracts.md, Commands and Exit codes). `demo` and `sim` are in the library
+//! (`halo_integrator::demo`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,19 +9,17 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 use halo_integrator::config::{Config, LogFormat, vars};
-use halo_integrator::imports::{Severity, Shutdown};
+use halo_integrator::demo;
+use halo_integrator::imports::Shutdown;
 use halo_integrator::metrics::Metrics;
+use halo_integrator::outcome::{Severity, exit_code};
+use halo_integrator::process::{first_signal, metrics_server};
 use halo_integrator::runner::{self, RunOptions};
-use halo_integrator::sim::{
-    ASSET_FIELD_CSV_KEY, ASSET_FIELD_LAST_SEEN, ASSET_FIELD_MODEL, ASSET_FIELD_OS, ASSET_FIELD_RAM,
-    ASSET_FIELD_SERIAL, ASSET_FIELD_TAG, SimOptions, Simulator, World,
-};
+use halo_integrator::sim::World;
 use halo_integrator::telemetry;
-use halo_integrator::telemetry::serve::MetricsServer;
 
 /// How long in-flight work may take to stop after SIGTERM/SIGINT before the process
 /// exits anyway (Kubernetes' default grace period is 30 s).
@@ -165,8 +164,14 @@ fn main() -> ExitCode {
             match (command, config) {
                 (Command::Run(args), Some(config)) => run(config, args).await,
                 (Command::Check(scope), Some(config)) => check(config, scope).await,
-                (Command::Demo(args), _) => demo(args).await,
-                (Command::Sim(args), _) => sim(args).await,
+                (Command::Demo(args), _) => demo::demo(args.metrics, args.keep_running).await,
+                (Command::Sim(args), _) => {
+                    let world = match args.seed {
+                        Seed::Demo => World::demo(),
+                        Seed::Empty => World::empty(),
+                    };
+                    demo::sim(args.listen, world).await
+                }
                 (Command::Run(_) | Command::Check(_), None) | (Command::Vars, _) => 2,
             }
         }),
@@ -177,33 +182,6 @@ fn main() -> ExitCode {
     };
     telemetry.shutdown();
     ExitCode::from(u8::try_from(code).unwrap_or(1))
-}
-
-/// Serves `/metrics` at `addr` for the length of a run; a port that cannot be bound is
-/// logged and the run goes on without it.
-async fn metrics_server(addr: Option<SocketAddr>, metrics: &Metrics) -> Option<MetricsServer> {
-    let addr = addr?;
-    match MetricsServer::start(addr, metrics.clone()).await {
-        Ok(server) => Some(server),
-        Err(e) => {
-            tracing::error!(%addr, error = %e, "cannot serve /metrics; continuing without it");
-            None
-        }
-    }
-}
-
-/// Resolves to the number of the first SIGTERM (15) or SIGINT (2).
-async fn first_signal() -> i32 {
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => 15,
-        _ = int.recv() => 2,
-    }
 }
 
 async fn run(config: Config, args: RunArgs) -> i32 {
@@ -245,7 +223,7 @@ async fn run(config: Config, args: RunArgs) -> i32 {
         report = runner::run(&config, &opts, &metrics, &shutdown) => report,
         sig = grace_over => {
             tracing::error!(grace_seconds = SHUTDOWN_GRACE.as_secs(), "in-flight work did not stop within the grace period; exiting");
-            return runner::exit_code(Severity::Interrupted, Some(sig));
+            return exit_code(Severity::Interrupted, Some(sig));
         }
     };
     watcher.abort();
@@ -258,7 +236,7 @@ async fn run(config: Config, args: RunArgs) -> i32 {
         severity = severity.max(Severity::Interrupted);
     }
     print!("{}", runner::render_summary(&report));
-    runner::exit_code(severity, signal)
+    exit_code(severity, signal)
 }
 
 async fn check(config: Config, scope: Scope) -> i32 {
@@ -267,7 +245,7 @@ async fn check(config: Config, scope: Scope) -> i32 {
         config
             .imports
             .iter()
-            .map(|k| k.name())
+            .map(|e| e.kind().name())
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -276,191 +254,7 @@ async fn check(config: Config, scope: Scope) -> i32 {
         tenants: scope.tenants,
         ..RunOptions::default()
     };
-    let (report, ok) = runner::check(&config, &opts, &Metrics::new()).await;
+    let (report, ok) = halo_integrator::check::check(&config, &opts, &Metrics::new()).await;
     print!("{report}");
     if ok { 0 } else { 2 }
-}
-
-async fn demo(args: DemoArgs) -> i32 {
-    let sim = match Simulator::start(
-        ([127, 0, 0, 1], 0).into(),
-        World::demo(),
-        SimOptions::default(),
-    )
-    .await
-    {
-        Ok(sim) => sim,
-        Err(e) => {
-            eprintln!("halo-integrator demo: cannot start the simulator: {e}");
-            return 1;
-        }
-    };
-    let mut vars = sim.env();
-    vars.extend(
-        [
-            ("INTEGRATOR_DEACTIVATE_MISSING", "true"),
-            ("INTEGRATOR_LOG_FORMAT", "text"),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
-    // Telemetry settings pass through, so the demo can feed a local monitoring stack.
-    vars.extend(
-        std::env::vars()
-            .filter(|(k, _)| k == "INTEGRATOR_PUSHGATEWAY_URL" || k == "INTEGRATOR_METRICS_ADDR"),
-    );
-    // The bundled example file, written where the demo can read it wherever it runs.
-    let csv_dir = std::env::temp_dir().join(format!("halo-integrator-demo-{}", std::process::id()));
-    let csv_path = csv_dir.join("assets.csv");
-    if let Err(e) =
-        std::fs::create_dir_all(&csv_dir).and_then(|()| std::fs::write(&csv_path, DEMO_ASSETS_CSV))
-    {
-        eprintln!(
-            "halo-integrator demo: cannot write {}: {e}",
-            csv_path.display()
-        );
-        return 1;
-    }
-    vars.extend(demo_imports_env(&csv_path));
-    let config = match Config::from_vars(vars) {
-        Ok((config, _)) => config,
-        Err(e) => {
-            eprintln!("halo-integrator demo: {e}");
-            return 2;
-        }
-    };
-    let world = sim.world();
-    println!(
-        "Simulated HaloPSA + Microsoft Entra ID + Intune at http://{} — {} Halo clients, {} Entra tenants, {} Entra users, {} Intune devices, {} Halo users, {} Halo assets.",
-        sim.addr(),
-        world.halo.clients.len(),
-        world.entra.tenants.len(),
-        world
-            .entra
-            .tenants
-            .iter()
-            .map(|t| t.users.len())
-            .sum::<usize>(),
-        world
-            .entra
-            .tenants
-            .iter()
-            .map(|t| t.devices.len())
-            .sum::<usize>(),
-        world.halo.users.len(),
-        world.halo.assets.len(),
-    );
-    println!("Running `halo-integrator run` against it (INTEGRATOR_DEACTIVATE_MISSING=true)...\n");
-    let metrics = Metrics::new();
-    let server = metrics_server(
-        Some(config.metrics_addr.unwrap_or(([127, 0, 0, 1], 0).into())),
-        &metrics,
-    )
-    .await;
-    let shutdown = Shutdown::default();
-    let first = runner::run(&config, &RunOptions::default(), &metrics, &shutdown).await;
-    print!("{}", runner::render_summary(&first));
-    let first_halo = first.halo_requests;
-    let first_graph = first.graph_requests;
-
-    println!("\nRunning it again: the source has not changed, so nothing should be written...\n");
-    let second = runner::run(&config, &RunOptions::default(), &metrics, &shutdown).await;
-    let writes: usize = second
-        .imports
-        .iter()
-        .map(|i| {
-            let a = i.applied();
-            a.created + a.updated + a.reactivated + a.deactivated
-        })
-        .sum();
-    println!(
-        "second run: {writes} writes, {} Halo and {} Graph requests, {:.1}s",
-        second.halo_requests - first_halo,
-        second.graph_requests - first_graph,
-        second.duration.as_secs_f64()
-    );
-    if let Some(server) = &server {
-        println!("\n/metrics of these runs: http://{}/metrics", server.addr());
-    }
-    if args.metrics {
-        println!(
-            "\nPrometheus metrics of both runs (what /metrics and the Pushgateway receive):\n"
-        );
-        print!("{}", metrics.encode());
-    } else {
-        println!(
-            "(`demo --metrics` prints them; `demo --keep-running` keeps the simulator and /metrics up.)"
-        );
-    }
-    if args.keep_running {
-        println!("\nThe simulator and /metrics keep running; Ctrl-C stops them.");
-        first_signal().await;
-    }
-    if let Some(server) = server {
-        server.stop();
-    }
-    sim.shutdown();
-    let _ = std::fs::remove_dir_all(&csv_dir);
-    runner::exit_code(first.severity().max(second.severity()), None)
-}
-
-/// `deploy/examples/assets.csv`, the file the demo's csv-assets import reads.
-const DEMO_ASSETS_CSV: &[u8] = include_bytes!("../deploy/examples/assets.csv");
-
-/// The three demo imports: the `INTUNE_FIELD_*` ids of the simulator's standard asset
-/// fields, and csv-assets reading `csv_path` (the bundled example file).
-fn demo_imports_env(csv_path: &std::path::Path) -> Vec<(String, String)> {
-    [
-        (
-            "INTEGRATOR_IMPORTS",
-            "entra-users,intune-devices,csv-assets".to_string(),
-        ),
-        ("INTUNE_FIELD_SERIAL", ASSET_FIELD_SERIAL.to_string()),
-        ("INTUNE_FIELD_MODEL", ASSET_FIELD_MODEL.to_string()),
-        ("INTUNE_FIELD_OS", ASSET_FIELD_OS.to_string()),
-        ("INTUNE_FIELD_LAST_SEEN", ASSET_FIELD_LAST_SEEN.to_string()),
-        ("CSV_ASSETS_PATH", csv_path.display().to_string()),
-        (
-            "CSV_ASSETS_COLUMNS",
-            format!(
-                "inventory_number=Asset Tag,serial=Serial,field:{ASSET_FIELD_TAG}=Serial,client=Customer,type=Type,field:{ASSET_FIELD_RAM}=RAM"
-            ),
-        ),
-        ("CSV_ASSETS_LINK_FIELD", ASSET_FIELD_CSV_KEY.to_string()),
-    ]
-    .map(|(k, v)| (k.to_string(), v))
-    .into()
-}
-
-async fn sim(args: SimArgs) -> i32 {
-    let world = match args.seed {
-        Seed::Demo => World::demo(),
-        Seed::Empty => World::empty(),
-    };
-    let sim = match Simulator::start(args.listen, world, SimOptions::default()).await {
-        Ok(sim) => sim,
-        Err(e) => {
-            eprintln!("halo-integrator sim: cannot listen on {}: {e}", args.listen);
-            return 1;
-        }
-    };
-    println!(
-        "Simulated HaloPSA + Entra + Graph listening on http://{}",
-        sim.addr()
-    );
-    println!("Use it from another shell with:\n");
-    for (k, v) in sim.env() {
-        println!("  export {k}='{v}'");
-    }
-    // From the repository root; elsewhere, point CSV_ASSETS_PATH at a copy of the file.
-    for (k, v) in demo_imports_env(std::path::Path::new("deploy/examples/assets.csv")) {
-        println!("  export {k}='{v}'");
-    }
-    println!();
-    println!(
-        "Control API: GET /_sim/world, GET /_sim/requests, POST /_sim/faults, DELETE /_sim/faults."
-    );
-    println!("Ctrl-C stops it.");
-    first_signal().await;
-    sim.shutdown();
-    0
 }

@@ -17,9 +17,10 @@ use serde_json::{Value, json};
 
 use crate::config::TicketOptions;
 use crate::halo::{Halo, Ticket};
+use crate::imports::ImportReport;
 use crate::imports::clients::Clients;
-use crate::imports::{ImportReport, Severity};
 use crate::metrics::Metrics;
+use crate::outcome::Severity;
 use crate::sync::Withheld;
 
 /// What starts every summary: a ticket is the integrator's when its summary starts so.
@@ -63,7 +64,7 @@ pub fn outcome(imports: &[ImportReport], run_error: Option<&str>) -> Outcome {
         });
     }
     for import in imports {
-        let name = import.import.name();
+        let name = import.import;
         match &import.error {
             Some(error) if import.error_severity > Severity::Partial => {
                 out.problems.push(Problem {
@@ -76,25 +77,26 @@ pub fn outcome(imports: &[ImportReport], run_error: Option<&str>) -> Outcome {
             }
             _ => out.healthy.push(name.to_string()),
         }
-        for t in &import.tenants {
+        for t in &import.targets {
             let on = match &t.client {
-                Some(client) => format!("{} → {client}", t.tenant),
-                None => t.tenant.clone(),
+                Some(client) => format!("{} → {client}", t.id),
+                None => t.id.clone(),
             };
-            let tenant_key = format!("{name} tenant {}", t.tenant);
+            // "tenant" for every kind of target: the keys of tickets already open in Halo.
+            let tenant_key = format!("{name} tenant {}", t.id);
             match (&t.problem, t.severity) {
                 (Some(problem), Severity::Partial | Severity::Failed | Severity::Config) => {
                     out.problems.push(Problem {
                         key: tenant_key,
                         client_id: t.client_id,
-                        title: format!("{name}: tenant {on} is failing"),
+                        title: format!("{name}: {} {on} is failing", t.target),
                         details: problem.clone(),
                         runbook: "alert-halointegratorimportfailed",
                     });
                 }
                 _ => out.healthy.push(tenant_key),
             }
-            let threshold_key = format!("{name} threshold {}", t.tenant);
+            let threshold_key = format!("{name} threshold {}", t.id);
             match &t.withheld {
                 Some(w @ Withheld::Threshold { .. }) => out.problems.push(Problem {
                     key: threshold_key,
@@ -109,7 +111,7 @@ pub fn outcome(imports: &[ImportReport], run_error: Option<&str>) -> Outcome {
                 }),
                 _ => out.healthy.push(threshold_key),
             }
-            let rejected_key = format!("{name} rejected {}", t.tenant);
+            let rejected_key = format!("{name} rejected {}", t.id);
             if t.applied.failed > 0 {
                 let keys = if t.rejected.is_empty() {
                     "see the log lines with \"action\":\"failed\"".to_string()
@@ -325,21 +327,29 @@ pub async fn raise(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ImportKind;
-    use crate::imports::{Applied, TenantReport};
+    use crate::imports::{Applied, TargetKind, TargetReport};
+    use crate::outcome::Failure;
     use crate::sync::PlanCounts;
 
-    fn tenant(tenant: &str, client_id: i64) -> TenantReport {
-        TenantReport {
+    fn problem(tenant: &str, severity: Severity, message: &str) -> TargetReport {
+        TargetReport::problem(
+            TargetKind::Tenant,
+            tenant,
+            None,
+            Failure::new(severity, message),
+        )
+    }
+
+    fn tenant(tenant: &str, client_id: i64) -> TargetReport {
+        TargetReport {
             planned: Some(PlanCounts::default()),
-            severity: Severity::Ok,
             problem: None,
-            ..TenantReport::problem(tenant, None, Severity::Ok, String::new())
+            ..problem(tenant, Severity::Ok, "")
         }
         .on(client_id)
     }
 
-    impl TenantReport {
+    impl TargetReport {
         fn on(mut self, client_id: i64) -> Self {
             self.client_id = Some(client_id);
             self.client = Some(format!("Client {client_id}"));
@@ -347,9 +357,9 @@ mod tests {
         }
     }
 
-    fn import(tenants: Vec<TenantReport>) -> ImportReport {
-        let mut report = ImportReport::new(ImportKind::EntraUsers, "user");
-        report.tenants = tenants;
+    fn import(tenants: Vec<TargetReport>) -> ImportReport {
+        let mut report = ImportReport::new("entra-users", "user");
+        report.targets = tenants;
         report
     }
 
@@ -363,11 +373,10 @@ mod tests {
 
     #[test]
     fn each_kind_of_problem_has_its_key_and_client_and_the_rest_is_healthy() {
-        let failing = TenantReport::problem(
+        let failing = problem(
             "t-fail",
-            None,
             Severity::Partial,
-            "no admin consent (request-id abc)".into(),
+            "no admin consent (request-id abc)",
         )
         .on(5);
         let mut rejected = tenant("t-rej", 6);
@@ -383,7 +392,7 @@ mod tests {
             max_deactivations: 50,
             max_percent: 10.0,
         });
-        let unlinked = TenantReport::problem("t-none", None, Severity::Partial, "no client".into());
+        let unlinked = problem("t-none", Severity::Partial, "no client");
         let report = import(vec![
             failing,
             rejected,

@@ -1,6 +1,19 @@
 //! Table-driven tests of configuration parsing: every error names its variable.
 
 use super::*;
+use crate::imports::csv_assets::{AssetColumn, CsvAssetsOptions};
+use crate::imports::intune_devices::IntuneDevicesOptions;
+use crate::imports::ldap_users::LdapUsersOptions;
+
+/// The names of the enabled imports, in order.
+fn names(c: &Config) -> Vec<&'static str> {
+    c.imports.iter().map(|e| e.kind().name()).collect()
+}
+
+/// The options of the enabled import whose options are a `T`.
+fn options<T: 'static>(c: &Config) -> Option<&T> {
+    c.imports.iter().find_map(|e| e.options::<T>())
+}
 
 const SECRET: &str = "s3cr3t-Do-Not-Leak";
 
@@ -39,7 +52,7 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(c.halo.rate_limit.window, Duration::from_secs(300));
     assert_eq!(c.halo.batch_size, 50);
     assert_eq!(c.halo.timeout, Duration::from_secs(60));
-    assert_eq!(c.imports, vec![ImportKind::EntraUsers]);
+    assert_eq!(names(&c), ["entra-users"]);
     assert!(!c.dry_run);
     assert!(!c.safety.deactivate_missing);
     assert_eq!(c.safety.max_deactivations, 50);
@@ -552,12 +565,10 @@ fn intune(vars: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
 #[test]
 fn intune_options_are_typed_and_defaulted() {
     let (c, _) = load(&intune(&[])).expect("valid");
-    assert_eq!(
-        c.imports,
-        vec![ImportKind::EntraUsers, ImportKind::IntuneDevices]
-    );
-    assert_eq!(c.intune_devices, IntuneDevicesOptions::default());
-    assert_eq!(c.intune_devices.asset_type, "Workstation");
+    assert_eq!(names(&c), ["entra-users", "intune-devices"]);
+    let o = options::<IntuneDevicesOptions>(&c).expect("intune options");
+    assert_eq!(*o, IntuneDevicesOptions::default());
+    assert_eq!(o.asset_type, "Workstation");
 
     let (c, _) = load(&intune(&[
         ("INTUNE_ASSET_TYPE", " Laptop "),
@@ -568,14 +579,14 @@ fn intune_options_are_typed_and_defaulted() {
     ]))
     .expect("valid");
     assert_eq!(
-        c.intune_devices,
-        IntuneDevicesOptions {
+        options::<IntuneDevicesOptions>(&c),
+        Some(&IntuneDevicesOptions {
             asset_type: "Laptop".into(),
             field_serial: Some(12),
             field_model: Some(13),
             field_os: Some(14),
             field_last_seen: Some(15),
-        }
+        })
     );
 }
 
@@ -607,7 +618,7 @@ fn intune_options_are_validated_only_when_the_import_is_enabled() {
         let mut vars = base();
         vars.push((var, value.to_string()));
         let (c, _) = load(&vars).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(c.intune_devices, IntuneDevicesOptions::default());
+        assert!(options::<IntuneDevicesOptions>(&c).is_none());
     }
     let err = load(&intune(&[
         ("INTUNE_FIELD_SERIAL", "7"),
@@ -652,9 +663,9 @@ fn csv(vars: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
 #[test]
 fn csv_options_are_typed_and_defaulted() {
     let (c, _) = load(&csv(&[])).expect("valid");
-    assert_eq!(c.imports, vec![ImportKind::CsvAssets]);
+    assert_eq!(names(&c), ["csv-assets"]);
     assert!(c.entra.is_none(), "csv-assets needs no Entra settings");
-    let o = c.csv_assets.expect("csv options");
+    let o = options::<CsvAssetsOptions>(&c).expect("csv options");
     assert_eq!(o.path, PathBuf::from("/data/assets.csv"));
     assert_eq!(
         o.columns,
@@ -677,12 +688,15 @@ fn csv_options_are_typed_and_defaulted() {
         ("CSV_ASSETS_TYPE", "Laptop"),
     ]))
     .expect("valid");
-    let o = c.csv_assets.unwrap();
+    let o = options::<CsvAssetsOptions>(&c).unwrap();
     assert_eq!(o.match_on, AssetColumn::Field(12));
     assert_eq!(o.delimiter, Some(b'\t'));
     assert_eq!(o.asset_type, "Laptop");
     let (c, _) = load(&csv(&[("CSV_ASSETS_DELIMITER", ";")])).unwrap();
-    assert_eq!(c.csv_assets.unwrap().delimiter, Some(b';'));
+    assert_eq!(
+        options::<CsvAssetsOptions>(&c).unwrap().delimiter,
+        Some(b';')
+    );
 }
 
 #[test]
@@ -797,7 +811,7 @@ fn csv_options_are_validated_only_when_the_import_is_enabled() {
         let mut vars = base();
         vars.push((var, value.to_string()));
         let (c, _) = load(&vars).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(c.csv_assets.is_none());
+        assert!(options::<CsvAssetsOptions>(&c).is_none());
     }
 }
 
@@ -831,9 +845,9 @@ fn ldap(vars: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
 #[test]
 fn ldap_options_are_typed_and_defaulted() {
     let (c, _) = load(&ldap(&[])).expect("valid");
-    assert_eq!(c.imports, vec![ImportKind::LdapUsers]);
+    assert_eq!(names(&c), ["ldap-users"]);
     assert!(c.entra.is_none());
-    let o = c.ldap_users.clone().expect("ldap options");
+    let o = options::<LdapUsersOptions>(&c).expect("ldap options");
     assert_eq!(o.url.as_str(), "ldaps://dc1.corp.example");
     assert!(o.starttls);
     assert_eq!(o.bind_password.expose(), SECRET);
@@ -864,7 +878,7 @@ fn ldap_options_are_typed_and_defaulted() {
         ("LDAP_PAGE_SIZE", "1000"),
     ]))
     .expect("valid");
-    let o = c.ldap_users.unwrap();
+    let o = options::<LdapUsersOptions>(&c).unwrap();
     assert!(!o.starttls, "allowed on loopback");
     assert_eq!(o.client, None);
     assert_eq!(
@@ -994,7 +1008,7 @@ fn ldap_options_are_validated_only_when_the_import_is_enabled() {
         let mut vars = base();
         vars.push((var, value.to_string()));
         let (c, _) = load(&vars).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(c.ldap_users.is_none());
+        assert!(options::<LdapUsersOptions>(&c).is_none());
     }
     let plain = [
         ("LDAP_URL", "ldap://dc1.corp.example"),

@@ -1,6 +1,7 @@
-//! The environment variables halo-integrator reads: one table ([`VARS`]), the single
-//! source of truth for the name, the default, whether the value is a secret and which
-//! import it belongs to.
+//! The environment variables halo-integrator reads: one table, the single source of truth
+//! for the name, the default, whether the value is a secret and which import it belongs
+//! to. The general rows are [`VARS`]; each import brings its own rows
+//! (`crate::imports::unit::Import::VARS`), listed after them in the registry's order.
 //!
 //! Configuration loading derives the names it knows from it (unknown `HALO_*` /
 //! `INTEGRATOR_*` names draw a warning), `halo-integrator vars` prints it, and the chart
@@ -9,7 +10,7 @@
 //! fields `envy` reads and against the `OTEL_*` names the telemetry module reads, so
 //! neither can drift from it.
 
-use super::ImportKind;
+use crate::imports::unit::ImportKind;
 
 /// Which part of the binary reads a variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,54 +32,71 @@ pub struct Var {
     pub default: &'static str,
     /// A secret: may instead be given as `NAME_FILE`, never printed.
     pub secret: bool,
-    /// The imports whose option it is; empty for a general setting.
-    pub imports: &'static [ImportKind],
+    /// Which imports it belongs to.
+    pub scope: Scope,
     pub read_by: ReadBy,
 }
 
-const ENTRA: &[ImportKind] = &[ImportKind::EntraUsers, ImportKind::IntuneDevices];
-const ENTRA_USERS: &[ImportKind] = &[ImportKind::EntraUsers];
-const INTUNE: &[ImportKind] = &[ImportKind::IntuneDevices];
-const CSV: &[ImportKind] = &[ImportKind::CsvAssets];
-const LDAP: &[ImportKind] = &[ImportKind::LdapUsers];
+/// Which imports a variable belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A general setting.
+    General,
+    /// Every import that reads Microsoft Graph.
+    Entra,
+    /// The one import whose rows it is in.
+    Own,
+}
 
-const fn var(name: &'static str, default: &'static str, imports: &'static [ImportKind]) -> Var {
+const fn var(name: &'static str, default: &'static str, scope: Scope) -> Var {
     Var {
         name,
         default,
         secret: false,
-        imports,
+        scope,
         read_by: ReadBy::Config,
     }
 }
 
-const fn secret(name: &'static str, default: &'static str, imports: &'static [ImportKind]) -> Var {
+const fn secret(name: &'static str, default: &'static str, scope: Scope) -> Var {
     Var {
         secret: true,
-        ..var(name, default, imports)
+        ..var(name, default, scope)
     }
 }
 
 const fn telemetry(name: &'static str, default: &'static str) -> Var {
     Var {
         read_by: ReadBy::Telemetry,
-        ..var(name, default, &[])
+        ..var(name, default, Scope::General)
     }
 }
 
-/// Every variable, in the README's order.
+/// A variable of the import whose rows it is in.
+pub(crate) const fn own(name: &'static str, default: &'static str) -> Var {
+    var(name, default, Scope::Own)
+}
+
+/// A secret of the import whose rows it is in.
+pub(crate) const fn own_secret(name: &'static str, default: &'static str) -> Var {
+    secret(name, default, Scope::Own)
+}
+
+const ENTRA: Scope = Scope::Entra;
+
+/// The general variables, in the README's order; the imports' own rows follow them.
 pub const VARS: &[Var] = &[
-    var("HALO_URL", "required", &[]),
-    var("HALO_API_URL", "$HALO_URL/api", &[]),
-    var("HALO_AUTH_URL", "$HALO_URL/auth", &[]),
-    var("HALO_TENANT", "unset", &[]),
-    var("HALO_CLIENT_ID", "required", &[]),
-    secret("HALO_CLIENT_SECRET", "required", &[]),
-    var("HALO_SCOPE", "all", &[]),
-    var("HALO_RATE_LIMIT_REQUESTS", "300", &[]),
-    var("HALO_RATE_LIMIT_WINDOW_SECONDS", "300", &[]),
-    var("HALO_BATCH_SIZE", "50", &[]),
-    var("HALO_TIMEOUT_SECONDS", "60", &[]),
+    var("HALO_URL", "required", Scope::General),
+    var("HALO_API_URL", "$HALO_URL/api", Scope::General),
+    var("HALO_AUTH_URL", "$HALO_URL/auth", Scope::General),
+    var("HALO_TENANT", "unset", Scope::General),
+    var("HALO_CLIENT_ID", "required", Scope::General),
+    secret("HALO_CLIENT_SECRET", "required", Scope::General),
+    var("HALO_SCOPE", "all", Scope::General),
+    var("HALO_RATE_LIMIT_REQUESTS", "300", Scope::General),
+    var("HALO_RATE_LIMIT_WINDOW_SECONDS", "300", Scope::General),
+    var("HALO_BATCH_SIZE", "50", Scope::General),
+    var("HALO_TIMEOUT_SECONDS", "60", Scope::General),
     var("ENTRA_CLIENT_ID", "required", ENTRA),
     secret("ENTRA_CLIENT_SECRET", "unset", ENTRA),
     var("AZURE_CLIENT_ID", "unset", ENTRA),
@@ -90,17 +108,21 @@ pub const VARS: &[Var] = &[
         ENTRA,
     ),
     var("GRAPH_URL", "https://graph.microsoft.com", ENTRA),
-    var("INTEGRATOR_IMPORTS", "required", &[]),
-    var("INTEGRATOR_DRY_RUN", "false", &[]),
-    var("INTEGRATOR_DEACTIVATE_MISSING", "false", &[]),
-    var("INTEGRATOR_MAX_DEACTIVATIONS", "50", &[]),
-    var("INTEGRATOR_MAX_DEACTIVATION_PERCENT", "10", &[]),
-    var("INTEGRATOR_SHARD_COUNT", "1", &[]),
-    var("INTEGRATOR_SHARD_INDEX", "$JOB_COMPLETION_INDEX or 0", &[]),
-    var("JOB_COMPLETION_INDEX", "unset", &[]),
-    var("INTEGRATOR_METRICS_ADDR", "unset", &[]),
-    var("INTEGRATOR_PUSHGATEWAY_URL", "unset", &[]),
-    var("INTEGRATOR_LOG_FORMAT", "json", &[]),
+    var("INTEGRATOR_IMPORTS", "required", Scope::General),
+    var("INTEGRATOR_DRY_RUN", "false", Scope::General),
+    var("INTEGRATOR_DEACTIVATE_MISSING", "false", Scope::General),
+    var("INTEGRATOR_MAX_DEACTIVATIONS", "50", Scope::General),
+    var("INTEGRATOR_MAX_DEACTIVATION_PERCENT", "10", Scope::General),
+    var("INTEGRATOR_SHARD_COUNT", "1", Scope::General),
+    var(
+        "INTEGRATOR_SHARD_INDEX",
+        "$JOB_COMPLETION_INDEX or 0",
+        Scope::General,
+    ),
+    var("JOB_COMPLETION_INDEX", "unset", Scope::General),
+    var("INTEGRATOR_METRICS_ADDR", "unset", Scope::General),
+    var("INTEGRATOR_PUSHGATEWAY_URL", "unset", Scope::General),
+    var("INTEGRATOR_LOG_FORMAT", "json", Scope::General),
     telemetry("RUST_LOG", "info"),
     telemetry("OTEL_EXPORTER_OTLP_ENDPOINT", "unset"),
     telemetry("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "unset"),
@@ -110,52 +132,47 @@ pub const VARS: &[Var] = &[
     telemetry("OTEL_SERVICE_NAME", "halo-integrator"),
     telemetry("OTEL_RESOURCE_ATTRIBUTES", "unset"),
     telemetry("OTEL_SDK_DISABLED", "false"),
-    var("INTEGRATOR_RETRY_MAX_ATTEMPTS", "6", &[]),
-    var("INTEGRATOR_RETRY_INITIAL_DELAY_MS", "1000", &[]),
-    var("INTEGRATOR_RETRY_MAX_DELAY_SECONDS", "60", &[]),
-    var("INTEGRATOR_ALLOW_INSECURE_HTTP", "false", &[]),
-    var("INTEGRATOR_HALO_TICKETS", "false", &[]),
-    var("INTEGRATOR_TICKET_TYPE_ID", "required", &[]),
-    var("INTEGRATOR_TICKET_CLIENT", "required", &[]),
-    var("INTEGRATOR_TICKET_OUTCOME_ID", "required", &[]),
-    var("INTEGRATOR_TICKET_TEAM", "unset", &[]),
-    var("INTEGRATOR_TICKET_AGENT_ID", "unset", &[]),
-    var("INTEGRATOR_TICKET_CLOSED_STATUS_ID", "unset", &[]),
-    var("INTEGRATOR_TICKET_MAX_PER_RUN", "10", &[]),
+    var("INTEGRATOR_RETRY_MAX_ATTEMPTS", "6", Scope::General),
+    var("INTEGRATOR_RETRY_INITIAL_DELAY_MS", "1000", Scope::General),
+    var("INTEGRATOR_RETRY_MAX_DELAY_SECONDS", "60", Scope::General),
+    var("INTEGRATOR_ALLOW_INSECURE_HTTP", "false", Scope::General),
+    var("INTEGRATOR_HALO_TICKETS", "false", Scope::General),
+    var("INTEGRATOR_TICKET_TYPE_ID", "required", Scope::General),
+    var("INTEGRATOR_TICKET_CLIENT", "required", Scope::General),
+    var("INTEGRATOR_TICKET_OUTCOME_ID", "required", Scope::General),
+    var("INTEGRATOR_TICKET_TEAM", "unset", Scope::General),
+    var("INTEGRATOR_TICKET_AGENT_ID", "unset", Scope::General),
+    var(
+        "INTEGRATOR_TICKET_CLOSED_STATUS_ID",
+        "unset",
+        Scope::General,
+    ),
+    var("INTEGRATOR_TICKET_MAX_PER_RUN", "10", Scope::General),
     Var {
         read_by: ReadBy::Reserved,
-        ..var("INTEGRATOR_CONFIG_FILE", "unset", &[])
+        ..var("INTEGRATOR_CONFIG_FILE", "unset", Scope::General)
     },
-    var("ENTRA_USERS_INCLUDE_GUESTS", "false", ENTRA_USERS),
-    var("ENTRA_USERS_FILTER", "unset", ENTRA_USERS),
-    var("INTUNE_ASSET_TYPE", "Workstation", INTUNE),
-    var("INTUNE_FIELD_SERIAL", "unset", INTUNE),
-    var("INTUNE_FIELD_MODEL", "unset", INTUNE),
-    var("INTUNE_FIELD_OS", "unset", INTUNE),
-    var("INTUNE_FIELD_LAST_SEEN", "unset", INTUNE),
-    var("CSV_ASSETS_PATH", "required", CSV),
-    var("CSV_ASSETS_COLUMNS", "required", CSV),
-    var("CSV_ASSETS_MATCH", "key_field", CSV),
-    var("CSV_ASSETS_LINK_FIELD", "required", CSV),
-    var("CSV_ASSETS_TYPE", "Workstation", CSV),
-    var("CSV_ASSETS_DELIMITER", "detected", CSV),
-    var("LDAP_URL", "required", LDAP),
-    var("LDAP_STARTTLS", "true", LDAP),
-    var("LDAP_CA_FILE", "system roots", LDAP),
-    var("LDAP_BIND_DN", "required", LDAP),
-    secret("LDAP_BIND_PASSWORD", "required", LDAP),
-    var("LDAP_BASE_DN", "required", LDAP),
-    var("LDAP_FILTER", "(objectClass=person)", LDAP),
-    var("LDAP_ATTRIBUTES", super::LDAP_DEFAULT_ATTRIBUTES, LDAP),
-    var("LDAP_CLIENT", "unset", LDAP),
-    var("LDAP_CLIENT_MAP", "unset", LDAP),
-    var("LDAP_LINK_FIELD", "required", LDAP),
-    var("LDAP_PAGE_SIZE", "500", LDAP),
 ];
+
+/// Every variable, the imports' own rows after the general ones, with the imports each
+/// belongs to (empty for a general setting).
+pub fn all() -> Vec<(&'static Var, Vec<ImportKind>)> {
+    let general = VARS.iter().map(|v| {
+        let imports = match v.scope {
+            Scope::Entra => ImportKind::all().filter(|k| k.needs_entra()).collect(),
+            Scope::General | Scope::Own => Vec::new(),
+        };
+        (v, imports)
+    });
+    let own = ImportKind::all().flat_map(|k| k.vars().iter().map(move |v| (v, vec![k])));
+    general.chain(own).collect()
+}
 
 /// Every name the binary accepts: each variable, and the `_FILE` form of each secret.
 pub fn accepted_names() -> Vec<String> {
-    VARS.iter()
+    all()
+        .into_iter()
+        .map(|(v, _)| v)
         .flat_map(|v| {
             std::iter::once(v.name.to_string()).chain(v.secret.then(|| format!("{}_FILE", v.name)))
         })
@@ -166,11 +183,11 @@ pub fn accepted_names() -> Vec<String> {
 /// per variable (name, default, `yes` when a secret, imports or `-`, who reads it).
 pub fn render() -> String {
     let mut out = String::from("variable\tdefault\tsecret\timports\tread-by\n");
-    for v in VARS {
-        let imports = if v.imports.is_empty() {
+    for (v, imports) in all() {
+        let imports = if imports.is_empty() {
             "-".to_string()
         } else {
-            v.imports
+            imports
                 .iter()
                 .map(|k| k.name())
                 .collect::<Vec<_>>()
@@ -243,24 +260,48 @@ mod tests {
         }
     }
 
-    fn raw_fields() -> BTreeSet<String> {
+    /// The names the config reads: the fields `envy` fills, and the names each import's
+    /// options ask for.
+    fn read_names() -> BTreeSet<String> {
         let mut names = FieldNames(Vec::new());
         let _ = super::super::Raw::deserialize(&mut names);
         assert!(!names.0.is_empty(), "no field names recorded");
-        names.0.iter().map(|f| f.to_ascii_uppercase()).collect()
+        let mut read: BTreeSet<String> = names.0.iter().map(|f| f.to_ascii_uppercase()).collect();
+        for kind in ImportKind::all() {
+            let env = super::super::Env::new([]);
+            let common = super::super::Common {
+                allow_insecure: false,
+                timeout: std::time::Duration::from_secs(1),
+            };
+            let _ = kind.enable(&env, &mut super::super::Validator::default(), &common);
+            let asked = env.asked();
+            assert!(!asked.is_empty(), "{kind} reads no variable");
+            let own: BTreeSet<String> = kind
+                .vars()
+                .iter()
+                .flat_map(|v| {
+                    std::iter::once(v.name.to_string())
+                        .chain(v.secret.then(|| format!("{}_FILE", v.name)))
+                })
+                .collect();
+            assert_eq!(asked, own, "{kind}: its rows are what its options read");
+            read.extend(asked);
+        }
+        read
     }
 
     #[test]
     fn the_table_is_exactly_what_config_reads() {
-        let table: BTreeSet<String> = VARS
-            .iter()
+        let table: BTreeSet<String> = all()
+            .into_iter()
+            .map(|(v, _)| v)
             .filter(|v| v.read_by == ReadBy::Config)
             .flat_map(|v| {
                 std::iter::once(v.name.to_string())
                     .chain(v.secret.then(|| format!("{}_FILE", v.name)))
             })
             .collect();
-        let raw = raw_fields();
+        let raw = read_names();
         let missing: Vec<_> = raw.difference(&table).collect();
         let extra: Vec<_> = table.difference(&raw).collect();
         assert!(
@@ -297,7 +338,7 @@ mod tests {
     #[test]
     fn names_are_unique_and_secrets_are_config_variables() {
         let mut seen = BTreeSet::new();
-        for v in VARS {
+        for (v, _) in all() {
             assert!(seen.insert(v.name), "{} twice", v.name);
             assert!(
                 !v.default.is_empty() && !v.default.contains('\t'),
@@ -312,7 +353,7 @@ mod tests {
     fn render_prints_one_line_per_variable() {
         let out = render();
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines.len(), VARS.len() + 1);
+        assert_eq!(lines.len(), all().len() + 1);
         assert!(lines.contains(&"LDAP_BIND_PASSWORD\trequired\tyes\tldap-users\tconfig"));
         assert!(lines.contains(&"ENTRA_TENANTS\tauto\tno\tentra-users,intune-devices\tconfig"));
         assert!(lines.iter().all(|l| l.split('\t').count() == 5));

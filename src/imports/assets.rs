@@ -9,8 +9,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Severity;
 use crate::halo::{Asset, AssetField, AssetType, Halo};
+use crate::outcome::Failure;
 
 /// Prefix of the plan's pseudo field names for Halo asset fields (`field:12`).
 pub const FIELD_PREFIX: &str = "field:";
@@ -83,13 +83,11 @@ impl AssetTypes {
         AssetTypes(types)
     }
 
-    pub async fn read(halo: &Halo) -> Result<Self, (Severity, String)> {
-        halo.asset_types().await.map(AssetTypes).map_err(|e| {
-            (
-                Severity::of_halo(&e),
-                format!("reading Halo asset types failed: {e}"),
-            )
-        })
+    pub async fn read(halo: &Halo) -> Result<Self, Failure> {
+        halo.asset_types()
+            .await
+            .map(AssetTypes)
+            .map_err(|e| Failure::halo_read("asset types", &e))
     }
 
     pub fn find(&self, name: &str) -> Option<i64> {
@@ -113,24 +111,41 @@ impl AssetTypes {
 
     /// The id of the type the variable `var` names; an unknown name is a configuration
     /// error listing the names that exist.
-    pub fn require(&self, var: &str, name: &str) -> Result<i64, (Severity, String)> {
+    pub fn require(&self, var: &str, name: &str) -> Result<i64, Failure> {
         self.find(name).ok_or_else(|| {
-            (
-                Severity::Config,
-                format!(
-                    "{var}: Halo has no asset type named '{}'; the asset types are: {}",
-                    name.trim(),
-                    self.names()
-                ),
-            )
+            Failure::config(format!(
+                "{var}: Halo has no asset type named '{}'; the asset types are: {}",
+                name.trim(),
+                self.names()
+            ))
         })
     }
 }
 
 /// Resolves the asset type named by `var` (once per run, before any tenant).
-/// `check`: every configured asset field (`(variable, field id)`) is a field of the asset
-/// type `type_name` (id `type_id`), so that values written to it are kept by Halo.
-pub async fn check_type_fields(
+pub async fn resolve_asset_type(halo: &Halo, var: &str, name: &str) -> Result<i64, Failure> {
+    AssetTypes::read(halo).await?.require(var, name)
+}
+
+/// `check`: the asset type `name` (from variable `var`) exists and has every field in
+/// `fields` (`(variable, field id)`), so that values written to them are kept by Halo.
+pub async fn check_asset_type(
+    halo: &Halo,
+    var: &str,
+    name: &str,
+    fields: &[(&str, i64)],
+) -> Result<String, String> {
+    let id = resolve_asset_type(halo, var, name)
+        .await
+        .map_err(|f| f.message)?;
+    if fields.is_empty() {
+        return Ok(format!("'{name}' is id {id}"));
+    }
+    check_type_fields(halo, name, id, fields).await
+}
+
+/// Every field in `wanted` is a field of the asset type `type_name` (id `type_id`).
+async fn check_type_fields(
     halo: &Halo,
     type_name: &str,
     type_id: i64,
@@ -163,14 +178,6 @@ pub async fn check_type_fields(
             have.join(", ")
         ))
     }
-}
-
-pub async fn resolve_asset_type(
-    halo: &Halo,
-    var: &str,
-    name: &str,
-) -> Result<i64, (Severity, String)> {
-    AssetTypes::read(halo).await?.require(var, name)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Imports: one module per import (read source + Halo → plan with [`crate::sync`] →
-//! apply through [`crate::halo`]), plus what they share: tenant resolution, the generic
-//! apply step and the reports they return to the runner.
+//! Imports: one folder per import (its options, mapping, `run` and `check`: the
+//! [`unit::Import`] it implements), listed once in [`registry`]; plus what they share: the
+//! target loop ([`targets`]), tenant resolution, the generic apply step and the reports
+//! they return to the runner.
 
 pub mod apply;
 pub mod assets;
@@ -10,9 +11,10 @@ pub mod entra_users;
 pub mod intune_devices;
 pub mod ldap_users;
 mod packed;
-mod tenant_sync;
+pub(crate) mod registry;
+pub mod targets;
 pub mod tenants;
-pub mod user_links;
+pub mod unit;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,13 +23,15 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{Config, ImportKind};
-use crate::halo::{Client, Halo, HaloError};
+use crate::config::Config;
+use crate::halo::{Client, Halo};
 use crate::metrics::Metrics;
+use crate::outcome::{Failure, Severity};
 use crate::sources::graph::Graph;
 use crate::sync::{Plan, PlanCounts, Withheld};
 
 pub use apply::Applied;
+pub use targets::TargetKind;
 
 /// Set when SIGTERM/SIGINT arrives: no new batch or tenant is started after that.
 #[derive(Clone, Default)]
@@ -43,40 +47,15 @@ impl Shutdown {
     }
 }
 
-/// How bad an outcome is. The derived order is the exit-code precedence (the greatest
-/// wins; docs/contracts.md, Exit codes): 2, 130/143, 1, 4, 3, 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Ok,
-    /// Some records or tenants failed; the rest synced (exit 3).
-    Partial,
-    /// A safety threshold withheld deactivations (exit 4).
-    Threshold,
-    /// An import failed: network, 5xx after retries, unexpected response (exit 1).
-    Failed,
-    /// Stopped by a signal (exit 130/143).
-    Interrupted,
-    /// Configuration or credentials invalid (exit 2).
-    Config,
-}
-
-impl Severity {
-    /// The severity of a Halo error: credentials rejected (also mid-run) are a
-    /// configuration problem (exit 2); everything else failed (exit 1).
-    pub fn of_halo(e: &HaloError) -> Severity {
-        if e.is_credentials() {
-            Severity::Config
-        } else {
-            Severity::Failed
-        }
-    }
-}
-
-/// What happened to one tenant of one import.
+/// What happened to one target of one import (a tenant, or a file's or a directory's
+/// records of one client: [`TargetKind`]).
 #[derive(Debug, Clone, Serialize)]
-pub struct TenantReport {
-    pub tenant: String,
+pub struct TargetReport {
+    /// What the target is (`tenant`, `file`, `base`).
+    pub target: TargetKind,
+    /// The tenant id, file name or base DN (the plan file's `tenant`).
+    #[serde(rename = "tenant")]
+    pub id: String,
     pub client: Option<String>,
     /// The Halo client's id, when the tenant maps to one.
     pub client_id: Option<i64>,
@@ -84,7 +63,7 @@ pub struct TenantReport {
     pub planned: Option<PlanCounts>,
     pub applied: Applied,
     pub severity: Severity,
-    /// Why the tenant is not `ok`.
+    /// Why the target is not `ok`.
     pub problem: Option<String>,
     pub withheld: Option<Withheld>,
     /// The keys of the records Halo rejected (logged one by one as they happened).
@@ -95,21 +74,23 @@ pub struct TenantReport {
     pub plan: Option<Plan>,
 }
 
-impl TenantReport {
+impl TargetReport {
+    /// A target that failed before planning.
     pub fn problem(
-        tenant: &str,
+        target: TargetKind,
+        id: &str,
         client: Option<&Client>,
-        severity: Severity,
-        message: String,
+        failure: Failure,
     ) -> Self {
-        TenantReport {
-            tenant: tenant.to_string(),
+        TargetReport {
+            target,
+            id: id.to_string(),
             client: client.map(Client::display_name),
             client_id: client.map(|c| c.id),
             planned: None,
             applied: Applied::default(),
-            severity,
-            problem: Some(message),
+            severity: failure.severity,
+            problem: Some(failure.message),
             withheld: None,
             rejected: Vec::new(),
             plan: None,
@@ -120,12 +101,15 @@ impl TenantReport {
 /// What happened to one import.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportReport {
-    pub import: ImportKind,
+    /// The import's name.
+    pub import: &'static str,
     pub entity: &'static str,
     #[serde(serialize_with = "seconds")]
     pub duration: Duration,
-    pub tenants: Vec<TenantReport>,
-    /// A failure of the whole import (before any tenant ran).
+    /// Its targets (the plan file's `tenants`).
+    #[serde(rename = "tenants")]
+    pub targets: Vec<TargetReport>,
+    /// A failure of the whole import (before any target ran).
     pub error: Option<String>,
     pub error_severity: Severity,
 }
@@ -135,20 +119,20 @@ fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
 }
 
 impl ImportReport {
-    /// A report with no tenants yet.
-    pub fn new(import: ImportKind, entity: &'static str) -> Self {
+    /// A report with no targets yet.
+    pub fn new(import: &'static str, entity: &'static str) -> Self {
         ImportReport {
             import,
             entity,
             duration: Duration::ZERO,
-            tenants: Vec::new(),
+            targets: Vec::new(),
             error: None,
             error_severity: Severity::Ok,
         }
     }
 
     pub fn severity(&self) -> Severity {
-        self.tenants
+        self.targets
             .iter()
             .map(|t| t.severity)
             .chain(std::iter::once(self.error_severity))
@@ -156,16 +140,16 @@ impl ImportReport {
             .unwrap_or(Severity::Ok)
     }
 
-    /// Sum of what was applied across tenants.
+    /// Sum of what was applied across targets.
     pub fn applied(&self) -> Applied {
-        self.tenants
+        self.targets
             .iter()
             .fold(Applied::default(), |acc, t| acc + t.applied)
     }
 
-    /// Sum of the planned counts across tenants.
+    /// Sum of the planned counts across targets.
     pub fn planned(&self) -> PlanCounts {
-        self.tenants
+        self.targets
             .iter()
             .filter_map(|t| t.planned)
             .fold(PlanCounts::default(), |acc, p| acc + p)
@@ -181,10 +165,19 @@ pub struct Context<'a> {
     pub shutdown: &'a Shutdown,
     pub directory: &'a tenants::Directory,
     pub dry_run: bool,
-    /// The `assettype_id` for new assets (`INTUNE_ASSET_TYPE`), resolved once per run
-    /// before any import when `intune-devices` runs.
-    pub intune_asset_type: Option<i64>,
 }
+
+/// The Halo user text fields the user imports fill (`entra-users` all of them, in this
+/// order; `ldap-users` those `LDAP_ATTRIBUTES` maps).
+pub const USER_TEXT_FIELDS: [&str; 7] = [
+    "name",
+    "firstname",
+    "surname",
+    "emailaddress",
+    "title",
+    "phonenumber",
+    "mobilenumber",
+];
 
 /// A trimmed source text as a Halo value: blank or absent is `null` ("no value").
 pub(crate) fn text(value: Option<&str>) -> Value {
@@ -192,14 +185,4 @@ pub(crate) fn text(value: Option<&str>) -> Value {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map_or(Value::Null, |s| Value::String(s.to_string()))
-}
-
-/// Runs one import and reports on it; never panics on remote data.
-pub async fn run(kind: ImportKind, ctx: &Context<'_>) -> ImportReport {
-    match kind {
-        ImportKind::EntraUsers => entra_users::run(ctx).await,
-        ImportKind::IntuneDevices => intune_devices::run(ctx).await,
-        ImportKind::CsvAssets => csv_assets::run(ctx).await,
-        ImportKind::LdapUsers => ldap_users::run(ctx).await,
-    }
 }

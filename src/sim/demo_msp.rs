@@ -43,7 +43,8 @@ use super::custom_fields::{
     ASSET_CF_IMEI, ASSET_CF_PHONE_NUMBER, ASSET_STATUS_IN_REPAIR, USER_CF_DEPARTMENT,
     set_custom_field,
 };
-use super::world::{DEMO_FIRST_IN_SYNC_USER, HaloSite, ManagedDevice, World};
+use super::seed::DEMO_FIRST_IN_SYNC_USER;
+use super::world::{HaloSite, ManagedDevice, World};
 
 /// One tenant's offices: (tenant name, head office city, branch city, branch site, country).
 const OFFICES: [(&str, &str, &str, &str, &str); 4] = [

@@ -36,6 +36,7 @@ mod faults;
 mod graph;
 mod halo;
 mod report;
+mod seed;
 mod tickets;
 mod world;
 
@@ -72,7 +73,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use faults::Faults;
-use world::Rng;
+use seed::Rng;
 
 /// Behaviour knobs.
 #[derive(Debug, Clone, PartialEq, Eq)]

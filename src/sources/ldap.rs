@@ -11,7 +11,7 @@ use std::sync::Arc;
 use ldap3::adapters::{EntriesOnly, PagedResults};
 use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
 
-use crate::config::LdapUsersOptions;
+use crate::imports::ldap_users::LdapUsersOptions;
 
 /// One directory entry, as the import needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -35,13 +35,17 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::assets::{AssetTypes, field_key, field_value, shape};
+pub mod options;
+
+use super::assets::{AssetTypes, check_asset_type, field_key, field_value, shape};
 use super::clients::Clients;
-use super::tenant_sync::{Job, Source, plan_and_apply};
-use super::tenants::TenantTarget;
-use super::{Context, ImportReport, Severity, TenantReport, text};
-use crate::config::{AssetColumn, CsvAssetsOptions, ImportKind};
+use super::targets::{Job, Source, Target, TargetKind, plan_and_apply, run_targets};
+use super::unit::Import;
+use super::{Context, ImportReport, TargetReport, text};
+use crate::check::Verdicts;
+use crate::config::{Common, Env, Validator};
 use crate::halo::{Asset, AssetField, Client, HaloError};
+use crate::outcome::{Failure, Severity};
 use crate::sources::spreadsheet::{self, Table};
 use crate::sync::{Current, Desired, EntitySpec, Fields};
 
@@ -55,11 +59,45 @@ pub const SPEC: EntitySpec = EntitySpec {
     case_insensitive: &[],
 };
 
+pub use options::{AssetColumn, CsvAssetsOptions};
+
+/// The `csv-assets` import.
+pub struct CsvAssets;
+
 const JOB: Job = Job {
-    kind: ImportKind::CsvAssets,
+    import: CsvAssets::NAME,
     spec: &SPEC,
     route: "Asset",
 };
+
+impl Import for CsvAssets {
+    const NAME: &'static str = "csv-assets";
+    const NEEDS_ENTRA: bool = false;
+    const VARS: &'static [crate::config::vars::Var] = options::VARS;
+    type Options = CsvAssetsOptions;
+    type Resolved = ();
+
+    fn options(env: &Env, v: &mut Validator, common: &Common) -> Option<CsvAssetsOptions> {
+        options::options(env, v, common)
+    }
+
+    async fn run(ctx: &Context<'_>, options: &CsvAssetsOptions, (): &()) -> ImportReport {
+        run(ctx, options).await
+    }
+
+    /// The file and its rows; the asset type, with the link field and every mapped field.
+    async fn check(ctx: &Context<'_>, options: &CsvAssetsOptions, v: &mut Verdicts) {
+        v.add(Self::NAME, check(options, ctx.halo).await);
+        let mut fields = vec![("CSV_ASSETS_LINK_FIELD", options.link_field)];
+        fields.extend(options.columns.iter().filter_map(|(c, _)| match c {
+            AssetColumn::Field(id) => Some(("CSV_ASSETS_COLUMNS", *id)),
+            _ => None,
+        }));
+        let result =
+            check_asset_type(ctx.halo, "CSV_ASSETS_TYPE", &options.asset_type, &fields).await;
+        v.add(format_args!("{} asset type", Self::NAME), result);
+    }
+}
 
 /// The plan's field name for a value column; `None` for the columns the import does not
 /// write: the client, and `key_field`, a read-only projection in Halo of the field the asset
@@ -311,17 +349,17 @@ fn read_file(options: &CsvAssetsOptions) -> Result<Table, String> {
 
 /// `check`: the file reads, its header has the mapped columns, `CSV_ASSETS_TYPE` exists in
 /// Halo; says how many rows would be applied and rejected. Reads no assets.
-pub async fn check(options: &CsvAssetsOptions, halo: &crate::halo::Halo) -> Result<String, String> {
+async fn check(options: &CsvAssetsOptions, halo: &crate::halo::Halo) -> Result<String, String> {
     let table = read_file(options)?;
     let layout = Layout::new(options, &table)?;
     let clients = halo
         .clients()
         .await
         .map_err(|e| format!("reading Halo clients failed: {e}"))?;
-    let types = AssetTypes::read(halo).await.map_err(|(_, e)| e)?;
+    let types = AssetTypes::read(halo).await.map_err(|f| f.message)?;
     types
         .require("CSV_ASSETS_TYPE", &options.asset_type)
-        .map_err(|(_, e)| e)?;
+        .map_err(|f| f.message)?;
     let rows = map_rows(&table, &layout, &Clients::new(&clients), &types);
     let good: usize = rows.by_client.values().map(Vec::len).sum();
     let mut line = format!(
@@ -340,33 +378,16 @@ pub async fn check(options: &CsvAssetsOptions, halo: &crate::halo::Halo) -> Resu
     Ok(line)
 }
 
-/// The report of an import that failed before planning any client.
-fn failed(started: Instant, severity: Severity, message: String) -> ImportReport {
-    tracing::error!(import = JOB.kind.name(), "{message}");
-    let mut report = ImportReport::new(JOB.kind, SPEC.entity);
-    report.error = Some(message);
-    report.error_severity = severity;
-    report.duration = started.elapsed();
-    report
-}
-
-pub async fn run(ctx: &Context<'_>) -> ImportReport {
+async fn run(ctx: &Context<'_>, options: &CsvAssetsOptions) -> ImportReport {
     let started = Instant::now();
-    let Some(options) = &ctx.config.csv_assets else {
-        return failed(
-            started,
-            Severity::Config,
-            "no csv-assets configuration".into(),
-        );
-    };
     let path = &options.path;
     let table = tracing::info_span!("read_source", source = "file").in_scope(|| read_file(options));
     let (table, layout) = match &table {
         Ok(table) => match Layout::new(options, table) {
             Ok(layout) => (table, layout),
-            Err(e) => return failed(started, Severity::Config, e),
+            Err(e) => return JOB.failed(started, Failure::config(e)),
         },
-        Err(e) => return failed(started, Severity::Config, e.clone()),
+        Err(e) => return JOB.failed(started, Failure::config(e.clone())),
     };
     let read_halo = async {
         let clients = ctx.halo.clients().await;
@@ -375,29 +396,17 @@ pub async fn run(ctx: &Context<'_>) -> ImportReport {
         (clients, types, assets)
     };
     let (clients, types, assets) = read_halo.instrument(tracing::info_span!("read_halo")).await;
-    let halo_error = |what: &str, e: &HaloError| {
-        (
-            Severity::of_halo(e),
-            format!("reading Halo {what} failed: {e}"),
-        )
-    };
     let (clients, types, assets) = match (clients, types, assets) {
         (Ok(c), Ok(t), Ok(a)) => (c, t, a),
-        (Err(e), _, _) => {
-            let (severity, message) = halo_error("clients", &e);
-            return failed(started, severity, message);
-        }
-        (_, Err((severity, message)), _) => return failed(started, severity, message),
-        (_, _, Err(e)) => {
-            let (severity, message) = halo_error("assets", &e);
-            return failed(started, severity, message);
-        }
+        (Err(e), _, _) => return JOB.failed(started, Failure::halo_read("clients", &e)),
+        (_, Err(failure), _) => return JOB.failed(started, failure),
+        (_, _, Err(e)) => return JOB.failed(started, Failure::halo_read("assets", &e)),
     };
     let default_type = match types.require("CSV_ASSETS_TYPE", &options.asset_type) {
         Ok(id) => id,
-        Err((severity, message)) => return failed(started, severity, message),
+        Err(failure) => return JOB.failed(started, failure),
     };
-    let mut report = ImportReport::new(JOB.kind, SPEC.entity);
+    let mut report = ImportReport::new(JOB.import, SPEC.entity);
     let index = Clients::new(&clients);
     let mut rows = map_rows(table, &layout, &index, &types);
     let file = path.file_name().map_or_else(
@@ -429,38 +438,37 @@ pub async fn run(ctx: &Context<'_>) -> ImportReport {
         })
         .collect();
     planned.sort_by_key(|c| (c.name.clone(), c.id));
-    for client in planned {
-        if ctx.shutdown.requested() {
-            report.error = Some("interrupted before all clients were synced".into());
-            report.error_severity = Severity::Interrupted;
-            break;
-        }
-        let desired = rows.by_client.remove(&client.id).unwrap_or_default();
-        let client_assets: Vec<&Asset> = assets_by_client
-            .get(&client.id)
-            .map(|a| {
-                a.iter()
-                    .copied()
-                    .filter(|a| link(a, options).is_none_or(|k| !protected.contains(&k)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let target = TenantTarget {
-            tenant: file.clone(),
-            client: client.clone(),
-        };
-        let span = tracing::info_span!("client", client_id = client.id);
-        let tenant = sync_client(ctx, options, &target, desired, &client_assets, default_type)
-            .instrument(span)
-            .await;
-        let stop = tenant.severity == Severity::Config;
-        report.tenants.push(tenant);
-        if stop {
-            break;
-        }
-    }
-    report.duration = started.elapsed();
-    report
+    let targets = planned
+        .into_iter()
+        .map(|client| {
+            let desired = rows.by_client.remove(&client.id).unwrap_or_default();
+            let client_assets: Vec<&Asset> = assets_by_client
+                .get(&client.id)
+                .map(|a| {
+                    a.iter()
+                        .copied()
+                        .filter(|a| link(a, options).is_none_or(|k| !protected.contains(&k)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let target = Target {
+                kind: TargetKind::File,
+                id: file.clone(),
+                client: client.clone(),
+            };
+            (target, (desired, client_assets))
+        })
+        .collect();
+    run_targets(
+        ctx,
+        started,
+        report,
+        targets,
+        async |target, (desired, assets)| {
+            sync_client(ctx, options, target, desired, &assets, default_type).await
+        },
+    )
+    .await
 }
 
 /// Logs and counts the rejected rows, and reports them as one entry of the import.
@@ -473,7 +481,7 @@ fn report_rejected(
     if rejected.is_empty() {
         return;
     }
-    let import = JOB.kind.name();
+    let import = JOB.import;
     for r in rejected {
         tracing::error!(
             import,
@@ -491,14 +499,17 @@ fn report_rejected(
         .with_label_values(&[import, SPEC.entity, "failed"])
         .inc_by(rejected.len() as f64);
     let lines: Vec<String> = rejected.iter().map(|r| r.line.to_string()).collect();
-    let mut entry = TenantReport::problem(
+    let mut entry = TargetReport::problem(
+        TargetKind::File,
         file,
         None,
-        Severity::Partial,
-        format!(
-            "{} row(s) rejected (lines {}); the log says why",
-            rejected.len(),
-            lines.join(", ")
+        Failure::new(
+            Severity::Partial,
+            format!(
+                "{} row(s) rejected (lines {}); the log says why",
+                rejected.len(),
+                lines.join(", ")
+            ),
         ),
     );
     entry.applied.failed = rejected.len();
@@ -506,17 +517,17 @@ fn report_rejected(
         .iter()
         .map(|r| format!("line {}", r.line))
         .collect();
-    report.tenants.push(entry);
+    report.targets.push(entry);
 }
 
 async fn sync_client(
     ctx: &Context<'_>,
     options: &CsvAssetsOptions,
-    target: &TenantTarget,
+    target: &Target,
     desired: Vec<Desired>,
     assets: &[&Asset],
     default_type: i64,
-) -> TenantReport {
+) -> TargetReport {
     let current: Vec<Current> = assets.iter().map(|a| current(a, options)).collect();
     let stored: HashMap<i64, &[AssetField]> = assets
         .iter()

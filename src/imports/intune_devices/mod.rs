@@ -21,15 +21,20 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 use tracing::Instrument;
 
-use super::assets::{field_key, field_value, shape};
+pub mod options;
+
+use super::assets::{check_asset_type, field_key, field_value, resolve_asset_type, shape};
 use super::packed::{Packed, PackedSource};
-use super::tenant_sync::{
-    Job, Source, halo_read_failed, plan_and_apply, run_tenants, source_records,
+use super::targets::{
+    Job, Source, Target, check_tenants, halo_read_failed, plan_and_apply, run_tenants,
+    source_records,
 };
-use super::tenants::TenantTarget;
-use super::{Context, ImportReport, Severity, TenantReport, text};
-use crate::config::{ImportKind, IntuneDevicesOptions};
+use super::unit::Import;
+use super::{Context, ImportReport, TargetReport, text};
+use crate::check::Verdicts;
+use crate::config::{Common, Env, Validator};
 use crate::halo::{Asset, AssetField, HaloError, User};
+use crate::outcome::Failure;
 use crate::sources::graph::{Graph, GraphDevice};
 use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
 
@@ -39,11 +44,77 @@ pub const SPEC: EntitySpec = EntitySpec {
     case_insensitive: &[],
 };
 
+pub use options::IntuneDevicesOptions;
+
+/// The `intune-devices` import.
+pub struct IntuneDevices;
+
 const JOB: Job = Job {
-    kind: ImportKind::IntuneDevices,
+    import: IntuneDevices::NAME,
     spec: &SPEC,
     route: "Asset",
 };
+
+/// The `assettype_id` of new assets (`INTUNE_ASSET_TYPE`), resolved once per run.
+#[derive(Default)]
+pub struct AssetType(i64);
+
+impl Import for IntuneDevices {
+    const NAME: &'static str = "intune-devices";
+    const NEEDS_ENTRA: bool = true;
+    const VARS: &'static [crate::config::vars::Var] = options::VARS;
+    type Options = IntuneDevicesOptions;
+    type Resolved = AssetType;
+
+    fn options(env: &Env, v: &mut Validator, common: &Common) -> Option<IntuneDevicesOptions> {
+        options::options(env, v, common)
+    }
+
+    /// `INTUNE_ASSET_TYPE` exists in Halo (an unknown name stops the run: exit 2).
+    async fn resolve(
+        ctx: &Context<'_>,
+        options: &IntuneDevicesOptions,
+    ) -> Result<AssetType, Failure> {
+        resolve_asset_type(ctx.halo, "INTUNE_ASSET_TYPE", &options.asset_type)
+            .await
+            .map(AssetType)
+    }
+
+    async fn run(
+        ctx: &Context<'_>,
+        options: &IntuneDevicesOptions,
+        asset_type: &AssetType,
+    ) -> ImportReport {
+        run_tenants(ctx, &JOB, async |graph: &Graph, target: &Target| {
+            sync_tenant(ctx, options, graph, target, asset_type.0).await
+        })
+        .await
+    }
+
+    /// The asset type, with every configured field; per tenant, devices readable and
+    /// Intune licensed.
+    async fn check(ctx: &Context<'_>, options: &IntuneDevicesOptions, v: &mut Verdicts) {
+        let result = check_asset_type(
+            ctx.halo,
+            "INTUNE_ASSET_TYPE",
+            &options.asset_type,
+            &options.fields(),
+        )
+        .await;
+        v.add(format_args!("{} asset type", Self::NAME), result);
+        if ctx.directory.targets.is_empty() {
+            v.add(Self::NAME, Err("no tenant to sync".into()));
+        }
+        check_tenants(
+            ctx,
+            v,
+            Self::NAME,
+            "devices readable, Intune licensed",
+            async |graph, tenant| graph.probe_devices(tenant).await.map(drop),
+        )
+        .await;
+    }
+}
 
 /// The configured asset fields and the device value each receives.
 fn owned_fields(options: &IntuneDevicesOptions, device: Option<&GraphDevice>) -> Vec<(i64, Value)> {
@@ -233,32 +304,19 @@ pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
     }
 }
 
-pub async fn run(ctx: &Context<'_>) -> ImportReport {
-    let Some(asset_type) = ctx.intune_asset_type else {
-        let mut report = ImportReport::new(JOB.kind, SPEC.entity);
-        report.error = Some("the asset type of new assets was not resolved".into());
-        report.error_severity = Severity::Config;
-        return report;
-    };
-    run_tenants(ctx, &JOB, async |graph: &Graph, target: &TenantTarget| {
-        sync_tenant(ctx, graph, target, asset_type).await
-    })
-    .await
-}
-
 async fn sync_tenant(
     ctx: &Context<'_>,
+    options: &IntuneDevicesOptions,
     graph: &Graph,
-    target: &TenantTarget,
+    target: &Target,
     asset_type: i64,
-) -> TenantReport {
-    let options = &ctx.config.intune_devices;
+) -> TargetReport {
     // Each page is mapped as it arrives: the raw Graph devices of a tenant are never all kept,
     // and the mapped ones are packed. Their primary users go beside them, in the same order.
     let names = field_names(options);
     let mut primary_users: Vec<PrimaryUser> = Vec::new();
     let read = graph
-        .devices(&target.tenant, |d| {
+        .devices(&target.id, |d| {
             let (desired, user) = desired(d, options)?;
             primary_users.push(user);
             Some(Packed::<PACKED>::new(desired, &names))

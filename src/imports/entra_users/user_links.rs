@@ -15,9 +15,9 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::FxHasher;
 use serde::{Deserialize, Deserializer};
 
-use super::Severity;
 use crate::halo::model::{flag, id, opt_string};
 use crate::halo::{Client, Halo, HaloError, User};
+use crate::outcome::{Failure, Severity};
 
 /// The permission the API agent needs for the report, as Halo's API names it.
 pub const REPORT_PERMISSION: &str = "edit:reporting";
@@ -151,13 +151,6 @@ impl std::fmt::Display for Disagreement {
     }
 }
 
-/// Why the links could not be read, with the severity the run takes from it.
-#[derive(Debug)]
-pub struct LinkError {
-    pub severity: Severity,
-    pub message: String,
-}
-
 impl Links {
     pub fn new(mut rows: Vec<LinkRow>) -> Links {
         rows.sort_unstable_by_key(|r| r.id);
@@ -165,7 +158,7 @@ impl Links {
     }
 
     /// Runs the link report for `client_id`.
-    pub async fn read(halo: &Halo, client_id: i64) -> Result<Links, LinkError> {
+    pub async fn read(halo: &Halo, client_id: i64) -> Result<Links, Failure> {
         halo.report::<LinkRow>(&sql(client_id))
             .await
             .map(Links::new)
@@ -216,8 +209,8 @@ impl Links {
 
 /// A failed link report as an operator can act on it. A refused report (403) and a report
 /// whose SQL this instance cannot run leave no source of links: exit 2, nothing written.
-pub fn explain(e: &HaloError) -> LinkError {
-    let refuse = |why: String| LinkError {
+pub fn explain(e: &HaloError) -> Failure {
+    let refuse = |why: String| Failure {
         severity: Severity::Config,
         message: format!(
             "{why}; Halo's user list does not carry the Entra link (azureoid), so without the \
@@ -225,7 +218,7 @@ pub fn explain(e: &HaloError) -> LinkError {
         ),
     };
     match e {
-        e if e.is_credentials() => LinkError {
+        e if e.is_credentials() => Failure {
             severity: Severity::Config,
             message: e.to_string(),
         },
@@ -238,7 +231,7 @@ pub fn explain(e: &HaloError) -> LinkError {
              instance's database does not have the columns it reads (USERS.uid, \
              USERS.UAzureOID, uemail, uinactive, usite, SITE.ssitenum, sarea)"
         )),
-        other => LinkError {
+        other => Failure {
             severity: Severity::Failed,
             message: format!("reading Halo user links failed: {other}"),
         },
@@ -247,18 +240,18 @@ pub fn explain(e: &HaloError) -> LinkError {
 
 /// `check`: the link report runs for `client` and agrees with the first page of its users.
 /// Read-only. Any disagreement fails (exit 2): a run would not write with these links.
-pub async fn probe(halo: &Halo, client: &Client) -> Result<String, LinkError> {
+pub async fn probe(halo: &Halo, client: &Client) -> Result<String, Failure> {
     let users = halo
         .sample_users(client.id, 50)
         .await
-        .map_err(|e| explain_read(&e))?;
+        .map_err(|e| Failure::halo_read("users", &e))?;
     let links = Links::read(halo, client.id).await?;
     let mut linked = 0;
     for user in &users {
         match links.link_of(user) {
             Ok(link) => linked += usize::from(link.is_some()),
             Err(d) => {
-                return Err(LinkError {
+                return Err(Failure {
                     severity: Severity::Config,
                     message: format!(
                         "the user-link report does not agree with Halo's user list ({d}); \
@@ -275,14 +268,6 @@ pub async fn probe(halo: &Halo, client: &Client) -> Result<String, LinkError> {
         users.len(),
         client.display_name()
     ))
-}
-
-/// A failed paged read of the users, as [`LinkError`].
-pub fn explain_read(e: &HaloError) -> LinkError {
-    LinkError {
-        severity: Severity::of_halo(e),
-        message: format!("reading Halo users failed: {e}"),
-    }
 }
 
 #[cfg(test)]

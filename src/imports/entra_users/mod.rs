@@ -3,15 +3,23 @@
 
 use tracing::Instrument;
 
+pub mod options;
+pub mod user_links;
+
 use super::packed::{Packed, PackedSource};
-use super::tenant_sync::{Job, Source, fail, plan_and_apply, run_tenants, source_records};
-use super::tenants::TenantTarget;
-use super::user_links::{self, LinkError, Links};
-use super::{Context, ImportReport, Severity, TenantReport, text};
-use crate::config::ImportKind;
+use super::targets::{
+    Job, Source, Target, check_tenants, fail, plan_and_apply, run_tenants, source_records,
+};
+use super::unit::Import;
+use super::{Context, ImportReport, TargetReport, text};
+use crate::check::Verdicts;
+use crate::config::{Common, Env, Validator};
 use crate::halo::User;
+use crate::outcome::{Failure, Severity};
 use crate::sources::graph::{Graph, GraphUser};
 use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
+use options::EntraUsersOptions;
+use user_links::Links;
 
 pub const SPEC: EntitySpec = EntitySpec {
     entity: "user",
@@ -20,7 +28,7 @@ pub const SPEC: EntitySpec = EntitySpec {
 };
 
 /// The Halo fields of a user, in the order of the mapping table (docs/contracts.md).
-const FIELDS: [&str; 7] = crate::config::USER_TEXT_FIELDS;
+const FIELDS: [&str; 7] = super::USER_TEXT_FIELDS;
 
 /// Whether a Graph user is in scope: guests only when `ENTRA_USERS_INCLUDE_GUESTS`.
 pub fn in_scope(user: &GraphUser, include_guests: bool) -> bool {
@@ -101,26 +109,66 @@ pub fn current(user: &User, link: Option<String>) -> Current {
 /// A packed user: source id, secondary key, label and [`FIELDS`].
 type PackedUser = Packed<{ 3 + FIELDS.len() }>;
 
+/// The `entra-users` import.
+pub struct EntraUsers;
+
 const JOB: Job = Job {
-    kind: ImportKind::EntraUsers,
+    import: EntraUsers::NAME,
     spec: &SPEC,
     route: "Users",
 };
 
-pub async fn run(ctx: &Context<'_>) -> ImportReport {
-    run_tenants(ctx, &JOB, async |graph: &Graph, target: &TenantTarget| {
-        sync_tenant(ctx, graph, target).await
-    })
-    .await
+impl Import for EntraUsers {
+    const NAME: &'static str = "entra-users";
+    const NEEDS_ENTRA: bool = true;
+    const VARS: &'static [crate::config::vars::Var] = options::VARS;
+    type Options = EntraUsersOptions;
+    type Resolved = ();
+
+    fn options(env: &Env, v: &mut Validator, common: &Common) -> Option<EntraUsersOptions> {
+        options::options(env, v, common)
+    }
+
+    async fn run(ctx: &Context<'_>, options: &EntraUsersOptions, (): &()) -> ImportReport {
+        run_tenants(ctx, &JOB, async |graph: &Graph, target: &Target| {
+            sync_tenant(ctx, options, graph, target).await
+        })
+        .await
+    }
+
+    /// The link report (reporting permission, rows that agree with a paged read) on the
+    /// first tenant's client; per tenant, its users readable.
+    async fn check(ctx: &Context<'_>, options: &EntraUsersOptions, v: &mut Verdicts) {
+        match ctx.directory.targets.first() {
+            Some(t) => v.add(
+                format_args!("{} user links", Self::NAME),
+                user_links::probe(ctx.halo, &t.client)
+                    .await
+                    .map_err(|e| e.message),
+            ),
+            None => v.add(Self::NAME, Err("no tenant to sync".into())),
+        }
+        check_tenants(ctx, v, Self::NAME, "users", async |graph, tenant| {
+            graph
+                .probe_users(tenant, options.filter.as_deref())
+                .await
+                .map(drop)
+        })
+        .await;
+    }
 }
 
-async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) -> TenantReport {
-    let options = &ctx.config.entra_users;
+async fn sync_tenant(
+    ctx: &Context<'_>,
+    options: &EntraUsersOptions,
+    graph: &Graph,
+    target: &Target,
+) -> TargetReport {
     // Each page is mapped as it arrives: the raw Graph users of a tenant are never all kept,
     // and the mapped ones are packed.
     let names = FIELDS.map(Name::from).to_vec();
     let read = graph
-        .users(&target.tenant, options.filter.as_deref(), |u| {
+        .users(&target.id, options.filter.as_deref(), |u| {
             in_scope(&u, options.include_guests)
                 .then(|| desired(&u))
                 .flatten()
@@ -151,10 +199,10 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
                 current
             })
             .await
-            .map_err(|e| user_links::explain_read(&e))?;
+            .map_err(|e| Failure::halo_read("users", &e))?;
         match disagreement {
             None => Ok(current),
-            Some(d) => Err(LinkError {
+            Some(d) => Err(Failure {
                 severity: Severity::Failed,
                 message: format!(
                     "the user-link report does not agree with Halo's user list ({d}); links \
@@ -166,7 +214,7 @@ async fn sync_tenant(ctx: &Context<'_>, graph: &Graph, target: &TenantTarget) ->
     };
     let current: Vec<Current> = match read_halo.instrument(tracing::info_span!("read_halo")).await {
         Ok(current) => current,
-        Err(e) => return fail(&JOB, target, e.severity, e.message),
+        Err(e) => return fail(&JOB, target, e),
     };
     let desired = source.into_desired();
 

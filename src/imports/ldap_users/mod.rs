@@ -26,13 +26,19 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+pub mod options;
+
 use super::clients::Clients;
-use super::tenant_sync::{Job, Source, halo_read_failed, plan_and_apply};
-use super::tenants::TenantTarget;
-use super::{Context, ImportReport, Severity, TenantReport, text};
-use crate::config::{ImportKind, LdapUsersOptions, normalize_dn};
-use crate::halo::{Client, HaloError, User};
-use crate::sources::ldap::{self, LdapReadError, LdapUser};
+use super::targets::{
+    Job, Source, Target, TargetKind, halo_read_failed, plan_and_apply, run_targets,
+};
+use super::unit::Import;
+use super::{Context, ImportReport, TargetReport, text};
+use crate::check::Verdicts;
+use crate::config::{Common, Env, Validator};
+use crate::halo::{Client, Halo, HaloError, User};
+use crate::outcome::{Classify, Failure};
+use crate::sources::ldap::{self, LdapUser};
 use crate::sync::{Current, Desired, EntitySpec, Fields};
 
 /// The plan's name for the link; [`shape`] renames it to `LDAP_LINK_FIELD`.
@@ -44,11 +50,45 @@ pub const SPEC: EntitySpec = EntitySpec {
     case_insensitive: &["emailaddress"],
 };
 
+pub use options::{LdapUsersOptions, normalize_dn};
+
+/// The `ldap-users` import.
+pub struct LdapUsers;
+
 const JOB: Job = Job {
-    kind: ImportKind::LdapUsers,
+    import: LdapUsers::NAME,
     spec: &SPEC,
     route: "Users",
 };
+
+impl Import for LdapUsers {
+    const NAME: &'static str = "ldap-users";
+    const NEEDS_ENTRA: bool = false;
+    const VARS: &'static [crate::config::vars::Var] = options::VARS;
+    type Options = LdapUsersOptions;
+    type Resolved = ();
+
+    fn options(env: &Env, v: &mut Validator, common: &Common) -> Option<LdapUsersOptions> {
+        options::options(env, v, common)
+    }
+
+    async fn run(ctx: &Context<'_>, options: &LdapUsersOptions, (): &()) -> ImportReport {
+        run(ctx, options).await
+    }
+
+    /// The mapped clients, the bind and the search; the link field.
+    async fn check(ctx: &Context<'_>, options: &LdapUsersOptions, v: &mut Verdicts) {
+        v.add(Self::NAME, check(options, ctx.halo).await);
+        v.add(
+            format_args!("{} link field", Self::NAME),
+            Ok(format!(
+                "{} is a free-text property of Halo's Users and Users_List models: \
+                 the paged user read carries it back",
+                options.link_field
+            )),
+        );
+    }
+}
 
 /// DN suffixes → Halo clients, resolved against Halo's clients.
 pub struct ClientMap<'a> {
@@ -151,33 +191,9 @@ fn shape(options: &LdapUsersOptions, mut item: Map<String, Value>) -> Map<String
     item
 }
 
-/// The report of an import that failed before planning any client.
-fn failed(started: Instant, severity: Severity, message: String) -> ImportReport {
-    tracing::error!(import = JOB.kind.name(), "{message}");
-    let mut report = ImportReport::new(JOB.kind, SPEC.entity);
-    report.error = Some(message);
-    report.error_severity = severity;
-    report.duration = started.elapsed();
-    report
-}
-
-fn read_error_severity(e: &LdapReadError) -> Severity {
-    match e {
-        LdapReadError::Credentials(_) | LdapReadError::CaFile(_) => Severity::Config,
-        LdapReadError::Failed(_) => Severity::Failed,
-    }
-}
-
 /// `check`: the mapped clients exist in Halo, the directory binds and the search finds
 /// an entry (one is asked for).
-pub async fn check(
-    config: &crate::config::Config,
-    halo: &crate::halo::Halo,
-) -> Result<String, String> {
-    let options = config
-        .ldap_users
-        .as_ref()
-        .ok_or("no ldap-users configuration")?;
+async fn check(options: &LdapUsersOptions, halo: &Halo) -> Result<String, String> {
     let clients = halo
         .clients()
         .await
@@ -195,15 +211,8 @@ pub async fn check(
     ))
 }
 
-pub async fn run(ctx: &Context<'_>) -> ImportReport {
+async fn run(ctx: &Context<'_>, options: &LdapUsersOptions) -> ImportReport {
     let started = Instant::now();
-    let Some(options) = &ctx.config.ldap_users else {
-        return failed(
-            started,
-            Severity::Config,
-            "no ldap-users configuration".into(),
-        );
-    };
     let clients = match ctx
         .halo
         .clients()
@@ -211,25 +220,19 @@ pub async fn run(ctx: &Context<'_>) -> ImportReport {
         .await
     {
         Ok(c) => c,
-        Err(e) => {
-            return failed(
-                started,
-                Severity::of_halo(&e),
-                format!("reading Halo clients failed: {e}"),
-            );
-        }
+        Err(e) => return JOB.failed(started, Failure::halo_read("clients", &e)),
     };
     let index = Clients::new(&clients);
     let map = match ClientMap::new(options, &index) {
         Ok(m) => m,
-        Err(e) => return failed(started, Severity::Config, e),
+        Err(e) => return JOB.failed(started, Failure::config(e)),
     };
     let read = ldap::read(options)
         .instrument(tracing::info_span!("read_source", source = "ldap"))
         .await;
     let read = match read {
         Ok(r) => r,
-        Err(e) => return failed(started, read_error_severity(&e), e.to_string()),
+        Err(e) => return JOB.failed(started, Failure::new(e.severity(), e.to_string())),
     };
     let problem = read
         .incomplete
@@ -247,49 +250,41 @@ pub async fn run(ctx: &Context<'_>) -> ImportReport {
     }
     if out_of_scope > 0 {
         tracing::info!(
-            import = JOB.kind.name(),
+            import = JOB.import,
             entries = out_of_scope,
             "entries outside LDAP_CLIENT_MAP and without LDAP_CLIENT are out of scope"
         );
     }
-    let mut report = ImportReport::new(JOB.kind, SPEC.entity);
-    for client in map.clients() {
-        if !ctx.config.shard.owns(&client.id.to_string()) {
-            continue;
-        }
-        if ctx.shutdown.requested() {
-            report.error = Some("interrupted before all clients were synced".into());
-            report.error_severity = Severity::Interrupted;
-            break;
-        }
-        let target = TenantTarget {
-            tenant: options.base_dn.clone(),
-            client: client.clone(),
-        };
-        let source = Source {
-            desired: by_client.remove(&client.id).unwrap_or_default(),
-            problem: problem.clone(),
-        };
-        let span = tracing::info_span!("client", client_id = client.id);
-        let tenant = sync_client(ctx, options, &target, source)
-            .instrument(span)
-            .await;
-        let stop = tenant.severity == Severity::Config;
-        report.tenants.push(tenant);
-        if stop {
-            break;
-        }
-    }
-    report.duration = started.elapsed();
-    report
+    let targets = map
+        .clients()
+        .into_iter()
+        .filter(|client| ctx.config.shard.owns(&client.id.to_string()))
+        .map(|client| {
+            let target = Target {
+                kind: TargetKind::Base,
+                id: options.base_dn.clone(),
+                client: client.clone(),
+            };
+            let source = Source {
+                desired: by_client.remove(&client.id).unwrap_or_default(),
+                problem: problem.clone(),
+            };
+            (target, source)
+        })
+        .collect();
+    let report = ImportReport::new(JOB.import, SPEC.entity);
+    run_targets(ctx, started, report, targets, async |target, source| {
+        sync_client(ctx, options, target, source).await
+    })
+    .await
 }
 
 async fn sync_client(
     ctx: &Context<'_>,
     options: &LdapUsersOptions,
-    target: &TenantTarget,
+    target: &Target,
     source: Source,
-) -> TenantReport {
+) -> TargetReport {
     let client = target.client.id;
     let users = match ctx
         .halo
