@@ -11,6 +11,7 @@ pub mod config;
 pub mod halo;
 pub mod http;
 pub mod imports;
+pub mod mapping;
 pub mod metrics;
 pub mod runner;
 pub mod sim;
