@@ -387,6 +387,8 @@ pub struct Config {
     pub ldap_users: Option<LdapUsersOptions>,
     /// `INTEGRATOR_HALO_TICKETS=true`: problem tickets in Halo.
     pub tickets: Option<TicketOptions>,
+    /// `INTEGRATOR_CONFIG_FILE`: the mapping file; no file = the built-in behaviour.
+    pub mapping: crate::mapping::Mapping,
 }
 
 /// Problem tickets in Halo (`INTEGRATOR_HALO_TICKETS=true` and `INTEGRATOR_TICKET_*`).
@@ -524,6 +526,7 @@ struct Raw {
     integrator_ticket_agent_id: Option<String>,
     integrator_ticket_closed_status_id: Option<String>,
     integrator_ticket_max_per_run: Option<String>,
+    integrator_config_file: Option<String>,
 }
 
 /// What each typed variable expects, for envy's parse errors.
@@ -1025,6 +1028,16 @@ impl Validator {
             None
         };
 
+        // The mapping file's errors join the others (each names the file and key path).
+        let mapping = match Self::optional(raw.integrator_config_file) {
+            Some(path) => crate::mapping::Mapping::load(std::path::Path::new(&path))
+                .unwrap_or_else(|errors| {
+                    self.errors.extend(errors);
+                    crate::mapping::Mapping::default()
+                }),
+            None => crate::mapping::Mapping::default(),
+        };
+
         let scope = Self::optional(raw.halo_scope).unwrap_or_else(|| "all".into());
         let tenant = Self::optional(raw.halo_tenant);
         Some(Config {
@@ -1056,6 +1069,7 @@ impl Validator {
             csv_assets,
             ldap_users,
             tickets,
+            mapping,
         })
     }
 

@@ -18,8 +18,7 @@ pub enum ReadBy {
     Config,
     /// The logging and OpenTelemetry setup (`crate::telemetry`) and the OpenTelemetry SDK.
     Telemetry,
-    /// Accepted (no typo warning) but not read by this version yet: the mapping file
-    /// (docs/contracts.md, "The mapping file"), which the chart already mounts.
+    /// Accepted (no typo warning) but not read by this version yet (none today).
     Reserved,
 }
 
@@ -122,10 +121,7 @@ pub const VARS: &[Var] = &[
     var("INTEGRATOR_TICKET_AGENT_ID", "unset", &[]),
     var("INTEGRATOR_TICKET_CLOSED_STATUS_ID", "unset", &[]),
     var("INTEGRATOR_TICKET_MAX_PER_RUN", "10", &[]),
-    Var {
-        read_by: ReadBy::Reserved,
-        ..var("INTEGRATOR_CONFIG_FILE", "unset", &[])
-    },
+    var("INTEGRATOR_CONFIG_FILE", "unset", &[]),
     var("ENTRA_USERS_INCLUDE_GUESTS", "false", ENTRA_USERS),
     var("ENTRA_USERS_FILTER", "unset", ENTRA_USERS),
     var("INTUNE_ASSET_TYPE", "Workstation", INTUNE),

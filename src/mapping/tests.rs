@@ -997,3 +997,58 @@ fn writable_properties_are_text_on_both_of_halos_models() {
         assert!(USER_PROPERTIES.contains(&property), "{property}");
     }
 }
+
+/// The config reads the file named by `INTEGRATOR_CONFIG_FILE`; its errors join the
+/// others (all at once).
+#[test]
+fn the_config_loads_the_mapping_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("good.yaml");
+    std::fs::write(&good, "imports:\n  entra-users:\n    default_site: skip\n").expect("write");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "imports:\n  entra-users:\n    default_site: 1\n  x: {}\n",
+    )
+    .expect("write");
+    let env = |file: &Path, url: &str| -> Vec<(String, String)> {
+        [
+            ("HALO_URL", url),
+            ("HALO_CLIENT_ID", "id"),
+            ("HALO_CLIENT_SECRET", "secret"),
+            ("INTEGRATOR_IMPORTS", "entra-users"),
+            ("ENTRA_CLIENT_ID", "id"),
+            ("ENTRA_CLIENT_SECRET", "secret"),
+            ("INTEGRATOR_CONFIG_FILE", &file.display().to_string()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    let (config, warnings) =
+        crate::config::Config::from_vars(env(&good, "https://acme.halopsa.com")).expect("valid");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        *config.mapping.entra_users(1, "a").sites().default,
+        DefaultSite::Skip
+    );
+    let crate::config::ConfigErrors(errors) =
+        crate::config::Config::from_vars(env(&bad, "ftp://x")).expect_err("invalid");
+    let vars: Vec<&str> = errors.iter().map(|e| e.var.as_str()).collect();
+    assert_eq!(vars, ["HALO_URL", FILE_VAR, FILE_VAR], "{errors:#?}");
+    let shown = crate::config::ConfigErrors(errors).to_string();
+    assert!(
+        shown.contains(&format!(
+            "INTEGRATOR_CONFIG_FILE: {}: imports.entra-users.default_site: ",
+            bad.display()
+        )),
+        "{shown}"
+    );
+    let (config, _) = crate::config::Config::from_vars(
+        env(&good, "https://acme.halopsa.com")
+            .into_iter()
+            .filter(|(k, _)| k != "INTEGRATOR_CONFIG_FILE"),
+    )
+    .expect("valid");
+    assert_eq!(config.mapping.client_keys().count(), 0);
+}
