@@ -58,7 +58,9 @@ impl Props for PropMap {
 /// [`properties`]: super::Section::properties
 pub const PSEUDO_PROPERTIES: [&str; 2] = ["dn", "ou"];
 
-/// A compiled regular expression (`regex-lite` syntax), compiled when the file is loaded.
+/// A compiled regular expression, compiled when the file is loaded. `regex-lite` syntax
+/// (chosen for the image size): `(?i)` is ASCII-only case-insensitivity and Unicode
+/// classes (`\p{...}`) are not available; text and `in` matchers fold any case.
 #[derive(Debug, Clone)]
 pub struct Pattern(regex_lite::Regex);
 

@@ -118,7 +118,7 @@ impl JsonSchema for Matcher {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "What a source property must be: a value (equal, trimmed and case-insensitively), {regex: ...} (matches the trimmed value; add (?i) for case-insensitive) or {in: [...]} (equal to one of them).",
+            "description": "What a source property must be: a value (equal, trimmed and case-insensitively), {regex: ...} (matches the trimmed value; regex-lite syntax: add (?i) for ASCII case-insensitivity; no \\p{...} classes) or {in: [...]} (equal to one of them).",
             "oneOf": [
                 {"type": ["string", "number", "boolean"]},
                 {
