@@ -172,6 +172,8 @@ pub struct Config {
     pub pushgateway_url: Option<Url>,
     /// `INTEGRATOR_HALO_TICKETS=true`: problem tickets in Halo.
     pub tickets: Option<TicketOptions>,
+    /// `INTEGRATOR_CONFIG_FILE`: the mapping file; no file = the built-in behaviour.
+    pub mapping: crate::mapping::Mapping,
 }
 
 /// Problem tickets in Halo (`INTEGRATOR_HALO_TICKETS=true` and `INTEGRATOR_TICKET_*`).
@@ -280,6 +282,7 @@ struct Raw {
     integrator_ticket_agent_id: Option<String>,
     integrator_ticket_closed_status_id: Option<String>,
     integrator_ticket_max_per_run: Option<String>,
+    integrator_config_file: Option<String>,
 }
 
 /// What each typed variable expects, for envy's parse errors.
@@ -391,7 +394,9 @@ impl Env {
 }
 
 /// The general settings an import's options may depend on.
-pub(crate) struct Common {
+pub(crate) struct Common<'a> {
+    /// `INTEGRATOR_CONFIG_FILE`, loaded (each import takes its section).
+    pub mapping: &'a crate::mapping::Mapping,
     /// `INTEGRATOR_ALLOW_INSECURE_HTTP`.
     pub allow_insecure: bool,
     /// `HALO_TIMEOUT_SECONDS`, the timeout of every connection.
@@ -764,9 +769,19 @@ impl Validator {
         };
 
         // --- the imports' own options
+        // The mapping file's errors join the others (each names the file and key path).
+        let mapping = match Self::optional(raw.integrator_config_file) {
+            Some(path) => crate::mapping::Mapping::load(std::path::Path::new(&path))
+                .unwrap_or_else(|errors| {
+                    self.errors.extend(errors);
+                    crate::mapping::Mapping::default()
+                }),
+            None => crate::mapping::Mapping::default(),
+        };
         let common = Common {
             allow_insecure,
             timeout,
+            mapping: &mapping,
         };
         let imports: Vec<Enabled> = imports
             .into_iter()
@@ -800,6 +815,7 @@ impl Validator {
             metrics_addr,
             pushgateway_url,
             tickets,
+            mapping,
         })
     }
 

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod halo;
 pub mod http;
 pub mod imports;
+pub mod mapping;
 pub mod metrics;
 pub mod outcome;
 pub mod process;

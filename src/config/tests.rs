@@ -567,7 +567,23 @@ fn intune_options_are_typed_and_defaulted() {
     let (c, _) = load(&intune(&[])).expect("valid");
     assert_eq!(names(&c), ["entra-users", "intune-devices"]);
     let o = options::<IntuneDevicesOptions>(&c).expect("intune options");
-    assert_eq!(*o, IntuneDevicesOptions::default());
+    let d = IntuneDevicesOptions::default();
+    assert_eq!(
+        (
+            &o.asset_type,
+            o.field_serial,
+            o.field_model,
+            o.field_os,
+            o.field_last_seen
+        ),
+        (
+            &d.asset_type,
+            d.field_serial,
+            d.field_model,
+            d.field_os,
+            d.field_last_seen
+        )
+    );
     assert_eq!(o.asset_type, "Workstation");
 
     let (c, _) = load(&intune(&[
@@ -578,15 +594,16 @@ fn intune_options_are_typed_and_defaulted() {
         ("INTUNE_FIELD_LAST_SEEN", " 15 "),
     ]))
     .expect("valid");
+    let o = options::<IntuneDevicesOptions>(&c).expect("intune options");
     assert_eq!(
-        options::<IntuneDevicesOptions>(&c),
-        Some(&IntuneDevicesOptions {
-            asset_type: "Laptop".into(),
-            field_serial: Some(12),
-            field_model: Some(13),
-            field_os: Some(14),
-            field_last_seen: Some(15),
-        })
+        (
+            &*o.asset_type,
+            o.field_serial,
+            o.field_model,
+            o.field_os,
+            o.field_last_seen
+        ),
+        ("Laptop", Some(12), Some(13), Some(14), Some(15))
     );
 }
 

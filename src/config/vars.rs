@@ -19,9 +19,6 @@ pub enum ReadBy {
     Config,
     /// The logging and OpenTelemetry setup (`crate::telemetry`) and the OpenTelemetry SDK.
     Telemetry,
-    /// Accepted (no typo warning) but not read by this version yet: the mapping file
-    /// (docs/contracts.md, "The mapping file"), which the chart already mounts.
-    Reserved,
 }
 
 /// One variable.
@@ -148,10 +145,7 @@ pub const VARS: &[Var] = &[
         Scope::General,
     ),
     var("INTEGRATOR_TICKET_MAX_PER_RUN", "10", Scope::General),
-    Var {
-        read_by: ReadBy::Reserved,
-        ..var("INTEGRATOR_CONFIG_FILE", "unset", Scope::General)
-    },
+    var("INTEGRATOR_CONFIG_FILE", "unset", Scope::General),
 ];
 
 /// Every variable, the imports' own rows after the general ones, with the imports each
@@ -196,7 +190,6 @@ pub fn render() -> String {
         let read_by = match v.read_by {
             ReadBy::Config => "config",
             ReadBy::Telemetry => "telemetry",
-            ReadBy::Reserved => "reserved",
         };
         let secret = if v.secret { "yes" } else { "no" };
         out.push_str(&format!(
@@ -270,6 +263,7 @@ mod tests {
         for kind in ImportKind::all() {
             let env = super::super::Env::new([]);
             let common = super::super::Common {
+                mapping: &crate::mapping::Mapping::default(),
                 allow_insecure: false,
                 timeout: std::time::Duration::from_secs(1),
             };

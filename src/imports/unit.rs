@@ -14,7 +14,8 @@ use super::registry::IMPORTS;
 use super::{Context, ImportReport};
 use crate::check::Verdicts;
 use crate::config::vars::Var;
-use crate::config::{Common, Env, Validator};
+use crate::config::{Common, ConfigError, Env, Validator};
+use crate::mapping::{ImportMapping, Mapping};
 use crate::outcome::Failure;
 
 /// One import. Implemented by a unit struct in `src/imports/<name>/mod.rs` and listed once
@@ -27,13 +28,21 @@ pub(crate) trait Import: Sync + 'static {
     const NEEDS_ENTRA: bool;
     /// Its own rows of the variable table (`halo-integrator vars`), in the README's order.
     const VARS: &'static [Var];
+    /// Its section of the mapping file (`imports.<NAME>`, `clients.<client>.<NAME>`).
+    type Section: crate::mapping::Section;
     /// Its validated options.
     type Options: fmt::Debug + Send + Sync + 'static;
     /// What it resolves in Halo once per run, before any import runs.
     type Resolved: Default;
 
     /// Reads and validates its variables (only when it is enabled); every error goes to `v`.
-    fn options(env: &Env, v: &mut Validator, common: &Common) -> Option<Self::Options>;
+    /// `mapping` is its section of the mapping file, already checked.
+    fn options(
+        env: &Env,
+        v: &mut Validator,
+        common: &Common,
+        mapping: ImportMapping<Self::Section>,
+    ) -> Option<Self::Options>;
 
     /// Resolves what it needs in Halo before any import runs (a failure stops the run).
     async fn resolve(
@@ -62,9 +71,24 @@ pub(crate) trait Unit: Sync {
     fn needs_entra(&self) -> bool;
     fn vars(&self) -> &'static [Var];
     fn enable(&'static self, env: &Env, v: &mut Validator, common: &Common) -> Option<Enabled>;
+    fn check_mapping(&self, mapping: &Mapping) -> Vec<ConfigError>;
+    #[cfg(test)]
+    fn section_schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema;
 }
 
 impl<I: Import> Unit for I {
+    fn check_mapping(&self, mapping: &Mapping) -> Vec<ConfigError> {
+        mapping
+            .import::<I::Section>(I::NAME)
+            .err()
+            .unwrap_or_default()
+    }
+
+    #[cfg(test)]
+    fn section_schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<I::Section>()
+    }
+
     fn name(&self) -> &'static str {
         I::NAME
     }
@@ -78,7 +102,9 @@ impl<I: Import> Unit for I {
     }
 
     fn enable(&'static self, env: &Env, v: &mut Validator, common: &Common) -> Option<Enabled> {
-        let options = I::options(env, v, common)?;
+        // The file's errors are reported by `Mapping::check`, for every import.
+        let mapping = common.mapping.import(I::NAME).unwrap_or_default();
+        let options = I::options(env, v, common, mapping)?;
         Some(Enabled(Arc::new(WithOptions::<I> {
             kind: ImportKind(self),
             options,
@@ -117,6 +143,20 @@ impl ImportKind {
     /// The known names, for error messages.
     pub(crate) fn names() -> String {
         Self::all().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Its sections of the mapping file checked: every problem found.
+    pub(crate) fn check_mapping(self, mapping: &Mapping) -> Vec<ConfigError> {
+        self.0.check_mapping(mapping)
+    }
+
+    /// The JSON Schema of its section of the mapping file.
+    #[cfg(test)]
+    pub(crate) fn section_schema(
+        self,
+        generator: &mut schemars::SchemaGenerator,
+    ) -> schemars::Schema {
+        self.0.section_schema(generator)
     }
 
     /// Reads its options; `None` when they are invalid (the errors are in `v`).

@@ -45,6 +45,7 @@ use super::{Context, ImportReport, TargetReport, text};
 use crate::check::Verdicts;
 use crate::config::{Common, Env, Validator};
 use crate::halo::{Asset, AssetField, Client, HaloError};
+use crate::mapping::{CsvSection, ImportMapping};
 use crate::outcome::{Failure, Severity};
 use crate::sources::spreadsheet::{self, Table};
 use crate::sync::{Current, Desired, EntitySpec, Fields};
@@ -74,11 +75,17 @@ impl Import for CsvAssets {
     const NAME: &'static str = "csv-assets";
     const NEEDS_ENTRA: bool = false;
     const VARS: &'static [crate::config::vars::Var] = options::VARS;
+    type Section = CsvSection;
     type Options = CsvAssetsOptions;
     type Resolved = ();
 
-    fn options(env: &Env, v: &mut Validator, common: &Common) -> Option<CsvAssetsOptions> {
-        options::options(env, v, common)
+    fn options(
+        env: &Env,
+        v: &mut Validator,
+        common: &Common,
+        mapping: ImportMapping<CsvSection>,
+    ) -> Option<CsvAssetsOptions> {
+        options::options(env, v, common, mapping)
     }
 
     async fn run(ctx: &Context<'_>, options: &CsvAssetsOptions, (): &()) -> ImportReport {
@@ -569,6 +576,7 @@ mod tests {
 
     fn options() -> CsvAssetsOptions {
         CsvAssetsOptions {
+            mapping: Default::default(),
             path: PathBuf::from("assets.csv"),
             columns: vec![
                 (AssetColumn::InventoryNumber, "Asset Tag".into()),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::config::vars::{Var, own};
 use crate::config::{Common, Env, Validator};
+use crate::mapping::{CsvSection, ImportMapping};
 
 /// Where a column of the `csv-assets` file goes (`CSV_ASSETS_COLUMNS` targets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,8 +61,10 @@ impl fmt::Display for AssetColumn {
 }
 
 /// Options of the `csv-assets` import (`CSV_ASSETS_*`); present only when it is enabled.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CsvAssetsOptions {
+    /// Its section of the mapping file.
+    pub mapping: ImportMapping<CsvSection>,
     /// `CSV_ASSETS_PATH`: a `.csv` or `.xlsx` file (read when the import runs).
     pub path: PathBuf,
     /// `CSV_ASSETS_COLUMNS`: Halo target → column header, in the order given.
@@ -99,7 +102,12 @@ struct Raw {
 }
 
 /// Reads and validates the `CSV_ASSETS_*` variables.
-pub(super) fn options(env: &Env, v: &mut Validator, _: &Common) -> Option<CsvAssetsOptions> {
+pub(super) fn options(
+    env: &Env,
+    v: &mut Validator,
+    _: &Common,
+    mapping: ImportMapping<CsvSection>,
+) -> Option<CsvAssetsOptions> {
     let raw = Raw {
         path: env.get("CSV_ASSETS_PATH"),
         columns: env.get("CSV_ASSETS_COLUMNS"),
@@ -108,10 +116,14 @@ pub(super) fn options(env: &Env, v: &mut Validator, _: &Common) -> Option<CsvAss
         asset_type: env.get("CSV_ASSETS_TYPE"),
         delimiter: env.get("CSV_ASSETS_DELIMITER"),
     };
-    read(v, raw)
+    read(v, raw, mapping)
 }
 
-fn read(v: &mut Validator, raw: Raw) -> Option<CsvAssetsOptions> {
+fn read(
+    v: &mut Validator,
+    raw: Raw,
+    mapping: ImportMapping<CsvSection>,
+) -> Option<CsvAssetsOptions> {
     let path = v.required(
         "CSV_ASSETS_PATH",
         raw.path,
@@ -180,6 +192,7 @@ fn read(v: &mut Validator, raw: Raw) -> Option<CsvAssetsOptions> {
         return None;
     }
     Some(CsvAssetsOptions {
+        mapping,
         path: PathBuf::from(path?),
         columns,
         match_on,

@@ -15,6 +15,7 @@ use super::{Context, ImportReport, TargetReport, text};
 use crate::check::Verdicts;
 use crate::config::{Common, Env, Validator};
 use crate::halo::User;
+use crate::mapping::{ImportMapping, UserSection};
 use crate::outcome::{Failure, Severity};
 use crate::sources::graph::{Graph, GraphUser};
 use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
@@ -122,11 +123,17 @@ impl Import for EntraUsers {
     const NAME: &'static str = "entra-users";
     const NEEDS_ENTRA: bool = true;
     const VARS: &'static [crate::config::vars::Var] = options::VARS;
+    type Section = UserSection;
     type Options = EntraUsersOptions;
     type Resolved = ();
 
-    fn options(env: &Env, v: &mut Validator, common: &Common) -> Option<EntraUsersOptions> {
-        options::options(env, v, common)
+    fn options(
+        env: &Env,
+        v: &mut Validator,
+        common: &Common,
+        mapping: ImportMapping<UserSection>,
+    ) -> Option<EntraUsersOptions> {
+        options::options(env, v, common, mapping)
     }
 
     async fn run(ctx: &Context<'_>, options: &EntraUsersOptions, (): &()) -> ImportReport {

@@ -3,9 +3,12 @@
 
 use crate::config::vars::{Var, own};
 use crate::config::{Common, Env, Validator};
+use crate::mapping::{ImportMapping, UserSection};
 
 #[derive(Debug, Clone, Default)]
 pub struct EntraUsersOptions {
+    /// Its section of the mapping file.
+    pub mapping: ImportMapping<UserSection>,
     /// `ENTRA_USERS_INCLUDE_GUESTS`: guests are synced too.
     pub include_guests: bool,
     /// `ENTRA_USERS_FILTER`: a Graph `$filter` on the users read.
@@ -19,8 +22,14 @@ pub(super) const VARS: &[Var] = &[
 ];
 
 /// Reads and validates the `ENTRA_USERS_*` variables.
-pub(super) fn options(env: &Env, v: &mut Validator, _: &Common) -> Option<EntraUsersOptions> {
+pub(super) fn options(
+    env: &Env,
+    v: &mut Validator,
+    _: &Common,
+    mapping: ImportMapping<UserSection>,
+) -> Option<EntraUsersOptions> {
     Some(EntraUsersOptions {
+        mapping,
         include_guests: v
             .boolean(
                 "ENTRA_USERS_INCLUDE_GUESTS",

@@ -34,6 +34,7 @@ use super::{Context, ImportReport, TargetReport, text};
 use crate::check::Verdicts;
 use crate::config::{Common, Env, Validator};
 use crate::halo::{Asset, AssetField, HaloError, User};
+use crate::mapping::{AssetSection, ImportMapping};
 use crate::outcome::Failure;
 use crate::sources::graph::{Graph, GraphDevice};
 use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
@@ -63,11 +64,17 @@ impl Import for IntuneDevices {
     const NAME: &'static str = "intune-devices";
     const NEEDS_ENTRA: bool = true;
     const VARS: &'static [crate::config::vars::Var] = options::VARS;
+    type Section = AssetSection;
     type Options = IntuneDevicesOptions;
     type Resolved = AssetType;
 
-    fn options(env: &Env, v: &mut Validator, common: &Common) -> Option<IntuneDevicesOptions> {
-        options::options(env, v, common)
+    fn options(
+        env: &Env,
+        v: &mut Validator,
+        common: &Common,
+        mapping: ImportMapping<AssetSection>,
+    ) -> Option<IntuneDevicesOptions> {
+        options::options(env, v, common, mapping)
     }
 
     /// `INTUNE_ASSET_TYPE` exists in Halo (an unknown name stops the run: exit 2).
@@ -426,6 +433,7 @@ mod tests {
 
     fn options() -> IntuneDevicesOptions {
         IntuneDevicesOptions {
+            mapping: Default::default(),
             asset_type: "Workstation".into(),
             field_serial: Some(10),
             field_model: Some(11),

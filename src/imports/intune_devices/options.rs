@@ -3,10 +3,13 @@
 
 use crate::config::vars::{Var, own};
 use crate::config::{Common, Env, Validator};
+use crate::mapping::{AssetSection, ImportMapping};
 
 /// Options of the `intune-devices` import (`INTUNE_*`); validated only when it is enabled.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct IntuneDevicesOptions {
+    /// Its section of the mapping file.
+    pub mapping: ImportMapping<AssetSection>,
     /// `INTUNE_ASSET_TYPE`: the name of the Halo asset type of new assets.
     pub asset_type: String,
     /// Halo asset field ids (`INTUNE_FIELD_*`) receiving these device values.
@@ -19,6 +22,7 @@ pub struct IntuneDevicesOptions {
 impl Default for IntuneDevicesOptions {
     fn default() -> Self {
         IntuneDevicesOptions {
+            mapping: ImportMapping::default(),
             asset_type: "Workstation".into(),
             field_serial: None,
             field_model: None,
@@ -38,8 +42,14 @@ pub(super) const VARS: &[Var] = &[
 ];
 
 /// Reads and validates the `INTUNE_*` variables: each field id a Halo id, none used twice.
-pub(super) fn options(env: &Env, v: &mut Validator, _: &Common) -> Option<IntuneDevicesOptions> {
+pub(super) fn options(
+    env: &Env,
+    v: &mut Validator,
+    _: &Common,
+    mapping: ImportMapping<AssetSection>,
+) -> Option<IntuneDevicesOptions> {
     let options = IntuneDevicesOptions {
+        mapping,
         asset_type: Validator::optional(env.get("INTUNE_ASSET_TYPE"))
             .unwrap_or_else(|| "Workstation".into()),
         field_serial: v.field_id("INTUNE_FIELD_SERIAL", env.get("INTUNE_FIELD_SERIAL")),

@@ -37,6 +37,7 @@ use super::{Context, ImportReport, TargetReport, text};
 use crate::check::Verdicts;
 use crate::config::{Common, Env, Validator};
 use crate::halo::{Client, Halo, HaloError, User};
+use crate::mapping::{ImportMapping, UserSection};
 use crate::outcome::{Classify, Failure};
 use crate::sources::ldap::{self, LdapUser};
 use crate::sync::{Current, Desired, EntitySpec, Fields};
@@ -65,11 +66,17 @@ impl Import for LdapUsers {
     const NAME: &'static str = "ldap-users";
     const NEEDS_ENTRA: bool = false;
     const VARS: &'static [crate::config::vars::Var] = options::VARS;
+    type Section = UserSection;
     type Options = LdapUsersOptions;
     type Resolved = ();
 
-    fn options(env: &Env, v: &mut Validator, common: &Common) -> Option<LdapUsersOptions> {
-        options::options(env, v, common)
+    fn options(
+        env: &Env,
+        v: &mut Validator,
+        common: &Common,
+        mapping: ImportMapping<UserSection>,
+    ) -> Option<LdapUsersOptions> {
+        options::options(env, v, common, mapping)
     }
 
     async fn run(ctx: &Context<'_>, options: &LdapUsersOptions, (): &()) -> ImportReport {
@@ -324,6 +331,7 @@ mod tests {
 
     fn options() -> LdapUsersOptions {
         LdapUsersOptions {
+            mapping: Default::default(),
             url: "ldaps://dc.corp.example".parse().unwrap(),
             starttls: true,
             bind_dn: "cn=reader".into(),

@@ -10,6 +10,7 @@ use url::Url;
 use crate::config::vars::{Var, own, own_secret};
 use crate::config::{Common, Env, Secret, Validator};
 use crate::imports::USER_TEXT_FIELDS;
+use crate::mapping::{ImportMapping, UserSection};
 
 /// The Halo user fields `ldap-users` can fill (`LDAP_ATTRIBUTES` targets).
 pub const LDAP_USER_FIELDS: &[&str] = &USER_TEXT_FIELDS;
@@ -25,6 +26,8 @@ const LDAP_DEFAULT_ATTRIBUTES: &str = "name=displayName,firstname=givenName,surn
 /// Options of the `ldap-users` import (`LDAP_*`); present only when it is enabled.
 #[derive(Debug, Clone)]
 pub struct LdapUsersOptions {
+    /// Its section of the mapping file.
+    pub mapping: ImportMapping<UserSection>,
     /// `LDAP_URL`: `ldap://` (StartTLS unless `LDAP_STARTTLS=false`) or `ldaps://`.
     pub url: Url,
     pub starttls: bool,
@@ -93,7 +96,12 @@ struct Raw {
 }
 
 /// Reads and validates the `LDAP_*` variables.
-pub(super) fn options(env: &Env, v: &mut Validator, common: &Common) -> Option<LdapUsersOptions> {
+pub(super) fn options(
+    env: &Env,
+    v: &mut Validator,
+    common: &Common,
+    mapping: ImportMapping<UserSection>,
+) -> Option<LdapUsersOptions> {
     let raw = Raw {
         url: env.get("LDAP_URL"),
         starttls: env.get("LDAP_STARTTLS"),
@@ -109,10 +117,15 @@ pub(super) fn options(env: &Env, v: &mut Validator, common: &Common) -> Option<L
         ca_file: env.get("LDAP_CA_FILE"),
         page_size: env.get("LDAP_PAGE_SIZE"),
     };
-    read(v, raw, common)
+    read(v, raw, common, mapping)
 }
 
-fn read(v: &mut Validator, raw: Raw, common: &Common) -> Option<LdapUsersOptions> {
+fn read(
+    v: &mut Validator,
+    raw: Raw,
+    common: &Common,
+    mapping: ImportMapping<UserSection>,
+) -> Option<LdapUsersOptions> {
     let (allow_insecure, timeout) = (common.allow_insecure, common.timeout);
     let url = v
         .required(
@@ -247,6 +260,7 @@ fn read(v: &mut Validator, raw: Raw, common: &Common) -> Option<LdapUsersOptions
         },
     };
     Some(LdapUsersOptions {
+        mapping,
         url: url?,
         starttls,
         bind_dn: bind_dn?,
