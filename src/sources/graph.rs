@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 use url::Url;
 
 use crate::config::{EntraConfig, EntraCredential, Secret, join};
@@ -103,6 +104,33 @@ pub struct GraphUser {
     pub business_phones: Vec<String>,
     #[serde(default)]
     pub mobile_phone: Option<String>,
+    /// The other selected properties (those a mapping file reads), as sent.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+impl GraphUser {
+    /// A property by its Graph name (case-insensitive), as text: what a mapping file's
+    /// rules and field mappings read.
+    pub fn property(&self, name: &str) -> Option<String> {
+        let typed = match name.to_ascii_lowercase().as_str() {
+            "id" => Some(self.id.clone()),
+            "displayname" => self.display_name.clone(),
+            "givenname" => self.given_name.clone(),
+            "surname" => self.surname.clone(),
+            "mail" => self.mail.clone(),
+            "userprincipalname" => self.user_principal_name.clone(),
+            "accountenabled" => self.account_enabled.map(|b| b.to_string()),
+            "usertype" => self.user_type.clone(),
+            "jobtitle" => self.job_title.clone(),
+            "businessphones" => self.business_phones.first().cloned(),
+            "mobilephone" => self.mobile_phone.clone(),
+            _ => return property_text(&self.other, name),
+        };
+        typed
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+    }
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -161,12 +189,50 @@ impl GraphError {
     }
 }
 
+/// A `$select` list: `base`, then each of `also` it does not name yet (Graph's property
+/// names are compared case-insensitively here, and sent as written).
+pub fn select(base: &str, also: &[String]) -> String {
+    let mut list = base.to_string();
+    for name in also {
+        let known = list.split(',').any(|p| p.eq_ignore_ascii_case(name));
+        if !known {
+            list.push(',');
+            list.push_str(name);
+        }
+    }
+    list
+}
+
+/// The text of a property of a Graph record by name (case-insensitive): a string, a number
+/// or a boolean as text, the first of a list; `None` when absent, null or blank.
+pub fn property_text(record: &Map<String, Value>, name: &str) -> Option<String> {
+    let value = record
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)?;
+    let text = match value {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Array(items) => return items.first().and_then(|first| {
+            property_text(&Map::from_iter([(name.to_string(), first.clone())]), name)
+        }),
+        _ => return None,
+    };
+    Some(text).filter(|t| !t.is_empty())
+}
+
 /// The first page of users, and how to read every page (an advanced `$filter` adds
 /// `$count=true` here and `ConsistencyLevel: eventual` to every request).
-fn users_query(graph_url: &Url, filter: Option<&str>, top: &str) -> (Url, Route) {
+fn users_query(
+    graph_url: &Url,
+    filter: Option<&str>,
+    also: &[String],
+    top: &str,
+) -> (Url, Route) {
     let mut url = join(graph_url, "v1.0/users");
     url.query_pairs_mut()
-        .append_pair("$select", USER_SELECT)
+        .append_pair("$select", &select(USER_SELECT, also))
         .append_pair("$top", top);
     let Some(filter) = filter else {
         return (url, USERS);
@@ -488,9 +554,10 @@ impl Graph {
         &self,
         tenant: &str,
         filter: Option<&str>,
+        also: &[String],
         map: impl FnMut(GraphUser) -> Option<U>,
     ) -> Read<U> {
-        let (url, route) = users_query(&self.cfg.graph_url, filter, PAGE_SIZE);
+        let (url, route) = users_query(&self.cfg.graph_url, filter, also, PAGE_SIZE);
         self.collect(tenant, url, route, None, map).await
     }
 
@@ -524,13 +591,15 @@ impl Graph {
         }
     }
 
-    /// Gets a token for `tenant` and reads one user (for `check`).
+    /// Gets a token for `tenant` and reads one user with the properties `also` (for
+    /// `check`).
     pub async fn probe_users(
         &self,
         tenant: &str,
         filter: Option<&str>,
+        also: &[String],
     ) -> Result<usize, GraphError> {
-        let (url, route) = users_query(&self.cfg.graph_url, filter, "1");
+        let (url, route) = users_query(&self.cfg.graph_url, filter, also, "1");
         let read = self
             .collect::<GraphUser, _>(tenant, url, route, Some(1), Some)
             .await;
@@ -584,7 +653,7 @@ mod tests {
     fn an_advanced_filter_asks_for_the_count_and_sends_the_header() {
         let graph = Url::parse("https://graph.microsoft.com/").unwrap();
         let query = |filter| {
-            let (url, route) = users_query(&graph, filter, "999");
+            let (url, route) = users_query(&graph, filter, &[], "999");
             let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
             let count = pairs.iter().any(|(k, v)| k == "$count" && v == "true");
             (count, route.headers)
