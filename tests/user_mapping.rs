@@ -138,7 +138,11 @@ async fn users_are_placed_by_site_rules_and_custom_fields_are_written_and_kept()
     }
     assert!(placed > 6, "{placed} users on branch sites");
     let hand = world.halo.users.iter().find(|u| u.id == hand_id).unwrap();
-    assert_eq!(custom(hand, USER_CF_OFFICE), Some("Desk 4"), "not owned: kept");
+    assert_eq!(
+        custom(hand, USER_CF_OFFICE),
+        Some("Desk 4"),
+        "not owned: kept"
+    );
     assert_eq!(
         custom(hand, USER_CF_EMPLOYEE_ID),
         Some("HAND-1"),
@@ -212,6 +216,22 @@ clients:
     // Contoso still planned: its Leeds users move.
     assert!(all.contains("Contoso"), "{all}");
     assert_eq!(sim.world(), before, "a dry run writes nothing");
+
+    let check = run(&env, &["check"]).await;
+    assert_eq!(check.code, 2, "{check:?}");
+    assert!(
+        check
+            .stdout
+            .contains("FAIL entra-users mapping, Fabrikam Inc")
+            && check.stdout.contains("Portland Branch"),
+        "{check:?}"
+    );
+    assert!(
+        check
+            .stdout
+            .contains("ok   entra-users mapping, Contoso Ltd"),
+        "{check:?}"
+    );
 }
 
 #[tokio::test]
@@ -229,5 +249,8 @@ async fn an_invalid_mapping_file_is_a_config_error_naming_the_key() {
         all.contains("imports.entra-users.sites[0].when.city"),
         "{all}"
     );
-    assert!(sim.requests().is_empty(), "nothing sent before the config is valid");
+    assert!(
+        sim.requests().is_empty(),
+        "nothing sent before the config is valid"
+    );
 }

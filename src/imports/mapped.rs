@@ -17,9 +17,11 @@ use serde_json::{Map, Value};
 
 use super::assets::field_value;
 use super::text;
+use crate::check::Verdicts;
 use crate::halo::{Asset, Client, CustomFieldValue, Halo, Site, User};
 use crate::mapping::{
-    Catalog, FieldKey, NamedId, On, Props, ResolveError, Resolved, Section, SiteInfo, SiteTarget,
+    Catalog, FieldKey, ImportMapping, NamedId, On, Props, ResolveError, Resolved, Section,
+    SiteInfo, SiteTarget,
 };
 use crate::outcome::{Classify, Failure, Severity};
 use crate::sync::{Current, Desired, Name, Plan, Skip, SkipReason};
@@ -325,6 +327,31 @@ impl StoredCustomFields {
         let current = id.and_then(|id| self.by_id.get(&id));
         complete_customfields(&mut item, current.map_or(&[], Vec::as_slice));
         item
+    }
+}
+
+/// `check`: one verdict per client whose section of `mapping` sets anything: it resolves
+/// against Halo (its sites, asset types, custom fields), or the names that do not.
+pub async fn check_clients<'c, S: Section>(
+    halo: &Halo,
+    entity: &str,
+    import: &str,
+    mapping: &ImportMapping<S>,
+    clients: impl IntoIterator<Item = &'c Client>,
+    asset_types: &[NamedId<'_>],
+    verdicts: &mut Verdicts,
+) {
+    let custom_fields = CustomFields::default();
+    for client in clients {
+        let section = mapping.for_client(client.id, client.name.as_deref().unwrap_or_default());
+        let subject = format_args!("{import} mapping, {}", client.display_name()).to_string();
+        match ClientMapping::resolve(halo, entity, &section, client, asset_types, &custom_fields)
+            .await
+        {
+            Ok(m) if m.is_empty() => {}
+            Ok(_) => verdicts.add(subject, Ok("every name resolves".into())),
+            Err(e) => verdicts.add(subject, Err(e.message)),
+        }
     }
 }
 

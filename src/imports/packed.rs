@@ -169,9 +169,7 @@ impl<const P: usize> PackedSource<P> {
     /// its create-only fields) when `with_fields`.
     fn unpack(&self, i: usize, with_fields: bool) -> Desired {
         let mut d = self.records[i].unpack(&self.names, with_fields);
-        if with_fields
-            && let Ok(at) = self.extras.binary_search_by_key(&i, |(j, _)| *j)
-        {
+        if with_fields && let Ok(at) = self.extras.binary_search_by_key(&i, |(j, _)| *j) {
             self.extras[at].1.merge_into(&mut d, true);
         }
         d

@@ -214,9 +214,11 @@ pub fn property_text(record: &Map<String, Value>, name: &str) -> Option<String> 
         Value::String(s) => s.trim().to_string(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Array(items) => return items.first().and_then(|first| {
-            property_text(&Map::from_iter([(name.to_string(), first.clone())]), name)
-        }),
+        Value::Array(items) => {
+            return items.first().and_then(|first| {
+                property_text(&Map::from_iter([(name.to_string(), first.clone())]), name)
+            });
+        }
         _ => return None,
     };
     Some(text).filter(|t| !t.is_empty())
@@ -224,12 +226,7 @@ pub fn property_text(record: &Map<String, Value>, name: &str) -> Option<String> 
 
 /// The first page of users, and how to read every page (an advanced `$filter` adds
 /// `$count=true` here and `ConsistencyLevel: eventual` to every request).
-fn users_query(
-    graph_url: &Url,
-    filter: Option<&str>,
-    also: &[String],
-    top: &str,
-) -> (Url, Route) {
+fn users_query(graph_url: &Url, filter: Option<&str>, also: &[String], top: &str) -> (Url, Route) {
     let mut url = join(graph_url, "v1.0/users");
     url.query_pairs_mut()
         .append_pair("$select", &select(USER_SELECT, also))

@@ -8,7 +8,7 @@ use tracing::Instrument;
 pub mod options;
 pub mod user_links;
 
-use super::mapped::{ClientMapping, CustomFields, StoredCustomFields};
+use super::mapped::{ClientMapping, CustomFields, StoredCustomFields, check_clients};
 use super::packed::{Extra, Packed, PackedSource};
 use super::targets::{
     Job, Source, Target, check_tenants, fail, plan_and_apply, run_tenants, source_records,
@@ -163,6 +163,17 @@ impl Import for EntraUsers {
             ),
             None => v.add(Self::NAME, Err("no tenant to sync".into())),
         }
+        let clients = ctx.directory.targets.iter().map(|t| &t.client);
+        check_clients(
+            ctx.halo,
+            JOB.route,
+            Self::NAME,
+            &options.mapping,
+            clients,
+            &[],
+            v,
+        )
+        .await;
         check_tenants(ctx, v, Self::NAME, "users", async |graph, tenant| {
             graph
                 .probe_users(
@@ -188,13 +199,14 @@ async fn sync_tenant(
     let section = options
         .mapping
         .for_client(client.id, client.name.as_deref().unwrap_or_default());
-    let mapping = match ClientMapping::resolve(ctx.halo, JOB.route, &section, client, &[], custom_fields)
-        .instrument(tracing::info_span!("resolve_mapping"))
-        .await
-    {
-        Ok(mapping) => mapping,
-        Err(e) => return fail(&JOB, target, e),
-    };
+    let mapping =
+        match ClientMapping::resolve(ctx.halo, JOB.route, &section, client, &[], custom_fields)
+            .instrument(tracing::info_span!("resolve_mapping"))
+            .await
+        {
+            Ok(mapping) => mapping,
+            Err(e) => return fail(&JOB, target, e),
+        };
 
     // Each page is mapped as it arrives: the raw Graph users of a tenant are never all kept,
     // and the mapped ones are packed (what the mapping file adds is kept beside them).
