@@ -28,8 +28,9 @@ COPY Cargo.toml Cargo.lock ./
 COPY .cargo ./.cargo
 COPY src ./src
 COPY benches ./benches
-# Embedded by src/main.rs (include_bytes!): the demo's csv-assets file.
+# Embedded by src/demo.rs (include_bytes!): the demo's csv-assets file and mapping file.
 COPY deploy/examples/assets.csv ./deploy/examples/assets.csv
+COPY deploy/examples/mapping.yaml ./deploy/examples/mapping.yaml
 RUN cargo build --locked --release --target x86_64-unknown-linux-musl \
  && cp target/x86_64-unknown-linux-musl/release/halo-integrator /halo-integrator
 
