@@ -3,7 +3,8 @@
 //! mapped fields and the site to the desired record ([`ClientMapping::apply`]), give the
 //! current record the values they are compared with ([`ClientMapping::current`]), keep
 //! out of the plan the new records placed on no site ([`withhold_unplaced`]) and send
-//! custom fields as the complete array Halo replaces wholesale ([`complete_customfields`]).
+//! custom fields as the complete array Halo replaces wholesale ([`complete_customfields`],
+//! with the values of the records read kept by [`StoredCustomFields`]).
 //!
 //! Placement: a site rule that matches places the record on its site **always** (a record
 //! that moves is planned as a site move); the default site (`main`, a name or an id) places
@@ -11,15 +12,16 @@
 //! records uncreated. Field mappings `on: always` are compared and written on change,
 //! `on: create` are written only when the record is created.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use super::assets::field_value;
 use super::text;
-use crate::halo::{Asset, Client, CustomFieldValue, Halo, Site, User};
+use crate::halo::{Asset, Client, CustomFieldValue, Halo, HaloError, Site, User};
 use crate::mapping::{
-    Catalog, FieldKey, NamedId, On, Props, ResolveError, Resolved, Section, SiteInfo, SiteTarget,
+    Catalog, FieldKey, ImportMapping, NamedId, On, Props, ResolveError, Resolved, Section,
+    SiteInfo, SiteTarget,
 };
 use crate::outcome::{Classify, Failure, Severity};
 use crate::sync::{Current, Desired, Name, Plan, Skip, SkipReason};
@@ -188,6 +190,20 @@ impl ClientMapping {
         }
     }
 
+    /// [`ClientMapping::resolve`] for the section `mapping` gives `client` (its own, laid
+    /// over the import's).
+    pub async fn of_client<S: Section>(
+        halo: &Halo,
+        mapping: &ImportMapping<S>,
+        client: &Client,
+        asset_types: &[NamedId<'_>],
+        custom_fields: &CustomFields,
+    ) -> Result<ClientMapping, Failure> {
+        let name = client.name.as_deref().unwrap_or_default();
+        let section = mapping.for_client(client.id, name);
+        ClientMapping::resolve(halo, &section, client, asset_types, custom_fields).await
+    }
+
     /// Whether the mapping places records by rule (then their site is compared).
     fn has_site_rules(&self) -> bool {
         !self.resolved.sites.is_empty()
@@ -203,6 +219,45 @@ impl ClientMapping {
                 .filter(|f| f.on == On::Always)
                 .map(|f| Name::from(f.key.to_string())),
         )
+    }
+
+    /// Whether an update may write custom fields (an `on: always` custom field mapping):
+    /// then the records' current custom fields are compared, and kept for the complete
+    /// array ([`StoredCustomFields`]).
+    pub fn updates_custom_fields(&self) -> bool {
+        self.resolved
+            .fields
+            .iter()
+            .any(|f| f.on == On::Always && matches!(f.key, FieldKey::CustomField(_)))
+    }
+
+    /// What the mapping sets, for `check`: e.g. `2 site rules, default site skip, 1 field
+    /// mapping`, or `the built-in behaviour`.
+    pub fn summary(&self) -> String {
+        let count = |n: usize, what: &str| match n {
+            0 => None,
+            1 => Some(format!("1 {what}")),
+            n => Some(format!("{n} {what}s")),
+        };
+        let default = match self.resolved.default_site {
+            None | Some(SiteTarget::Main) => None,
+            Some(SiteTarget::Skip) => Some("default site skip".to_string()),
+            Some(SiteTarget::Id(id)) => Some(format!("default site {id}")),
+        };
+        let parts: Vec<String> = [
+            count(self.resolved.sites.len(), "site rule"),
+            default,
+            count(self.resolved.asset_types.len(), "asset-type rule"),
+            count(self.resolved.fields.len(), "field mapping"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if parts.is_empty() {
+            "the built-in behaviour".into()
+        } else {
+            parts.join(", ")
+        }
     }
 
     /// Whether the mapping sets anything beyond the built-in behaviour.
@@ -285,6 +340,64 @@ pub fn withhold_unplaced(plan: &mut Plan, unplaced: &HashSet<String>) {
         label: c.label,
         reason: SkipReason::NoSite,
     }));
+}
+
+/// The current custom field values of the records an import may update, by Halo id, kept
+/// only when the mapping updates custom fields ([`ClientMapping::updates_custom_fields`]):
+/// an update then sends the complete array ([`complete_customfields`]); otherwise nothing
+/// is held per record.
+#[derive(Debug, Default)]
+pub struct StoredCustomFields {
+    by_id: Option<HashMap<i64, Vec<CustomFieldValue>>>,
+}
+
+impl StoredCustomFields {
+    /// Nothing kept yet; values will be kept when `mapping` updates custom fields.
+    pub fn new(mapping: &ClientMapping) -> StoredCustomFields {
+        StoredCustomFields {
+            by_id: mapping.updates_custom_fields().then(HashMap::new),
+        }
+    }
+
+    /// Reads singly, when the values are needed, each user whose list item came without
+    /// `customfields` (unknown, not empty): its custom fields are then compared, and an
+    /// update never sends a partial array (which Halo would take as the whole).
+    pub async fn read_missing<'a>(
+        &self,
+        halo: &Halo,
+        users: impl IntoIterator<Item = &'a mut User>,
+    ) -> Result<(), HaloError> {
+        if self.by_id.is_none() {
+            return Ok(());
+        }
+        for user in users.into_iter().filter(|u| u.customfields.is_none()) {
+            let full: User = halo.record("Users", user.id).await?;
+            if full.id != user.id || full.customfields.is_none() {
+                return Err(HaloError::Inconsistent {
+                    route: "/api/Users/{id}".into(),
+                    message: format!("user {} came without its custom fields", user.id),
+                });
+            }
+            user.customfields = full.customfields;
+        }
+        Ok(())
+    }
+
+    /// Keeps the values of record `id` as read, when they are needed.
+    pub fn keep(&mut self, id: i64, values: Option<Vec<CustomFieldValue>>) {
+        if let (Some(by_id), Some(values)) = (&mut self.by_id, values) {
+            by_id.insert(id, values);
+        }
+    }
+
+    /// Completes the custom fields of a write item of record `id` (`None`: a create, which
+    /// has no current values) with [`complete_customfields`].
+    pub fn complete(&self, id: Option<i64>, item: &mut Map<String, Value>) {
+        let current = id
+            .and_then(|id| self.by_id.as_ref()?.get(&id))
+            .map_or(&[][..], Vec::as_slice);
+        complete_customfields(item, current);
+    }
 }
 
 /// Turns the `custom:N` keys of a write item into the `customfields` array Halo replaces
@@ -498,6 +611,63 @@ mod tests {
         untouched.insert("name".into(), json!("Ann"));
         complete_customfields(&mut untouched, &current);
         assert_eq!(Value::Object(untouched), json!({"name": "Ann"}));
+    }
+
+    #[test]
+    fn stored_custom_fields_are_kept_only_when_updates_write_custom_fields() {
+        let values = || {
+            Some(vec![CustomFieldValue {
+                id: 143,
+                name: None,
+                value: json!("Leeds"),
+            }])
+        };
+        let item = || {
+            let mut item = Map::new();
+            item.insert("custom:142".into(), json!("Sales"));
+            item
+        };
+        let always = resolved(&mapping(
+            "    fields:\n      - {from: department, to: {custom_field: CFDepartment}}\n",
+        ));
+        assert!(always.updates_custom_fields());
+        let mut stored = StoredCustomFields::new(&always);
+        stored.keep(5, values());
+        let mut update = item();
+        stored.complete(Some(5), &mut update);
+        assert_eq!(
+            Value::Object(update),
+            json!({"customfields": [{"id": 143, "value": "Leeds"}, {"id": 142, "value": "Sales"}]})
+        );
+        let mut create = item();
+        stored.complete(None, &mut create);
+        assert_eq!(
+            Value::Object(create),
+            json!({"customfields": [{"id": 142, "value": "Sales"}]})
+        );
+
+        let on_create = resolved(&mapping(
+            "    fields:\n      - {from: department, to: {custom_field: 142}, on: create}\n",
+        ));
+        assert!(!on_create.updates_custom_fields());
+        let mut stored = StoredCustomFields::new(&on_create);
+        stored.keep(5, values());
+        assert!(stored.by_id.is_none(), "nothing held");
+    }
+
+    #[test]
+    fn the_summary_says_what_the_mapping_sets() {
+        let m = resolved(&mapping(
+            "    sites: [{when: {ou: Leeds}, site: Leeds Office}]\n    default_site: skip\n    fields:\n      - {from: department, to: {custom_field: 142}}\n",
+        ));
+        assert_eq!(
+            m.summary(),
+            "1 site rule, default site skip, 1 field mapping"
+        );
+        assert_eq!(
+            resolved(&mapping("    default_site: main\n")).summary(),
+            "the built-in behaviour"
+        );
     }
 
     #[test]
