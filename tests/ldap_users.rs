@@ -573,3 +573,208 @@ async fn a_search_cut_short_by_the_server_deactivates_nothing() {
         "what was read is in sync: {out:?}"
     );
 }
+
+/// Entries for the mapping-file test, all `employeeType: mapped` (the test's filter): two
+/// under `ou=People` (Contoso), two under a new `ou=Leeds,ou=People` (Contoso) and two
+/// under `ou=Sales,ou=People` (Fabrikam).
+fn mapped_entries_ldif() -> String {
+    let mut ldif = format!(
+        "dn: ou=Leeds,ou=People,{SUFFIX}\nchangetype: add\nobjectClass: organizationalUnit\nou: Leeds\n\n"
+    );
+    for (uid, ou, department, number) in [
+        ("hq1", "", Some("IT"), "E1"),
+        ("hq2", "", Some("Finance"), "E2"),
+        ("leeds1", "ou=Leeds,", Some("Ops"), "E3"),
+        ("leeds2", "ou=Leeds,", None, "E4"),
+        ("salesm1", "ou=Sales,", Some("Sales"), "E5"),
+        ("salesm2", "ou=Sales,", Some("Ops"), "E6"),
+    ] {
+        ldif.push_str(&format!(
+            "dn: uid={uid},{ou}ou=People,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\n\
+             uid: {uid}\ncn: {uid}\nsn: {uid}\ndisplayName: {uid}\nmail: {uid}@example.test\n\
+             employeeType: mapped\nemployeeNumber: {number}\n"
+        ));
+        if let Some(department) = department {
+            ldif.push_str(&format!("departmentNumber: {department}\n"));
+        }
+        ldif.push('\n');
+    }
+    ldif
+}
+
+/// The mapping file: OU=Leeds → "Leeds Office"; the department (its attribute name in
+/// another case) → CFDepartment always, the employee number → custom field 144 on create;
+/// Fabrikam places by department and skips the others. `fabrikam_site` names the site of
+/// Fabrikam's rule.
+fn mapping_yaml(fabrikam_site: &str) -> String {
+    format!(
+        r#"imports:
+  ldap-users:
+    sites:
+      - when: {{ou: Leeds}}
+        site: Leeds Office
+    fields:
+      - {{from: DepartmentNumber, to: {{custom_field: CFDepartment}}}}
+      - {{from: employeeNumber, to: {{custom_field: 144}}, "on": create}}
+clients:
+  "Fabrikam Inc":
+    ldap-users:
+      sites: [{{when: {{departmentNumber: Sales}}, site: "{fabrikam_site}"}}]
+      default_site: skip
+"#
+    )
+}
+
+fn custom(user: &HaloUser, id: i64) -> Option<&str> {
+    user.customfields
+        .iter()
+        .find(|f| f.id == id)
+        .map(|f| f.value.as_str())
+}
+
+#[tokio::test]
+async fn the_mapping_file_places_by_ou_maps_custom_fields_and_fails_only_its_client() {
+    use halo_integrator::sim::{
+        HaloCustomFieldValue, HaloSite, USER_CF_DEPARTMENT, USER_CF_EMPLOYEE_ID, USER_CF_OFFICE,
+    };
+    let slapd = Slapd::start(&[]);
+    slapd.modify(&mapped_entries_ldif());
+    let (mut w, contoso, fabrikam) = world();
+    let main = w.client(contoso).unwrap().main_site_id;
+    let leeds_site = w.next_halo_id();
+    w.halo.sites.push(HaloSite {
+        id: leeds_site,
+        name: "Leeds Office".into(),
+        client_id: contoso,
+        inactive: false,
+    });
+    // hq1 is in Halo already (matched by e-mail), with a department the mapping owns and
+    // an office set by hand, which it does not.
+    let mut hq1 = w.halo.users[0].clone();
+    hq1.id = 0;
+    hq1.name = "hq1".into();
+    hq1.emailaddress = "hq1@example.test".into();
+    hq1.customfields = vec![
+        HaloCustomFieldValue {
+            id: USER_CF_DEPARTMENT,
+            value: "Old".into(),
+        },
+        HaloCustomFieldValue {
+            id: USER_CF_OFFICE,
+            value: "Desk 12".into(),
+        },
+    ];
+    w.add_halo_user(hq1);
+    let sim = start(w).await;
+    let mut env = env_for_ldap(&sim, &slapd);
+    set(
+        &mut env,
+        "LDAP_FILTER",
+        "(&(objectClass=inetOrgPerson)(employeeType=mapped))",
+    );
+    let file = slapd.dir.path().join("mapping.yaml");
+    std::fs::write(&file, mapping_yaml("Main")).unwrap();
+    set(
+        &mut env,
+        "INTEGRATOR_CONFIG_FILE",
+        &file.display().to_string(),
+    );
+
+    let first = run(&env, &["run"]).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    let w = sim.world();
+    let by_uid = |w: &World, uid: &str| {
+        let email = format!("{uid}@example.test");
+        w.halo
+            .users
+            .iter()
+            .find(|u| u.emailaddress == email)
+            .cloned()
+    };
+    let user = |uid: &str| by_uid(&w, uid).unwrap_or_else(|| panic!("{uid}: {first:?}"));
+    for uid in ["leeds1", "leeds2"] {
+        assert_eq!(user(uid).site_id, leeds_site, "{uid} is in OU=Leeds");
+    }
+    let hq2 = user("hq2");
+    assert_eq!(hq2.site_id, main, "no rule matches: the main site");
+    assert_eq!(custom(&hq2, USER_CF_DEPARTMENT), Some("Finance"));
+    assert_eq!(
+        custom(&hq2, USER_CF_EMPLOYEE_ID),
+        Some("E2"),
+        "written on create"
+    );
+    assert_eq!(custom(&user("leeds1"), USER_CF_DEPARTMENT), Some("Ops"));
+    let hq1 = user("hq1");
+    assert_eq!(hq1.site_id, main, "not moved: no rule matches it");
+    assert_eq!(custom(&hq1, USER_CF_DEPARTMENT), Some("IT"), "updated");
+    assert_eq!(custom(&hq1, USER_CF_OFFICE), Some("Desk 12"), "kept");
+    assert_eq!(custom(&hq1, USER_CF_EMPLOYEE_ID), None, "on: create only");
+    let sales = user("salesm1");
+    assert_eq!(
+        (sales.client_id, sales.site_id),
+        (fabrikam, w.client(fabrikam).unwrap().main_site_id)
+    );
+    assert!(by_uid(&w, "salesm2").is_none(), "default_site: skip");
+    assert!(
+        first
+            .all_output()
+            .contains("no site rule of the mapping file matches"),
+        "{first:?}"
+    );
+    assert!(
+        first
+            .stdout
+            .contains("created=1 updated=0 deactivated=0 reactivated=0 unchanged=0 skipped=1"),
+        "Fabrikam counts the skipped entry: {first:?}"
+    );
+
+    // A create-only source value that changes is not rewritten; nothing else changed.
+    slapd.modify(&format!(
+        "dn: uid=hq2,ou=People,{SUFFIX}\nchangetype: modify\nreplace: employeeNumber\nemployeeNumber: E9\n"
+    ));
+    sim.clear_requests();
+    let second = run(&env, &["run"]).await;
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(user_writes(&sim.requests()), 0, "{second:?}");
+
+    // A site name Fabrikam does not have fails Fabrikam only (exit 3), naming it; `check`
+    // says so too, and that Contoso's section resolves.
+    std::fs::write(&file, mapping_yaml("Nowhere")).unwrap();
+    let third = run(&env, &["run"]).await;
+    assert_eq!(third.code, 3, "{third:?}");
+    assert!(third.all_output().contains("\"Nowhere\""), "{third:?}");
+    assert_eq!(user_writes(&sim.requests()), 0, "{third:?}");
+    assert!(
+        third.stdout.contains("unchanged=4 skipped=0 failed=0"),
+        "Contoso still synced: {third:?}"
+    );
+    let check = run(&env, &["check"]).await;
+    assert_ne!(check.code, 0, "{check:?}");
+    assert!(
+        check
+            .stdout
+            .contains("ok   ldap-users mapping → Contoso Ltd")
+            && check.stdout.contains("1 site rule, 2 field mappings"),
+        "{check:?}"
+    );
+    assert!(
+        check
+            .stdout
+            .contains("FAIL ldap-users mapping → Fabrikam Inc")
+            && check.stdout.contains("\"Nowhere\""),
+        "{check:?}"
+    );
+
+    // A user who moves into OU=Leeds moves to its site; the create-only value stays.
+    std::fs::write(&file, mapping_yaml("Main")).unwrap();
+    slapd.modify(&format!(
+        "dn: uid=hq2,ou=People,{SUFFIX}\nchangetype: modrdn\nnewrdn: uid=hq2\ndeleteoldrdn: 1\n\
+         newsuperior: ou=Leeds,ou=People,{SUFFIX}\n"
+    ));
+    let moved = run(&env, &["run"]).await;
+    assert_eq!(moved.code, 0, "{moved:?}");
+    let hq2 = by_uid(&sim.world(), "hq2").expect("hq2");
+    assert_eq!(hq2.site_id, leeds_site, "{moved:?}");
+    assert_eq!(custom(&hq2, USER_CF_EMPLOYEE_ID), Some("E2"));
+    assert_eq!(custom(&hq2, USER_CF_DEPARTMENT), Some("Finance"));
+}

@@ -222,14 +222,14 @@ clients:
     assert!(
         check
             .stdout
-            .contains("FAIL entra-users mapping, Fabrikam Inc")
+            .contains("FAIL entra-users mapping → Fabrikam Inc")
             && check.stdout.contains("Portland Branch"),
         "{check:?}"
     );
     assert!(
         check
             .stdout
-            .contains("ok   entra-users mapping, Contoso Ltd"),
+            .contains("ok   entra-users mapping → Contoso Ltd"),
         "{check:?}"
     );
 }

@@ -3,7 +3,8 @@
 //! mapped fields and the site to the desired record ([`ClientMapping::apply`]), give the
 //! current record the values they are compared with ([`ClientMapping::current`]), keep
 //! out of the plan the new records placed on no site ([`withhold_unplaced`]) and send
-//! custom fields as the complete array Halo replaces wholesale ([`complete_customfields`]).
+//! custom fields as the complete array Halo replaces wholesale ([`complete_customfields`],
+//! with the values of the records read kept by [`StoredCustomFields`]).
 //!
 //! Placement: a site rule that matches places the record on its site **always** (a record
 //! that moves is planned as a site move); the default site (`main`, a name or an id) places
@@ -11,14 +12,14 @@
 //! records uncreated. Field mappings `on: always` are compared and written on change,
 //! `on: create` are written only when the record is created.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use super::assets::field_value;
 use super::text;
 use crate::check::Verdicts;
-use crate::halo::{Asset, Client, CustomFieldValue, Halo, Site, User};
+use crate::halo::{Asset, Client, CustomFieldValue, Halo, HaloError, Site, User};
 use crate::mapping::{
     Catalog, FieldKey, ImportMapping, NamedId, On, Props, ResolveError, Resolved, Section,
     SiteInfo, SiteTarget,
@@ -182,13 +183,19 @@ impl ClientMapping {
         }
     }
 
-    /// Whether the mapping writes custom fields (then writes need the records' current
-    /// values: [`StoredCustomFields`]).
-    pub fn writes_custom_fields(&self) -> bool {
-        self.resolved
-            .fields
-            .iter()
-            .any(|f| matches!(f.key, FieldKey::CustomField(_)))
+    /// [`ClientMapping::resolve`] for the section `mapping` gives `client` (its own, laid
+    /// over the import's).
+    pub async fn of_client<S: Section>(
+        halo: &Halo,
+        entity: &str,
+        mapping: &ImportMapping<S>,
+        client: &Client,
+        asset_types: &[NamedId<'_>],
+        custom_fields: &CustomFields,
+    ) -> Result<ClientMapping, Failure> {
+        let name = client.name.as_deref().unwrap_or_default();
+        let section = mapping.for_client(client.id, name);
+        ClientMapping::resolve(halo, entity, &section, client, asset_types, custom_fields).await
     }
 
     /// Whether the mapping places records by rule (then their site is compared).
@@ -206,6 +213,45 @@ impl ClientMapping {
                 .filter(|f| f.on == On::Always)
                 .map(|f| Name::from(f.key.to_string())),
         )
+    }
+
+    /// Whether an update may write custom fields (an `on: always` custom field mapping):
+    /// then the records' current custom fields are compared, and kept for the complete
+    /// array ([`StoredCustomFields`]).
+    pub fn updates_custom_fields(&self) -> bool {
+        self.resolved
+            .fields
+            .iter()
+            .any(|f| f.on == On::Always && matches!(f.key, FieldKey::CustomField(_)))
+    }
+
+    /// What the mapping sets, for `check`: e.g. `2 site rules, default site skip, 1 field
+    /// mapping`, or `the built-in behaviour`.
+    pub fn summary(&self) -> String {
+        let count = |n: usize, what: &str| match n {
+            0 => None,
+            1 => Some(format!("1 {what}")),
+            n => Some(format!("{n} {what}s")),
+        };
+        let default = match self.resolved.default_site {
+            None | Some(SiteTarget::Main) => None,
+            Some(SiteTarget::Skip) => Some("default site skip".to_string()),
+            Some(SiteTarget::Id(id)) => Some(format!("default site {id}")),
+        };
+        let parts: Vec<String> = [
+            count(self.resolved.sites.len(), "site rule"),
+            default,
+            count(self.resolved.asset_types.len(), "asset-type rule"),
+            count(self.resolved.fields.len(), "field mapping"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if parts.is_empty() {
+            "the built-in behaviour".into()
+        } else {
+            parts.join(", ")
+        }
     }
 
     /// Whether the mapping sets anything beyond the built-in behaviour.
@@ -273,65 +319,9 @@ impl ClientMapping {
     }
 }
 
-/// The `customfields` of the Halo records a run may update, as read, by record id: what
-/// [`complete_customfields`] starts from. Kept only when the mapping writes custom fields
-/// (and, by the caller, only for records not settled), so a run without custom-field
-/// mappings keeps none.
-#[derive(Debug, Default)]
-pub struct StoredCustomFields {
-    by_id: rustc_hash::FxHashMap<i64, Vec<CustomFieldValue>>,
-    /// Records read without `customfields` (unknown): read singly before any write.
-    unknown: Vec<i64>,
-}
-
-impl StoredCustomFields {
-    /// Remembers the custom field values of record `id` as read (`None`: unknown).
-    pub fn keep(&mut self, id: i64, customfields: Option<Vec<CustomFieldValue>>) {
-        match customfields {
-            Some(values) => {
-                self.by_id.insert(id, values);
-            }
-            None => self.unknown.push(id),
-        }
-    }
-
-    /// Reads singly (`GET /api/{entity}/{id}`, the full model) each record listed without
-    /// its custom fields, so that no write sends a partial array; gives the caller each
-    /// record completed, to compare it again.
-    pub async fn complete(
-        &mut self,
-        halo: &Halo,
-        entity: &str,
-        mut completed: impl FnMut(i64, &[CustomFieldValue]),
-    ) -> Result<(), Failure> {
-        #[derive(serde::Deserialize)]
-        struct Full {
-            #[serde(default)]
-            customfields: Option<Vec<CustomFieldValue>>,
-        }
-        for id in std::mem::take(&mut self.unknown) {
-            let full: Full = halo.record(entity, id).await.map_err(|e| Failure {
-                severity: e.severity(),
-                message: format!("reading the custom fields of {entity} {id} failed: {e}"),
-            })?;
-            let values = full.customfields.unwrap_or_default();
-            completed(id, &values);
-            self.by_id.insert(id, values);
-        }
-        Ok(())
-    }
-
-    /// Shapes a write item: `custom:N` keys into the complete `customfields` array of
-    /// record `id` (a create, `None`, starts from no values).
-    pub fn shape(&self, id: Option<i64>, mut item: Map<String, Value>) -> Map<String, Value> {
-        let current = id.and_then(|id| self.by_id.get(&id));
-        complete_customfields(&mut item, current.map_or(&[], Vec::as_slice));
-        item
-    }
-}
-
-/// `check`: one verdict per client whose section of `mapping` sets anything: it resolves
-/// against Halo (its sites, asset types, custom fields), or the names that do not.
+/// `check`: one verdict per client whose section of `mapping` sets anything: what it sets
+/// once resolved against Halo (its sites, asset types, custom fields), or the names that
+/// do not resolve.
 pub async fn check_clients<'c, S: Section>(
     halo: &Halo,
     entity: &str,
@@ -343,13 +333,12 @@ pub async fn check_clients<'c, S: Section>(
 ) {
     let custom_fields = CustomFields::default();
     for client in clients {
-        let section = mapping.for_client(client.id, client.name.as_deref().unwrap_or_default());
-        let subject = format_args!("{import} mapping, {}", client.display_name()).to_string();
-        match ClientMapping::resolve(halo, entity, &section, client, asset_types, &custom_fields)
+        let subject = format!("{import} mapping → {}", client.display_name());
+        match ClientMapping::of_client(halo, entity, mapping, client, asset_types, &custom_fields)
             .await
         {
             Ok(m) if m.is_empty() => {}
-            Ok(_) => verdicts.add(subject, Ok("every name resolves".into())),
+            Ok(m) => verdicts.add(subject, Ok(m.summary())),
             Err(e) => verdicts.add(subject, Err(e.message)),
         }
     }
@@ -370,6 +359,86 @@ pub fn withhold_unplaced(plan: &mut Plan, unplaced: &HashSet<String>) {
         label: c.label,
         reason: SkipReason::NoSite,
     }));
+}
+
+/// The current custom field values of the records an import may update, by Halo id, kept
+/// only when the mapping updates custom fields ([`ClientMapping::updates_custom_fields`]):
+/// an update then sends the complete array ([`complete_customfields`]); otherwise nothing
+/// is held per record.
+#[derive(Debug, Default)]
+pub struct StoredCustomFields {
+    by_id: Option<HashMap<i64, Vec<CustomFieldValue>>>,
+    /// Records listed without `customfields` (unknown, not empty): read singly by
+    /// [`StoredCustomFields::complete`].
+    unknown: Vec<i64>,
+}
+
+impl StoredCustomFields {
+    /// Nothing kept yet; values will be kept when `mapping` updates custom fields.
+    pub fn new(mapping: &ClientMapping) -> StoredCustomFields {
+        StoredCustomFields {
+            by_id: mapping.updates_custom_fields().then(HashMap::new),
+            unknown: Vec::new(),
+        }
+    }
+
+    /// Keeps the values of record `id` as read (`None`: the list item came without them),
+    /// when they are needed.
+    pub fn keep(&mut self, id: i64, values: Option<Vec<CustomFieldValue>>) {
+        let Some(by_id) = &mut self.by_id else {
+            return;
+        };
+        match values {
+            Some(values) => {
+                by_id.insert(id, values);
+            }
+            None => self.unknown.push(id),
+        }
+    }
+
+    /// Reads singly (`GET /api/{entity}/{id}`, the full model) each record kept without its
+    /// custom fields, before planning: its custom fields are then compared (`completed`
+    /// gives the caller each one), and an update never sends a partial array (which Halo
+    /// would take as the whole).
+    pub async fn complete(
+        &mut self,
+        halo: &Halo,
+        entity: &str,
+        mut completed: impl FnMut(i64, &[CustomFieldValue]),
+    ) -> Result<(), HaloError> {
+        #[derive(serde::Deserialize)]
+        struct Full {
+            #[serde(deserialize_with = "crate::halo::model::id")]
+            id: i64,
+            #[serde(default)]
+            customfields: Option<Vec<CustomFieldValue>>,
+        }
+        let Some(by_id) = &mut self.by_id else {
+            return Ok(());
+        };
+        for id in std::mem::take(&mut self.unknown) {
+            let full: Full = halo.record(entity, id).await?;
+            let Some(values) = full.customfields.filter(|_| full.id == id) else {
+                return Err(HaloError::Inconsistent {
+                    route: format!("/api/{entity}/{{id}}"),
+                    message: format!("record {id} came without its custom fields"),
+                });
+            };
+            completed(id, &values);
+            by_id.insert(id, values);
+        }
+        Ok(())
+    }
+
+    /// Shapes a write item of record `id` (`None`: a create, which has no current values):
+    /// its `custom:N` keys into the complete array ([`complete_customfields`]).
+    pub fn shape(&self, id: Option<i64>, mut item: Map<String, Value>) -> Map<String, Value> {
+        let current = id
+            .and_then(|id| self.by_id.as_ref()?.get(&id))
+            .map_or(&[][..], Vec::as_slice);
+        complete_customfields(&mut item, current);
+        item
+    }
 }
 
 /// Turns the `custom:N` keys of a write item into the `customfields` array Halo replaces
@@ -583,6 +652,61 @@ mod tests {
         untouched.insert("name".into(), json!("Ann"));
         complete_customfields(&mut untouched, &current);
         assert_eq!(Value::Object(untouched), json!({"name": "Ann"}));
+    }
+
+    #[test]
+    fn stored_custom_fields_are_kept_only_when_updates_write_custom_fields() {
+        let values = || {
+            Some(vec![CustomFieldValue {
+                id: 143,
+                name: None,
+                value: json!("Leeds"),
+            }])
+        };
+        let item = || {
+            let mut item = Map::new();
+            item.insert("custom:142".into(), json!("Sales"));
+            item
+        };
+        let always = resolved(&mapping(
+            "    fields:\n      - {from: department, to: {custom_field: CFDepartment}}\n",
+        ));
+        assert!(always.updates_custom_fields());
+        let mut stored = StoredCustomFields::new(&always);
+        stored.keep(5, values());
+        let update = stored.shape(Some(5), item());
+        assert_eq!(
+            Value::Object(update),
+            json!({"customfields": [{"id": 143, "value": "Leeds"}, {"id": 142, "value": "Sales"}]})
+        );
+        let create = stored.shape(None, item());
+        assert_eq!(
+            Value::Object(create),
+            json!({"customfields": [{"id": 142, "value": "Sales"}]})
+        );
+
+        let on_create = resolved(&mapping(
+            "    fields:\n      - {from: department, to: {custom_field: 142}, on: create}\n",
+        ));
+        assert!(!on_create.updates_custom_fields());
+        let mut stored = StoredCustomFields::new(&on_create);
+        stored.keep(5, values());
+        assert!(stored.by_id.is_none(), "nothing held");
+    }
+
+    #[test]
+    fn the_summary_says_what_the_mapping_sets() {
+        let m = resolved(&mapping(
+            "    sites: [{when: {ou: Leeds}, site: Leeds Office}]\n    default_site: skip\n    fields:\n      - {from: department, to: {custom_field: 142}}\n",
+        ));
+        assert_eq!(
+            m.summary(),
+            "1 site rule, default site skip, 1 field mapping"
+        );
+        assert_eq!(
+            resolved(&mapping("    default_site: main\n")).summary(),
+            "the built-in behaviour"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::apply::{self, ApplyError, Shape};
+use super::mapped::withhold_unplaced;
 use super::tenants::TenantTarget;
 use super::{Applied, Context, ImportReport, TargetReport};
 use crate::check::Verdicts;
@@ -237,8 +238,9 @@ pub(super) struct Source {
     pub desired: Vec<Desired>,
     /// Why the read may be incomplete.
     pub problem: Option<String>,
-    /// Source ids the mapping file places on no site: not created
-    /// ([`super::mapped::withhold_unplaced`]).
+    /// The source ids of the records the mapping placed on no site
+    /// ([`super::mapped::ClientMapping::apply`] returned `false`): if new, they are not
+    /// created but skipped ([`super::mapped::withhold_unplaced`]).
     pub unplaced: HashSet<String>,
 }
 
@@ -270,8 +272,8 @@ where
     let cpu_before = thread_cpu_time();
     let mut plan =
         tracing::info_span!("plan").in_scope(|| sync::plan(spec, &source.desired, current, &opts));
+    withhold_unplaced(&mut plan, &source.unplaced);
     let plan_cpu = thread_cpu_time().saturating_sub(cpu_before);
-    super::mapped::withhold_unplaced(&mut plan, &source.unplaced);
     let mut problem = source.problem;
     let mut severity = if problem.is_some() {
         Severity::Failed

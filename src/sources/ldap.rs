@@ -47,10 +47,18 @@ pub struct LdapRead {
     pub incomplete: Option<String>,
 }
 
-/// The attributes to ask for: the mapped ones plus the ids and the account state.
+/// The attributes to ask for: the mapped ones (`LDAP_ATTRIBUTES` and those the mapping
+/// file reads), the ids and the account state, each once (names are case-insensitive).
 fn requested(options: &LdapUsersOptions) -> Vec<String> {
-    let mut attrs: Vec<String> = options.attributes.iter().map(|(_, a)| a.clone()).collect();
-    attrs.extend(["objectGUID", "entryUUID", "userAccountControl"].map(String::from));
+    let mut attrs: Vec<String> = Vec::new();
+    let all = (options.attributes.iter().map(|(_, a)| a.clone()))
+        .chain(options.mapping.properties())
+        .chain(["objectGUID", "entryUUID", "userAccountControl"].map(String::from));
+    for attr in all {
+        if !attrs.iter().any(|a| a.eq_ignore_ascii_case(&attr)) {
+            attrs.push(attr);
+        }
+    }
     attrs
 }
 

@@ -242,7 +242,7 @@ async fn sync_tenant(
 
     // Users in sync are settled as their Halo page arrives: neither side keeps their fields.
     let mut source = PackedSource::new(packed, names).with_extras(extras);
-    let mut stored = StoredCustomFields::default();
+    let mut stored = StoredCustomFields::new(&mapping);
     let read_halo = async {
         let links = Links::read(ctx.halo, client.id).await?;
         let mut disagreement = None;
@@ -255,8 +255,7 @@ async fn sync_tenant(
                 });
                 let mut current = current(&u, link);
                 mapping.current(&u, &mut current);
-                let settled = source.settle(&SPEC, &mut current);
-                if !settled && mapping.writes_custom_fields() {
+                if !source.settle(&SPEC, &mut current) {
                     stored.keep(u.id, u.customfields.take());
                 }
                 current
@@ -274,8 +273,9 @@ async fn sync_tenant(
             });
         }
         stored
-            .complete(ctx.halo, "Users", |id, values| {
+            .complete(ctx.halo, JOB.route, |id, values| {
                 let record = User {
+                    id,
                     customfields: Some(values.to_vec()),
                     ..User::default()
                 };
@@ -283,7 +283,8 @@ async fn sync_tenant(
                     mapping.current(&record, c);
                 }
             })
-            .await?;
+            .await
+            .map_err(|e| Failure::halo_read("users", &e))?;
         Ok(current)
     };
     let current: Vec<Current> = match read_halo.instrument(tracing::info_span!("read_halo")).await {

@@ -19,7 +19,15 @@
 //!   and count as enabled.
 //! * **Partial reads**: an error after some pages syncs what was read and deactivates
 //!   nothing in that run.
+//! * **Mapping file** (`imports.ldap-users`, per client): resolved per client once per run
+//!   ([`super::mapped`]); a section that does not resolve fails that client only. Rules and
+//!   fields read an entry's attributes (first value, names case-insensitive; the read asks
+//!   for every attribute the file names) and the pseudo-properties `dn` (the entry's DN)
+//!   and `ou` (a `when` matches any `OU=` component of the DN; as a field's `from`, the
+//!   innermost one). Custom fields are sent as the complete array, from the values of the
+//!   user as read.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
@@ -29,15 +37,16 @@ use tracing::Instrument;
 pub mod options;
 
 use super::clients::Clients;
+use super::mapped::{ClientMapping, CustomFields, StoredCustomFields, check_clients};
 use super::targets::{
-    Job, Source, Target, TargetKind, halo_read_failed, plan_and_apply, run_targets,
+    Job, Source, Target, TargetKind, fail, halo_read_failed, plan_and_apply, run_targets,
 };
 use super::unit::Import;
 use super::{Context, ImportReport, TargetReport, text};
 use crate::check::Verdicts;
 use crate::config::{Common, Env, Validator};
 use crate::halo::{Client, Halo, HaloError, User};
-use crate::mapping::{ImportMapping, UserSection};
+use crate::mapping::{ImportMapping, Props, UserSection, ou_values};
 use crate::outcome::{Classify, Failure};
 use crate::sources::ldap::{self, LdapUser};
 use crate::sync::{Current, Desired, EntitySpec, Fields};
@@ -83,9 +92,10 @@ impl Import for LdapUsers {
         run(ctx, options).await
     }
 
-    /// The mapped clients, the bind and the search; the link field.
+    /// The mapped clients, the bind and the search; each client's section of the mapping
+    /// file; the link field.
     async fn check(ctx: &Context<'_>, options: &LdapUsersOptions, v: &mut Verdicts) {
-        v.add(Self::NAME, check(options, ctx.halo).await);
+        check(options, ctx.halo, v).await;
         v.add(
             format_args!("{} link field", Self::NAME),
             Ok(format!(
@@ -146,6 +156,23 @@ impl<'a> ClientMap<'a> {
     }
 }
 
+/// An entry's properties for the mapping file's rules and fields: its attributes (first
+/// value; names case-insensitive), `dn` (its DN) and `ou` (the innermost `OU=` component of
+/// the DN; a `when` on `ou` matches any of them, through `dn`).
+impl Props for LdapUser {
+    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        if name.eq_ignore_ascii_case("dn") {
+            Some(Cow::Borrowed(&self.dn))
+        } else if name.eq_ignore_ascii_case("ou") {
+            ou_values(&self.dn).into_iter().next().map(Cow::Owned)
+        } else {
+            self.attrs
+                .get(&name.to_ascii_lowercase())
+                .map(|v| Cow::Borrowed(v.as_str()))
+        }
+    }
+}
+
 /// A directory entry as the Halo user it should be.
 pub fn desired(user: &LdapUser, options: &LdapUsersOptions) -> Desired {
     let value = |attr: &str| {
@@ -199,13 +226,34 @@ fn shape(options: &LdapUsersOptions, mut item: Map<String, Value>) -> Map<String
 }
 
 /// `check`: the mapped clients exist in Halo, the directory binds and the search finds
-/// an entry (one is asked for).
-async fn check(options: &LdapUsersOptions, halo: &Halo) -> Result<String, String> {
-    let clients = halo
-        .clients()
-        .await
-        .map_err(|e| format!("reading Halo clients failed: {e}"))?;
-    ClientMap::new(options, &Clients::new(&clients))?;
+/// an entry (one is asked for); then, per mapped client, its section of the mapping file
+/// resolves (or the names that do not).
+async fn check(options: &LdapUsersOptions, halo: &Halo, v: &mut Verdicts) {
+    let name = LdapUsers::NAME;
+    let clients = match halo.clients().await {
+        Ok(clients) => clients,
+        Err(e) => return v.add(name, Err(format!("reading Halo clients failed: {e}"))),
+    };
+    let index = Clients::new(&clients);
+    let map = match ClientMap::new(options, &index) {
+        Ok(map) => map,
+        Err(e) => return v.add(name, Err(e)),
+    };
+    v.add(name, probe(options).await);
+    check_clients(
+        halo,
+        JOB.route,
+        name,
+        &options.mapping,
+        map.clients(),
+        &[],
+        v,
+    )
+    .await;
+}
+
+/// The bind and the search for one entry.
+async fn probe(options: &LdapUsersOptions) -> Result<String, String> {
     if !ldap::probe(options).await.map_err(|e| e.to_string())? {
         return Err(format!(
             "bound to {}, but LDAP_FILTER {} finds no entry under {}",
@@ -216,6 +264,13 @@ async fn check(options: &LdapUsersOptions, halo: &Halo) -> Result<String, String
         "bound to {} as {} and read an entry under {}",
         options.url, options.bind_dn, options.base_dn
     ))
+}
+
+/// The entries of one client, as read.
+struct Entries {
+    users: Vec<LdapUser>,
+    /// Why the read may be incomplete.
+    problem: Option<String>,
 }
 
 async fn run(ctx: &Context<'_>, options: &LdapUsersOptions) -> ImportReport {
@@ -244,14 +299,11 @@ async fn run(ctx: &Context<'_>, options: &LdapUsersOptions) -> ImportReport {
     let problem = read
         .incomplete
         .map(|p| format!("directory read incomplete: {p}"));
-    let mut by_client: BTreeMap<i64, Vec<Desired>> = BTreeMap::new();
+    let mut by_client: BTreeMap<i64, Vec<LdapUser>> = BTreeMap::new();
     let mut out_of_scope = 0usize;
-    for user in &read.users {
+    for user in read.users {
         match map.client_of(&user.dn) {
-            Some(client) => by_client
-                .entry(client.id)
-                .or_default()
-                .push(desired(user, options)),
+            Some(client) => by_client.entry(client.id).or_default().push(user),
             None => out_of_scope += 1,
         }
     }
@@ -272,27 +324,61 @@ async fn run(ctx: &Context<'_>, options: &LdapUsersOptions) -> ImportReport {
                 id: options.base_dn.clone(),
                 client: client.clone(),
             };
-            let source = Source {
-                desired: by_client.remove(&client.id).unwrap_or_default(),
+            let entries = Entries {
+                users: by_client.remove(&client.id).unwrap_or_default(),
                 problem: problem.clone(),
-                unplaced: Default::default(),
             };
-            (target, source)
+            (target, entries)
         })
         .collect();
     let report = ImportReport::new(JOB.import, SPEC.entity);
-    run_targets(ctx, started, report, targets, async |target, source| {
-        sync_client(ctx, options, target, source).await
+    let custom_fields = CustomFields::default();
+    run_targets(ctx, started, report, targets, async |target, entries| {
+        sync_client(ctx, options, &custom_fields, target, entries).await
     })
     .await
 }
 
+/// One client: its section of the mapping file resolved, its entries mapped, its Halo
+/// users read, planned and applied.
 async fn sync_client(
     ctx: &Context<'_>,
     options: &LdapUsersOptions,
+    custom_fields: &CustomFields,
     target: &Target,
-    source: Source,
+    entries: Entries,
 ) -> TargetReport {
+    let mapping = ClientMapping::of_client(
+        ctx.halo,
+        JOB.route,
+        &options.mapping,
+        &target.client,
+        &[],
+        custom_fields,
+    )
+    .await;
+    let mapping = match mapping {
+        Ok(mapping) => mapping,
+        Err(failure) => return fail(&JOB, target, failure),
+    };
+    let mut unplaced = HashSet::new();
+    let desired: Vec<Desired> = entries
+        .users
+        .into_iter()
+        .map(|user| {
+            let mut d = desired(&user, options);
+            if !mapping.apply(&user, &mut d) {
+                unplaced.insert(d.source_id.clone());
+            }
+            d
+        })
+        .collect();
+    let source = Source {
+        desired,
+        problem: entries.problem,
+        unplaced,
+    };
+
     let client = target.client.id;
     let users = match ctx
         .halo
@@ -303,8 +389,33 @@ async fn sync_client(
         Ok(users) => users,
         Err(e) => return halo_read_failed(&JOB, target, "users", &e),
     };
-    let current: Vec<Current> = users.iter().map(|u| current(u, options)).collect();
-    let shape_item = |_: Option<i64>, item: Map<String, Value>| shape(options, item);
+    // Custom fields the mapping updates are compared, and sent complete: the values of each
+    // user as read are kept (read singly when the list item came without them).
+    let mut stored = StoredCustomFields::new(&mapping);
+    let mut current: Vec<Current> = users
+        .into_iter()
+        .map(|u| {
+            let mut c = current(&u, options);
+            mapping.current(&u, &mut c);
+            stored.keep(u.id, u.customfields);
+            c
+        })
+        .collect();
+    let completed = stored.complete(ctx.halo, JOB.route, |id, values| {
+        let read = User {
+            id,
+            customfields: Some(values.to_vec()),
+            ..User::default()
+        };
+        if let Some(c) = current.iter_mut().find(|c| c.id == id) {
+            mapping.current(&read, c);
+        }
+    });
+    if let Err(e) = completed.await {
+        return halo_read_failed(&JOB, target, "users", &e);
+    }
+    let shape_item =
+        |id: Option<i64>, item: Map<String, Value>| stored.shape(id, shape(options, item));
     let reread = async || -> Result<HashSet<String>, HaloError> {
         let users = ctx.halo.users_of_client(client).await?;
         Ok(users
@@ -396,6 +507,22 @@ mod tests {
         unknown.client = Some("Nobody".into());
         let e = ClientMap::new(&unknown, &index).err().unwrap();
         assert!(e.starts_with("LDAP_CLIENT: no Halo client"), "{e}");
+    }
+
+    #[test]
+    fn entries_offer_their_attributes_dn_and_ou_to_the_mapping() {
+        let user = LdapUser {
+            dn: "uid=ann,OU=Leeds,ou=Staff,dc=corp,dc=example".into(),
+            id: "5f3a".into(),
+            disabled: false,
+            attrs: [("departmentnumber".to_string(), "IT".to_string())].into(),
+        };
+        assert_eq!(user.get("departmentNumber").as_deref(), Some("IT"));
+        assert_eq!(user.get("DN").as_deref(), Some(user.dn.as_str()));
+        assert_eq!(user.get("ou").as_deref(), Some("Leeds"), "the innermost");
+        assert_eq!(user.get("mail"), None);
+        let when: crate::mapping::When = serde_norway::from_str("{ou: Staff}").unwrap();
+        assert!(when.matches(&user), "any OU= component");
     }
 
     #[test]
