@@ -1,20 +1,32 @@
 //! What the asset imports (`intune-devices`, `csv-assets`) share: the plan's pseudo fields
 //! `field:N` for Halo asset fields, the shaping of write items into a complete `fields`
-//! array (Halo replaces that child array wholesale), and asset types by name.
+//! array (Halo replaces that child array wholesale), asset types by name, the mapping
+//! file's asset-type rules and asset-field mappings applied to a source record
+//! ([`AssetMapping`]), their `check`, and the index of a client's users by e-mail (an
+//! asset's people on create).
 //!
 //! The plan knows an asset field `N` as the pseudo field `field:N`, so [`crate::sync`]
 //! compares it like any other field; when one of them changes, the write item gets the
 //! complete `fields` array ([`shape`]): the values read from Halo, the changed ones
 //! replaced, so values the integrator does not own survive.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use serde_json::{Map, Value, json};
 
-use crate::halo::{Asset, AssetField, AssetType, Halo};
-use crate::outcome::Failure;
+use super::text;
+use crate::halo::{Asset, AssetField, AssetType, Halo, User};
+use crate::mapping::{
+    AssetTarget, Catalog, FILE_VAR, FieldKey, FieldMap, FieldTarget, NamedId, On, Props, Resolved,
+    ResolvedField, Section, TypeRule,
+};
+use crate::outcome::{Failure, Severity};
+use crate::sync::{Desired, Fields, Name};
 
 /// Prefix of the plan's pseudo field names for Halo asset fields (`field:12`).
 pub const FIELD_PREFIX: &str = "field:";
 
+/// The plan's name of asset field `id` (`field:12`).
 pub fn field_key(id: i64) -> String {
     format!("{FIELD_PREFIX}{id}")
 }
@@ -76,6 +88,7 @@ pub fn shape(
 }
 
 /// Halo's asset types, read once per run, found by name (trimmed, case-insensitive).
+#[derive(Debug, Default)]
 pub struct AssetTypes(Vec<AssetType>);
 
 impl AssetTypes {
@@ -90,6 +103,7 @@ impl AssetTypes {
             .map_err(|e| Failure::halo_read("asset types", &e))
     }
 
+    /// The id of the type named `name` (trimmed, case-insensitive).
     pub fn find(&self, name: &str) -> Option<i64> {
         let wanted = name.trim();
         self.0
@@ -100,6 +114,26 @@ impl AssetTypes {
                     .is_some_and(|n| n.trim().eq_ignore_ascii_case(wanted))
             })
             .map(|t| t.id)
+    }
+
+    /// The types as the mapping file's names resolve against them ([`Catalog`]).
+    pub fn named(&self) -> Vec<NamedId<'_>> {
+        self.0
+            .iter()
+            .map(|t| NamedId {
+                id: t.id,
+                name: t.name.as_deref().unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// The name of type `id`, for messages.
+    fn name_of(&self, id: i64) -> String {
+        self.0
+            .iter()
+            .find(|t| t.id == id)
+            .and_then(|t| t.name.clone())
+            .unwrap_or_else(|| format!("id {id}"))
     }
 
     /// The names that exist, sorted, for error messages.
@@ -122,26 +156,231 @@ impl AssetTypes {
     }
 }
 
-/// Resolves the asset type named by `var` (once per run, before any tenant).
-pub async fn resolve_asset_type(halo: &Halo, var: &str, name: &str) -> Result<i64, Failure> {
-    AssetTypes::read(halo).await?.require(var, name)
+/// The mapping file's asset rules for one client, resolved to ids: the asset-type rules and
+/// the field mappings to asset fields (`{field: N}`) and asset properties
+/// (`inventory_number`). Custom fields and sites are not this type's.
+#[derive(Debug, Clone, Default)]
+pub struct AssetMapping {
+    resolved: Resolved,
 }
 
-/// `check`: the asset type `name` (from variable `var`) exists and has every field in
-/// `fields` (`(variable, field id)`), so that values written to them are kept by Halo.
-pub async fn check_asset_type(
-    halo: &Halo,
-    var: &str,
-    name: &str,
-    fields: &[(&str, i64)],
-) -> Result<String, String> {
-    let id = resolve_asset_type(halo, var, name)
-        .await
-        .map_err(|f| f.message)?;
-    if fields.is_empty() {
-        return Ok(format!("'{name}' is id {id}"));
+/// The planner's name of a field mapping's target, when it is an asset field or an asset
+/// property.
+fn asset_key(field: &ResolvedField) -> Option<Name> {
+    match &field.key {
+        FieldKey::AssetField(_) | FieldKey::Property(_) => Some(Name::from(field.key.to_string())),
+        FieldKey::CustomField(_) => None,
     }
-    check_type_fields(halo, name, id, fields).await
+}
+
+impl AssetMapping {
+    /// Resolves the client's section against Halo's asset types (and, in `catalog`, the
+    /// client's sites and custom fields). A name that does not resolve fails the client:
+    /// the error names every one (`Partial`: exit 3, the other clients still sync).
+    pub fn resolve<S: Section>(section: &S, catalog: &Catalog<'_>) -> Result<Self, Failure> {
+        section
+            .resolve(catalog)
+            .map(|resolved| AssetMapping { resolved })
+            .map_err(|errors| {
+                let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                Failure::new(
+                    Severity::Partial,
+                    format!("the mapping file does not resolve: {}", errors.join("; ")),
+                )
+            })
+    }
+
+    /// The section as resolved.
+    pub fn resolved(&self) -> &Resolved {
+        &self.resolved
+    }
+
+    /// Whether it maps any asset field (then the assets' `fields` are compared and sent
+    /// back complete).
+    pub fn maps_fields(&self) -> bool {
+        self.resolved
+            .fields
+            .iter()
+            .any(|f| matches!(f.key, FieldKey::AssetField(_)))
+    }
+
+    /// What the mapping adds to a source record: the type of the first matching asset-type
+    /// rule (`assettype_id`, on create only; none matching: the import's default), and the
+    /// mapped properties' values.
+    pub fn apply(&self, props: &dyn Props) -> Mapped {
+        let mut mapped = Mapped::default();
+        if let Some(id) = self.resolved.asset_type(props) {
+            mapped.create_only.insert("assettype_id", Value::from(id));
+        }
+        for field in &self.resolved.fields {
+            let Some(key) = asset_key(field) else {
+                continue;
+            };
+            let value = text(props.get(&field.from).as_deref());
+            match field.on {
+                On::Always => mapped.fields.insert(key, value),
+                On::Create => mapped.create_only.insert(key, value),
+            };
+        }
+        mapped
+    }
+
+    /// Adds the Halo values of the compared (`on: always`) mapped fields to an asset's
+    /// compared `fields`.
+    pub fn current(&self, asset: &Asset, fields: &mut Fields) {
+        for field in &self.resolved.fields {
+            let value = match (&field.key, field.on) {
+                (_, On::Create) => continue,
+                (FieldKey::AssetField(id), On::Always) => field_value(asset, *id),
+                (FieldKey::Property(name), On::Always) if name == "inventory_number" => {
+                    text(asset.inventory_number.as_deref())
+                }
+                _ => continue,
+            };
+            fields.insert(Name::from(field.key.to_string()), value);
+        }
+    }
+}
+
+/// What the mapping file adds to one desired asset ([`AssetMapping::apply`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mapped {
+    /// Compared and written (`on: always`); replaces a built-in field of the same name.
+    pub fields: Fields,
+    /// Written on create only (`on: create`, the asset type); replaces a built-in field of
+    /// the same name, which is then no longer compared.
+    pub create_only: Fields,
+}
+
+impl Mapped {
+    /// Whether it adds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.create_only.is_empty()
+    }
+
+    /// Lays the mapped values onto `desired`, replacing its built-in fields of the same names.
+    pub fn apply_to(&self, desired: &mut Desired) {
+        for (name, value) in self.fields.iter() {
+            desired.fields.insert(*name, value.clone());
+        }
+        for (name, value) in self.create_only.iter() {
+            desired.fields.remove(name);
+            desired.create_only.insert(*name, value.clone());
+        }
+    }
+}
+
+/// Active Halo users of one client by lower-cased e-mail: an asset's people on create.
+pub struct UserIndex(HashMap<String, Vec<i64>>);
+
+impl UserIndex {
+    /// The index of `(e-mail, id)` entries, as [`UserIndex::entry`] makes them.
+    pub fn new(entries: impl IntoIterator<Item = Option<(String, i64)>>) -> Self {
+        let mut index: HashMap<String, Vec<i64>> = HashMap::new();
+        for (email, id) in entries.into_iter().flatten() {
+            index.entry(email).or_default().push(id);
+        }
+        UserIndex(index)
+    }
+
+    /// What the index keeps of a Halo user, mapped as its page arrives: the lower-cased
+    /// e-mail and the id of an active user with an e-mail.
+    pub fn entry(user: User) -> Option<(String, i64)> {
+        let email = user.emailaddress.filter(|_| !user.inactive)?;
+        Some((email.trim().to_lowercase(), user.id))
+    }
+
+    /// The one user with this e-mail (trimmed, case-insensitive); none (or several) → `None`.
+    pub fn find(&self, email: Option<&str>) -> Option<i64> {
+        let email = email.map(str::trim).filter(|e| !e.is_empty())?;
+        match self.0.get(&email.to_lowercase())?.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    }
+}
+
+/// The asset's people on create (`users: [{id}]`), for a user found.
+pub fn people(user: Option<i64>) -> Fields {
+    user.map(|id| ("users", json!([{ "id": id }])))
+        .into_iter()
+        .collect()
+}
+
+/// What `check` verifies of one client's section: the asset types new assets may get (the
+/// default and the rules') exist, and each has every configured and mapped asset field.
+pub struct TypeCheck<'a> {
+    /// The client, for messages.
+    pub client: String,
+    /// The section's asset-type rules.
+    pub rules: &'a [TypeRule],
+    /// The section's field mappings.
+    pub fields: &'a [FieldMap<AssetTarget>],
+}
+
+/// `check`: every asset type the sections' rules name exists (for each client it applies
+/// to), and every asset type new assets may get — `default` (its variable and name) and the
+/// rules' — has every field of `configured` (`(variable, field id)`) and of the sections'
+/// `{field: N}` mappings, so that values written to them are kept by Halo.
+pub async fn check_mapped_types(
+    halo: &Halo,
+    default: (&str, &str),
+    configured: &[(&str, i64)],
+    sections: &[TypeCheck<'_>],
+) -> Result<String, String> {
+    let types = AssetTypes::read(halo).await.map_err(|f| f.message)?;
+    let (var, name) = default;
+    let default_id = types.require(var, name).map_err(|f| f.message)?;
+    // Type id → the fields it must have, each with what asks for it.
+    let mut wanted: BTreeMap<i64, BTreeSet<(String, i64)>> = BTreeMap::new();
+    let builtin = || configured.iter().map(|(v, id)| ((*v).to_string(), *id));
+    wanted.entry(default_id).or_default().extend(builtin());
+    let named = types.named();
+    let mut problems = Vec::new();
+    for section in sections {
+        let catalog = Catalog {
+            client: &section.client,
+            sites: &[],
+            asset_types: &named,
+            custom_fields: &[],
+        };
+        let mapped = section.fields.iter().filter_map(|f| match f.target() {
+            FieldTarget::AssetField(id) => Some((FILE_VAR.to_string(), id.get())),
+            _ => None,
+        });
+        let mapped: Vec<(String, i64)> = mapped.collect();
+        let mut ids = vec![default_id];
+        for rule in section.rules {
+            match catalog.asset_type(&rule.asset_type) {
+                Ok(id) => ids.push(id),
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        for id in ids {
+            let set = wanted.entry(id).or_default();
+            set.extend(builtin());
+            set.extend(mapped.iter().cloned());
+        }
+    }
+    let mut good = Vec::new();
+    for (id, fields) in &wanted {
+        let name = types.name_of(*id);
+        let fields: Vec<(&str, i64)> = fields.iter().map(|(v, id)| (v.as_str(), *id)).collect();
+        if fields.is_empty() {
+            good.push(format!("'{name}' is id {id}"));
+            continue;
+        }
+        match check_type_fields(halo, &name, *id, &fields).await {
+            Ok(line) => good.push(line),
+            Err(e) => problems.push(e),
+        }
+    }
+    problems.dedup();
+    if problems.is_empty() {
+        Ok(good.join("; "))
+    } else {
+        Err(problems.join("; "))
+    }
 }
 
 /// Every field in `wanted` is a field of the asset type `type_name` (id `type_id`).

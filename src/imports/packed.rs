@@ -113,10 +113,23 @@ impl<const P: usize> PackedSource<P> {
     /// fields are dropped, and its source record will be unpacked without them. Returns
     /// whether it was.
     pub fn settle(&mut self, spec: &EntitySpec, current: &mut Current) -> bool {
+        self.settle_completed(spec, current, |_, _| {})
+    }
+
+    /// [`PackedSource::settle`] with `complete` adding to source record `i`, unpacked, what
+    /// the packed record does not hold (e.g. fields of the mapping file), so that it is
+    /// compared whole.
+    pub fn settle_completed(
+        &mut self,
+        spec: &EntitySpec,
+        current: &mut Current,
+        complete: impl FnOnce(usize, &mut Desired),
+    ) -> bool {
         let Some(i) = self.settle.candidate(current) else {
             return false;
         };
-        let desired = self.records[i].unpack(&self.names, true);
+        let mut desired = self.records[i].unpack(&self.names, true);
+        complete(i, &mut desired);
         self.settle.record(spec, i, &desired, current)
     }
 

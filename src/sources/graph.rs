@@ -4,15 +4,18 @@
 //! sent with `ConsistencyLevel: eventual` and `$count=true`, Graph's error envelope turned
 //! into errors carrying code and request id (a tenant's setup told apart from failures).
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use url::Url;
 
 use crate::config::{EntraConfig, EntraCredential, Secret, join};
 use crate::http::{Body, ErrorDetail, HttpClient, HttpError, Request};
+use crate::mapping::Props;
 use crate::token::{AccessToken, TokenCache, TokenResponse};
 
 /// Graph's largest page for users and devices.
@@ -54,7 +57,9 @@ const DEVICES: Route = Route {
     headers: &[],
 };
 
-/// An Intune managed device (`/deviceManagement/managedDevices`).
+/// An Intune managed device (`/deviceManagement/managedDevices`): the properties the import
+/// maps itself, typed, and those the mapping file adds to the `$select` ([`Graph::devices`]),
+/// as sent.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphDevice {
@@ -77,6 +82,51 @@ pub struct GraphDevice {
     pub email_address: Option<String>,
     #[serde(default)]
     pub last_sync_date_time: Option<String>,
+    /// The other selected properties the mapping file reads (only those: see
+    /// [`Graph::devices`]), by Graph's spelling.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl GraphDevice {
+    /// A typed property by its Graph name (compared case-insensitively).
+    fn typed(&self, name: &str) -> Option<Option<&str>> {
+        let value = match name.to_ascii_lowercase().as_str() {
+            "id" => Some(self.id.as_str()),
+            "devicename" => self.device_name.as_deref(),
+            "serialnumber" => self.serial_number.as_deref(),
+            "manufacturer" => self.manufacturer.as_deref(),
+            "model" => self.model.as_deref(),
+            "operatingsystem" => self.operating_system.as_deref(),
+            "osversion" => self.os_version.as_deref(),
+            "userprincipalname" => self.user_principal_name.as_deref(),
+            "emailaddress" => self.email_address.as_deref(),
+            "lastsyncdatetime" => self.last_sync_date_time.as_deref(),
+            _ => return None,
+        };
+        Some(value)
+    }
+}
+
+/// A device's properties for the mapping file's rules and field mappings: the typed ones
+/// and the extra selected ones, names compared case-insensitively. A text, number or
+/// boolean is its text; `null`, an absent property, a list or an object is no value.
+impl Props for GraphDevice {
+    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        if let Some(typed) = self.typed(name) {
+            return typed.map(Cow::Borrowed);
+        }
+        let (_, value) = self
+            .extra
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))?;
+        match value {
+            Value::String(s) => Some(Cow::Borrowed(s.as_str())),
+            Value::Number(n) => Some(Cow::Owned(n.to_string())),
+            Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -494,29 +544,51 @@ impl Graph {
         self.collect(tenant, url, route, None, map).await
     }
 
-    fn devices_url(&self, top: &str) -> Url {
+    /// The first page of devices: [`DEVICE_SELECT`] and the `extra` properties it does not
+    /// have (compared case-insensitively), as written.
+    fn devices_url(&self, top: &str, extra: &[String]) -> Url {
+        let mut select = DEVICE_SELECT.to_string();
+        for name in extra {
+            if !DEVICE_SELECT
+                .split(',')
+                .any(|s| s.eq_ignore_ascii_case(name))
+            {
+                select.push(',');
+                select.push_str(name);
+            }
+        }
         let mut url = join(&self.cfg.graph_url, "v1.0/deviceManagement/managedDevices");
         url.query_pairs_mut()
-            .append_pair("$select", DEVICE_SELECT)
+            .append_pair("$select", &select)
             .append_pair("$top", top);
         url
     }
 
     /// Every Intune managed device of `tenant` (needs `DeviceManagementManagedDevices.Read.All`),
-    /// each mapped by `map` as its page arrives (`None` drops it).
+    /// each mapped by `map` as its page arrives (`None` drops it). `extra` are more
+    /// properties to select (the mapping file's, spelled as written there: Graph's
+    /// `$select` is case-sensitive); a device's [`GraphDevice::extra`] keeps only those.
     pub async fn devices<U>(
         &self,
         tenant: &str,
-        map: impl FnMut(GraphDevice) -> Option<U>,
+        extra: &[String],
+        mut map: impl FnMut(GraphDevice) -> Option<U>,
     ) -> Read<U> {
-        let url = self.devices_url(PAGE_SIZE);
-        self.collect(tenant, url, DEVICES, None, map).await
+        let url = self.devices_url(PAGE_SIZE, extra);
+        let keep = |mut d: GraphDevice| {
+            d.extra
+                .retain(|key, _| extra.iter().any(|e| e.eq_ignore_ascii_case(key)));
+            map(d)
+        };
+        self.collect(tenant, url, DEVICES, None, keep).await
     }
 
-    /// Gets a token for `tenant` and reads one managed device (for `check`).
-    pub async fn probe_devices(&self, tenant: &str) -> Result<usize, GraphError> {
+    /// Gets a token for `tenant` and reads one managed device with the `extra` properties
+    /// (for `check`: Graph refuses a `$select` of a property it does not have).
+    pub async fn probe_devices(&self, tenant: &str, extra: &[String]) -> Result<usize, GraphError> {
+        let url = self.devices_url("1", extra);
         let read = self
-            .collect::<GraphDevice, _>(tenant, self.devices_url("1"), DEVICES, Some(1), Some)
+            .collect::<GraphDevice, _>(tenant, url, DEVICES, Some(1), Some)
             .await;
         match read.error {
             Some(e) => Err(e),

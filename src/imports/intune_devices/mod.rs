@@ -15,26 +15,35 @@
 //!   also replace, wholesale, people set by hand).
 //! * **Asset fields** are the pseudo fields `field:N` of [`super::assets`], shaped into a
 //!   complete `fields` array on write.
+//! * **The mapping file** (`intune-devices` section, per client): a new asset gets the
+//!   type of the first `asset_types` rule matching the device, else `INTUNE_ASSET_TYPE`
+//!   (an existing asset's type is never changed); `fields` map any managed-device property
+//!   (added to the `$select` as written: Graph's names are case-sensitive there) to an
+//!   asset field or `inventory_number`, replacing a built-in mapping to the same target. A
+//!   name that does not resolve fails that tenant's client (exit 3); the others sync.
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tracing::Instrument;
 
 pub mod options;
 
-use super::assets::{check_asset_type, field_key, field_value, resolve_asset_type, shape};
+use super::assets::{
+    AssetMapping, AssetTypes, Mapped, TypeCheck, UserIndex, check_mapped_types, field_key,
+    field_value, people, shape,
+};
 use super::packed::{Packed, PackedSource};
 use super::targets::{
-    Job, Source, Target, check_tenants, halo_read_failed, plan_and_apply, run_tenants,
+    Job, Source, Target, check_tenants, fail, halo_read_failed, plan_and_apply, run_tenants,
     source_records,
 };
 use super::unit::Import;
 use super::{Context, ImportReport, TargetReport, text};
 use crate::check::Verdicts;
 use crate::config::{Common, Env, Validator};
-use crate::halo::{Asset, AssetField, HaloError, User};
-use crate::mapping::{AssetSection, ImportMapping};
+use crate::halo::{Asset, AssetField, HaloError};
+use crate::mapping::{AssetSection, Catalog, ImportMapping};
 use crate::outcome::Failure;
 use crate::sources::graph::{Graph, GraphDevice};
 use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
@@ -56,9 +65,13 @@ const JOB: Job = Job {
     route: "Asset",
 };
 
-/// The `assettype_id` of new assets (`INTUNE_ASSET_TYPE`), resolved once per run.
+/// Halo's asset types and the `assettype_id` of new assets no rule types
+/// (`INTUNE_ASSET_TYPE`), read once per run.
 #[derive(Default)]
-pub struct AssetType(i64);
+pub struct AssetType {
+    types: AssetTypes,
+    default: i64,
+}
 
 impl Import for IntuneDevices {
     const NAME: &'static str = "intune-devices";
@@ -82,9 +95,9 @@ impl Import for IntuneDevices {
         ctx: &Context<'_>,
         options: &IntuneDevicesOptions,
     ) -> Result<AssetType, Failure> {
-        resolve_asset_type(ctx.halo, "INTUNE_ASSET_TYPE", &options.asset_type)
-            .await
-            .map(AssetType)
+        let types = AssetTypes::read(ctx.halo).await?;
+        let default = types.require("INTUNE_ASSET_TYPE", &options.asset_type)?;
+        Ok(AssetType { types, default })
     }
 
     async fn run(
@@ -92,32 +105,53 @@ impl Import for IntuneDevices {
         options: &IntuneDevicesOptions,
         asset_type: &AssetType,
     ) -> ImportReport {
+        let select = options.mapping.properties();
         run_tenants(ctx, &JOB, async |graph: &Graph, target: &Target| {
-            sync_tenant(ctx, options, graph, target, asset_type.0).await
+            sync_tenant(ctx, options, graph, target, asset_type, &select).await
         })
         .await
     }
 
-    /// The asset type, with every configured field; per tenant, devices readable and
-    /// Intune licensed.
+    /// The asset types new assets may get (`INTUNE_ASSET_TYPE` and, per client, the
+    /// mapping file's), each with every configured and mapped field; per tenant, devices
+    /// readable with the mapped properties and Intune licensed.
     async fn check(ctx: &Context<'_>, options: &IntuneDevicesOptions, v: &mut Verdicts) {
-        let result = check_asset_type(
+        let sections: Vec<(String, AssetSection)> = ctx
+            .directory
+            .targets
+            .iter()
+            .map(|t| {
+                let name = t.client.name.as_deref().unwrap_or_default();
+                let section = options.mapping.for_client(t.client.id, name);
+                (t.client.display_name(), section)
+            })
+            .collect();
+        let checks: Vec<TypeCheck<'_>> = sections
+            .iter()
+            .map(|(client, section)| TypeCheck {
+                client: client.clone(),
+                rules: section.asset_types(),
+                fields: section.fields(),
+            })
+            .collect();
+        let result = check_mapped_types(
             ctx.halo,
-            "INTUNE_ASSET_TYPE",
-            &options.asset_type,
+            ("INTUNE_ASSET_TYPE", &options.asset_type),
             &options.fields(),
+            &checks,
         )
         .await;
-        v.add(format_args!("{} asset type", Self::NAME), result);
+        v.add(format_args!("{} asset types", Self::NAME), result);
         if ctx.directory.targets.is_empty() {
             v.add(Self::NAME, Err("no tenant to sync".into()));
         }
+        let select = options.mapping.properties();
         check_tenants(
             ctx,
             v,
             Self::NAME,
             "devices readable, Intune licensed",
-            async |graph, tenant| graph.probe_devices(tenant).await.map(drop),
+            async |graph, tenant| graph.probe_devices(tenant, &select).await.map(drop),
         )
         .await;
     }
@@ -151,36 +185,6 @@ fn owned_fields(options: &IntuneDevicesOptions, device: Option<&GraphDevice>) ->
     .collect()
 }
 
-/// Active Halo users of one client by lower-cased e-mail, for the primary-user link.
-pub struct UserIndex(HashMap<String, Vec<i64>>);
-
-impl UserIndex {
-    /// The index of `(e-mail, id)` entries, as [`UserIndex::entry`] makes them.
-    pub fn new(entries: impl IntoIterator<Item = Option<(String, i64)>>) -> Self {
-        let mut index: HashMap<String, Vec<i64>> = HashMap::new();
-        for (email, id) in entries.into_iter().flatten() {
-            index.entry(email).or_default().push(id);
-        }
-        UserIndex(index)
-    }
-
-    /// What the index keeps of a Halo user, mapped as its page arrives: the lower-cased
-    /// e-mail and the id of an active user with an e-mail.
-    pub fn entry(user: User) -> Option<(String, i64)> {
-        let email = user.emailaddress.filter(|_| !user.inactive)?;
-        Some((email.trim().to_lowercase(), user.id))
-    }
-
-    /// The one user with this e-mail; none (or several) → `None`.
-    fn find(&self, email: Option<&str>) -> Option<i64> {
-        let email = email.map(str::trim).filter(|e| !e.is_empty())?;
-        match self.0.get(&email.to_lowercase())?.as_slice() {
-            [only] => Some(*only),
-            _ => None,
-        }
-    }
-}
-
 /// What finds a device's primary user among the client's Halo users, which are read after
 /// the source.
 pub struct PrimaryUser {
@@ -192,25 +196,29 @@ impl PrimaryUser {
     /// The asset's people on create: the one active user with the device's UPN, else with
     /// its e-mail address; none if there is no such user.
     pub fn create_only(&self, users: &UserIndex) -> Fields {
-        let user = users
-            .find(self.user_principal_name.as_deref())
-            .or_else(|| users.find(self.email_address.as_deref()));
-        user.map(|id| ("users", json!([{ "id": id }])))
-            .into_iter()
-            .collect()
+        people(
+            users
+                .find(self.user_principal_name.as_deref())
+                .or_else(|| users.find(self.email_address.as_deref())),
+        )
     }
 }
 
 /// A managed device as the Halo asset it should be, without its people
-/// ([`PrimaryUser::create_only`] gives them). `None` for a device without an id.
+/// ([`PrimaryUser::create_only`] gives them) and what the mapping file adds (laid on by
+/// [`Mapped::apply_to`]; `None` when nothing). `None` for a device without an id.
 pub fn desired(
     device: GraphDevice,
     options: &IntuneDevicesOptions,
-) -> Option<(Desired, PrimaryUser)> {
+    mapping: &AssetMapping,
+) -> Option<(Desired, PrimaryUser, Option<Box<Mapped>>)> {
     let id = device.id.trim();
     if id.is_empty() {
         return None;
     }
+    let mapped = Some(mapping.apply(&device))
+        .filter(|m| !m.is_empty())
+        .map(Box::new);
     // Collected, not inserted one by one: a device's fields are allocated once, to size.
     let fields: Fields = owned_fields(options, Some(&device))
         .into_iter()
@@ -242,20 +250,33 @@ pub fn desired(
         user_principal_name: device.user_principal_name,
         email_address: device.email_address,
     };
-    Some((desired, user))
+    Some((desired, user, mapped))
 }
 
 /// An asset as compared: the record, and the fields stored in Halo, which only an update of
 /// its fields needs (none once settled: a record in sync gets no field update).
 type Compared = (Current, Option<Vec<AssetField>>);
 
+/// The source records packed, with what the mapping file adds to each (in source order).
+struct Devices {
+    packed: PackedSource<PACKED>,
+    mapped: Vec<Option<Box<Mapped>>>,
+}
+
 fn compare(
     asset: Asset,
     options: &IntuneDevicesOptions,
-    source: &mut PackedSource<PACKED>,
+    mapping: &AssetMapping,
+    source: &mut Devices,
 ) -> Compared {
-    let mut current = current(&asset, options);
-    let stored = (!source.settle(&SPEC, &mut current)).then(|| asset.fields.unwrap_or_default());
+    let mut current = current(&asset, options, mapping);
+    let mapped = &source.mapped;
+    let settled = source.packed.settle_completed(&SPEC, &mut current, |i, d| {
+        if let Some(m) = &mapped[i] {
+            m.apply_to(d);
+        }
+    });
+    let stored = (!settled).then(|| asset.fields.unwrap_or_default());
     (current, stored)
 }
 
@@ -281,9 +302,9 @@ enum ReadAsset {
     Incomplete(Box<Asset>),
 }
 
-/// A Halo asset as the sync engine compares it.
-pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
-    let fields: Fields = owned_fields(options, None)
+/// A Halo asset as the sync engine compares it (with the mapping file's compared fields).
+pub fn current(asset: &Asset, options: &IntuneDevicesOptions, mapping: &AssetMapping) -> Current {
+    let mut fields: Fields = owned_fields(options, None)
         .into_iter()
         .map(|(id, _)| (Name::from(field_key(id)), field_value(asset, id)))
         .chain([(
@@ -291,6 +312,7 @@ pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
             text(asset.inventory_number.as_deref()),
         )])
         .collect();
+    mapping.current(asset, &mut fields);
     let serial_field = options
         .field_serial
         .map(|id| field_value(asset, id))
@@ -316,32 +338,55 @@ async fn sync_tenant(
     options: &IntuneDevicesOptions,
     graph: &Graph,
     target: &Target,
-    asset_type: i64,
+    asset_type: &AssetType,
+    select: &[String],
 ) -> TargetReport {
+    let client = &target.client;
+    let section = options
+        .mapping
+        .for_client(client.id, client.name.as_deref().unwrap_or_default());
+    let types = asset_type.types.named();
+    let catalog = Catalog {
+        client: &client.display_name(),
+        sites: &[],
+        asset_types: &types,
+        custom_fields: &[],
+    };
+    let mapping = match AssetMapping::resolve(&section, &catalog) {
+        Ok(mapping) => mapping,
+        Err(failure) => return fail(&JOB, target, failure),
+    };
     // Each page is mapped as it arrives: the raw Graph devices of a tenant are never all kept,
-    // and the mapped ones are packed. Their primary users go beside them, in the same order.
+    // and the mapped ones are packed. Their primary users and what the mapping file adds go
+    // beside them, in the same order.
     let names = field_names(options);
     let mut primary_users: Vec<PrimaryUser> = Vec::new();
+    let mut mapped: Vec<Option<Box<Mapped>>> = Vec::new();
     let read = graph
-        .devices(&target.id, |d| {
-            let (desired, user) = desired(d, options)?;
+        .devices(&target.id, select, |d| {
+            let (desired, user, extra) = desired(d, options, &mapping)?;
             primary_users.push(user);
+            mapped.push(extra);
             Some(Packed::<PACKED>::new(desired, &names))
         })
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
     primary_users.shrink_to_fit();
+    mapped.shrink_to_fit();
     let (packed, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
         Err(report) => return *report,
     };
 
-    let client = target.client.id;
+    let client = client.id;
     // Field values are compared (and sent back complete) only when fields are mapped.
-    let owns_fields = !owned_fields(options, None).is_empty();
+    let owns_fields = !owned_fields(options, None).is_empty() || mapping.maps_fields();
     // Assets are compared as their page arrives; those in sync keep no fields on either side
     // (see `sync::Settle`), the others their stored fields, for an update's `fields` array.
-    let mut packed = PackedSource::new(packed, names);
+    let mut devices = Devices {
+        packed: PackedSource::new(packed, names),
+        mapped,
+    };
     let read_halo = async {
         let assets = ctx
             .halo
@@ -349,7 +394,7 @@ async fn sync_tenant(
                 if owns_fields && asset.fields.is_none() {
                     ReadAsset::Incomplete(Box::new(asset))
                 } else {
-                    ReadAsset::Compared(compare(asset, options, &mut packed))
+                    ReadAsset::Compared(compare(asset, options, &mapping, &mut devices))
                 }
             })
             .await;
@@ -374,7 +419,7 @@ async fn sync_tenant(
         .map(|a| {
             let (current, fields) = match a {
                 ReadAsset::Compared(compared) => compared,
-                ReadAsset::Incomplete(asset) => compare(*asset, options, &mut packed),
+                ReadAsset::Incomplete(asset) => compare(*asset, options, &mapping, &mut devices),
             };
             if let Some(fields) = fields {
                 stored.insert(current.id, fields);
@@ -388,6 +433,7 @@ async fn sync_tenant(
     };
     // People are written on create only, and a settled asset is matched, never created: they
     // are looked up for the others, and the users dropped before the records are unpacked.
+    let Devices { packed, mapped } = devices;
     let people: Vec<(usize, Fields)> = primary_users
         .iter()
         .zip(packed.settled())
@@ -396,13 +442,20 @@ async fn sync_tenant(
         .map(|(i, (user, _))| (i, user.create_only(&users)))
         .collect();
     drop((users, primary_users));
+    let settled = packed.settled().to_vec();
     let mut desired = packed.into_desired();
     for (i, create_only) in people {
         desired[i].create_only = create_only;
     }
+    // What the mapping file adds, to the records not settled (a settled one is unchanged).
+    for ((d, extra), settled) in desired.iter_mut().zip(mapped).zip(settled) {
+        if let Some(extra) = extra.filter(|_| !settled) {
+            extra.apply_to(d);
+        }
+    }
     let shape_item = |id: Option<i64>, item: Map<String, Value>| match id {
         Some(id) => shape(stored.get(&id).map(Vec::as_slice), None, item),
-        None => shape(None, Some(asset_type), item),
+        None => shape(None, Some(asset_type.default), item),
     };
     let reread = async || -> Result<HashSet<String>, HaloError> {
         let assets = ctx.halo.assets_of_client(client).await?;
@@ -427,6 +480,7 @@ async fn sync_tenant(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::halo::User;
     use crate::imports::assets::FIELD_PREFIX;
     use crate::sync::{PlanOptions, plan};
     use serde_json::json;
@@ -455,12 +509,19 @@ mod tests {
         fn with_user(self, users: &UserIndex) -> Desired;
     }
 
-    impl WithUser for (Desired, PrimaryUser) {
+    impl WithUser for (Desired, PrimaryUser, Option<Box<Mapped>>) {
         fn with_user(self, users: &UserIndex) -> Desired {
-            let (mut desired, user) = self;
+            let (mut desired, user, mapped) = self;
             desired.create_only = user.create_only(users);
+            if let Some(mapped) = mapped {
+                mapped.apply_to(&mut desired);
+            }
             desired
         }
+    }
+
+    fn none() -> AssetMapping {
+        AssetMapping::default()
     }
 
     fn users() -> UserIndex {
@@ -480,7 +541,7 @@ mod tests {
 
     #[test]
     fn mapping_follows_the_design_table() {
-        let d = desired(device(DEVICE), &options())
+        let d = desired(device(DEVICE), &options(), &none())
             .unwrap()
             .with_user(&users());
         assert_eq!(d.source_id, "dev-1");
@@ -505,7 +566,7 @@ mod tests {
             let d = device(&format!(
                 r#"{{"id":"d","userPrincipalName":"{upn}","emailAddress":"{mail}"}}"#
             ));
-            desired(d, &options())
+            desired(d, &options(), &none())
                 .unwrap()
                 .with_user(&users())
                 .create_only
@@ -523,13 +584,14 @@ mod tests {
 
     #[test]
     fn unconfigured_fields_are_not_owned() {
-        let d = desired(device(DEVICE), &IntuneDevicesOptions::default())
+        let d = desired(device(DEVICE), &IntuneDevicesOptions::default(), &none())
             .map(|d| d.with_user(&users()))
             .unwrap();
         assert!(!d.fields.keys().any(|k| k.starts_with(FIELD_PREFIX)));
         let c = current(
             &asset(r#"{"id":1,"fields":[{"id":10,"value":"x"}]}"#),
             &IntuneDevicesOptions::default(),
+            &none(),
         );
         assert!(!c.fields.keys().any(|k| k.starts_with(FIELD_PREFIX)));
     }
@@ -537,11 +599,17 @@ mod tests {
     #[test]
     fn serial_comes_from_its_field_else_key_field() {
         let a = asset(r#"{"id":1,"key_field":"KEY","fields":[{"id":10,"value":"SNF"}]}"#);
-        assert_eq!(current(&a, &options()).secondary.as_deref(), Some("SNF"));
-        let a = asset(r#"{"id":1,"key_field":"KEY","fields":[{"id":10,"value":""}]}"#);
-        assert_eq!(current(&a, &options()).secondary.as_deref(), Some("KEY"));
         assert_eq!(
-            current(&a, &IntuneDevicesOptions::default())
+            current(&a, &options(), &none()).secondary.as_deref(),
+            Some("SNF")
+        );
+        let a = asset(r#"{"id":1,"key_field":"KEY","fields":[{"id":10,"value":""}]}"#);
+        assert_eq!(
+            current(&a, &options(), &none()).secondary.as_deref(),
+            Some("KEY")
+        );
+        assert_eq!(
+            current(&a, &IntuneDevicesOptions::default(), &none())
                 .secondary
                 .as_deref(),
             Some("KEY")
@@ -560,10 +628,10 @@ mod tests {
             max_deactivations: 50,
             max_deactivation_percent: 10.0,
         };
-        let d = desired(device(DEVICE), &options())
+        let d = desired(device(DEVICE), &options(), &none())
             .unwrap()
             .with_user(&users());
-        let plan = plan(&SPEC, &[d], &[current(&a, &options())], &opts);
+        let plan = plan(&SPEC, &[d], &[current(&a, &options(), &none())], &opts);
         assert_eq!(plan.updates.len(), 1);
         let changes: Vec<&str> = plan.updates[0].changes.keys().map(|k| k.as_str()).collect();
         assert_eq!(changes, ["field:11", "field:12", "field:13"]);
