@@ -17,7 +17,7 @@ use crate::config::{HaloConfig, Secret, join};
 use crate::http::{Body, HttpClient, HttpError, Request};
 use crate::token::{AccessToken, TokenCache, TokenResponse};
 
-pub use model::{Asset, AssetField, AssetType, Client, Ticket, User};
+pub use model::{Asset, AssetField, AssetType, Client, CustomFieldValue, Site, Ticket, User};
 
 /// Largest page asked for; servers cap it silently (100 is common) and paging adapts.
 const PAGE_SIZE: usize = 1000;
@@ -118,6 +118,11 @@ impl HasId for Client {
     }
 }
 impl HasId for Ticket {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+impl HasId for Site {
     fn id(&self) -> i64 {
         self.id
     }
@@ -447,6 +452,53 @@ impl Halo {
             asset.fields = full.fields;
         }
         Ok(())
+    }
+
+    /// Every site of a client, inactive ones included (a name must not match an inactive
+    /// site, and must not be taken for unknown either).
+    pub async fn sites_of_client(&self, client_id: i64) -> Result<Vec<Site>, HaloError> {
+        self.list(
+            "Site",
+            &[
+                ("client_id", client_id.to_string()),
+                ("includeinactive", "true".into()),
+            ],
+        )
+        .await
+    }
+
+    /// The custom field definitions of an entity (`Users`, `Asset`), as its full model lists
+    /// them on any one record (id and name of each); none when the entity has no record.
+    pub async fn custom_fields(&self, entity: &str) -> Result<Vec<CustomFieldValue>, HaloError> {
+        #[derive(Deserialize)]
+        struct Any {
+            #[serde(deserialize_with = "model::id")]
+            id: i64,
+        }
+        #[derive(Deserialize)]
+        struct Full {
+            #[serde(default)]
+            customfields: Option<Vec<CustomFieldValue>>,
+        }
+        let Some(first) = self.first_page::<Any>(entity, &[], 1).await?.pop() else {
+            return Ok(Vec::new());
+        };
+        let full: Full = self.record(entity, first.id).await?;
+        Ok(full.customfields.unwrap_or_default())
+    }
+
+    /// One record by id, in its full model (`GET /api/{entity}/{id}`).
+    pub async fn record<T: DeserializeOwned>(&self, entity: &str, id: i64) -> Result<T, HaloError> {
+        let resp = self
+            .send(
+                Method::GET,
+                self.api_url(&format!("{entity}/{id}")),
+                &format!("/api/{entity}/{{id}}"),
+                None,
+                true,
+            )
+            .await?;
+        Ok(resp.json()?)
     }
 
     /// Every asset type (`/api/AssetType` answers a bare array).

@@ -131,6 +131,10 @@ pub struct User {
     pub phonenumber: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
     pub mobilenumber: Option<String>,
+    /// The user's custom field values; `None` when the response had no `customfields`
+    /// (unknown, not empty).
+    #[serde(default)]
+    pub customfields: Option<Vec<CustomFieldValue>>,
     /// Every other property as sent (e.g. `other5`, where `LDAP_LINK_FIELD` may point).
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -159,6 +163,30 @@ impl User {
         };
         typed.clone()
     }
+}
+
+/// One value of a record's `customfields` child array (Halo's `CustomField`, of which only
+/// `id`, `name` and `value` are read); the value is kept as Halo sent it, so that values the
+/// integrator does not own are sent back unchanged (the array is replaced wholesale).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct CustomFieldValue {
+    #[serde(deserialize_with = "id")]
+    pub id: i64,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub value: serde_json::Value,
+}
+
+/// A site of a client (`Site_List`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Site {
+    #[serde(deserialize_with = "id")]
+    pub id: i64,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    pub inactive: bool,
 }
 
 /// One value of an asset's `fields` child array (`{id, value}`); the value is kept as Halo
@@ -197,6 +225,9 @@ pub struct Asset {
     /// left out of a list item).
     #[serde(default)]
     pub fields: Option<Vec<AssetField>>,
+    /// The asset's custom field values; `None` when the response had none (unknown).
+    #[serde(default)]
+    pub customfields: Option<Vec<CustomFieldValue>>,
 }
 
 /// A ticket (`Faults`) as the problem tickets read them back.

@@ -10,6 +10,7 @@ pub mod csv_assets;
 pub mod entra_users;
 pub mod intune_devices;
 pub mod ldap_users;
+pub mod mapped;
 mod packed;
 pub(crate) mod registry;
 pub mod targets;

@@ -237,6 +237,9 @@ pub(super) struct Source {
     pub desired: Vec<Desired>,
     /// Why the read may be incomplete.
     pub problem: Option<String>,
+    /// Source ids the mapping file places on no site: not created
+    /// ([`super::mapped::withhold_unplaced`]).
+    pub unplaced: HashSet<String>,
 }
 
 /// Plans and applies one target. `reread` lists the source ids linked in Halo now (create
@@ -268,6 +271,7 @@ where
     let mut plan =
         tracing::info_span!("plan").in_scope(|| sync::plan(spec, &source.desired, current, &opts));
     let plan_cpu = thread_cpu_time().saturating_sub(cpu_before);
+    super::mapped::withhold_unplaced(&mut plan, &source.unplaced);
     let mut problem = source.problem;
     let mut severity = if problem.is_some() {
         Severity::Failed

@@ -94,6 +94,29 @@ pub enum ResolveError {
     },
 }
 
+impl ResolveError {
+    /// Whether it is about a custom field: resolving against the definitions may clear it.
+    pub fn is_custom_field(&self) -> bool {
+        match self {
+            ResolveError::NotFound { what, .. }
+            | ResolveError::Ambiguous { what, .. }
+            | ResolveError::UnknownId { what, .. } => *what == "custom field",
+            ResolveError::Inactive { .. } | ResolveError::DuplicateField { .. } => false,
+        }
+    }
+
+    /// Whether it is about a site: resolving against the client's sites may clear it.
+    pub fn is_site(&self) -> bool {
+        match self {
+            ResolveError::NotFound { what, .. }
+            | ResolveError::Ambiguous { what, .. }
+            | ResolveError::UnknownId { what, .. } => *what == "site",
+            ResolveError::Inactive { .. } => true,
+            ResolveError::DuplicateField { .. } => false,
+        }
+    }
+}
+
 /// How many known names a [`ResolveError::NotFound`] lists.
 pub const KNOWN_SHOWN: usize = 20;
 

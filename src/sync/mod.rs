@@ -130,6 +130,9 @@ pub struct Update {
     /// Only the fields to write: changed values, the link field when the record was matched
     /// by its secondary key, and `"inactive": false` on reactivation.
     pub changes: Fields,
+    /// What Halo held before, for each field of `changes` (`null` = no value): the plan
+    /// file shows every change as old → new.
+    pub previous: Fields,
     /// The record was inactive and is reactivated by this update.
     pub reactivate: bool,
 }
@@ -209,6 +212,9 @@ pub enum SkipReason {
         key: String,
         linked: Vec<LinkedRecord>,
     },
+    /// Not in Halo, and the mapping file places it on no site (no site rule matches and
+    /// `default_site` is `skip`): not created.
+    NoSite,
     /// Several source records claim the same unlinked Halo record by secondary key; none of
     /// them is linked to it, so neither clobbers the other.
     ContestedSecondary {
@@ -230,6 +236,10 @@ impl fmt::Display for SkipReason {
             ),
             Self::DisabledNotInHalo => f.write_str(
                 "disabled in the source and not in Halo; disabled records are never created",
+            ),
+            Self::NoSite => f.write_str(
+                "not in Halo, and no site rule of the mapping file matches it (default_site: \
+                 skip); add a rule or a default site to create it",
             ),
             Self::AmbiguousLink { ids } => write!(
                 f,
@@ -471,11 +481,25 @@ pub fn plan(
             disabled_active.insert(matched.current, di);
         }
         if !changes.is_empty() {
+            let previous = changes
+                .keys()
+                .map(|&name| {
+                    let before = match &*name {
+                        INACTIVE_FIELD => Value::Bool(c.inactive),
+                        link if link == spec.link_field => {
+                            c.source_id.clone().map_or(Value::Null, Value::String)
+                        }
+                        _ => c.fields.get(&name).cloned().unwrap_or(Value::Null),
+                    };
+                    (name, before)
+                })
+                .collect();
             plan.updates.push(Update {
                 id: c.id,
                 source_id: d.source_id.clone(),
                 label: d.label.clone(),
                 changes,
+                previous,
                 reactivate,
             });
         } else if disabled_active.contains_key(&matched.current) {

@@ -1068,6 +1068,7 @@ fn plan_serializes_readably() {
                 "source_id": "a",
                 "label": "ann@x.com",
                 "changes": {"inactive": false},
+                "previous": {"inactive": true},
                 "reactivate": true,
             }],
             "deactivations": [],

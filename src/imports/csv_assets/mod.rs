@@ -812,6 +812,7 @@ async fn sync_client(
     let source = Source {
         desired,
         problem: None,
+        unplaced: Default::default(),
     };
     plan_and_apply(
         ctx,

@@ -227,7 +227,11 @@ async fn sync_tenant(
 
     // The same link source as the first read: the report.
     let reread = async || Links::reread(ctx.halo, client).await;
-    let source = Source { desired, problem };
+    let source = Source {
+        desired,
+        problem,
+        unplaced: Default::default(),
+    };
     plan_and_apply(ctx, &JOB, target, source, &current, None, reread).await
 }
 

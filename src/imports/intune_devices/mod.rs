@@ -464,7 +464,11 @@ async fn sync_tenant(
             .filter_map(|a| a.intune_id.as_ref().map(|s| s.trim().to_ascii_lowercase()))
             .collect())
     };
-    let source = Source { desired, problem };
+    let source = Source {
+        desired,
+        problem,
+        unplaced: Default::default(),
+    };
     plan_and_apply(
         ctx,
         &JOB,

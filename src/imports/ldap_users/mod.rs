@@ -275,6 +275,7 @@ async fn run(ctx: &Context<'_>, options: &LdapUsersOptions) -> ImportReport {
             let source = Source {
                 desired: by_client.remove(&client.id).unwrap_or_default(),
                 problem: problem.clone(),
+                unplaced: Default::default(),
             };
             (target, source)
         })
