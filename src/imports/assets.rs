@@ -14,14 +14,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
 
-use super::text;
-use crate::halo::{Asset, AssetField, AssetType, Halo, User};
+use super::mapped::{ClientMapping, complete_customfields};
+use crate::halo::{Asset, AssetField, AssetType, CustomFieldValue, Halo, User};
 use crate::mapping::{
-    AssetTarget, Catalog, FILE_VAR, FieldKey, FieldMap, FieldTarget, NamedId, On, Props, Resolved,
-    ResolvedField, Section, TypeRule,
+    AssetTarget, Catalog, FILE_VAR, FieldMap, FieldTarget, NamedId, Props, TypeRule,
 };
-use crate::outcome::{Failure, Severity};
-use crate::sync::{Desired, Fields, Name};
+use crate::outcome::Failure;
+use crate::sync::{Desired, Fields};
 
 /// Prefix of the plan's pseudo field names for Halo asset fields (`field:12`).
 pub const FIELD_PREFIX: &str = "field:";
@@ -41,14 +40,35 @@ pub fn field_value(asset: &Asset, id: i64) -> Value {
         .map_or(Value::Null, |f| f.value.clone())
 }
 
+/// An asset's child arrays as read, which an update sends back complete.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stored<'a> {
+    /// Its asset fields.
+    pub fields: &'a [AssetField],
+    /// Its custom fields.
+    pub customfields: &'a [CustomFieldValue],
+}
+
+impl<'a> Stored<'a> {
+    /// The child arrays of `asset` (none that it was read without).
+    pub fn of(asset: &'a Asset) -> Self {
+        Stored {
+            fields: asset.fields.as_deref().unwrap_or_default(),
+            customfields: asset.customfields.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
 /// Builds a write item: moves the plan's `field:N` values into a complete `fields` array
-/// (starting from `stored`, the asset's fields as read, for an update) and gives new assets
-/// `asset_type` as their `assettype_id` unless the item already names one.
+/// and its `custom:N` values into a complete `customfields` array (starting from `stored`,
+/// the asset's arrays as read, for an update; from nothing for a create) and gives new
+/// assets `asset_type` as their `assettype_id` unless the item already names one.
 pub fn shape(
-    stored: Option<&[AssetField]>,
+    stored: Stored<'_>,
     asset_type: Option<i64>,
     mut item: Map<String, Value>,
 ) -> Map<String, Value> {
+    complete_customfields(&mut item, stored.customfields);
     let keys: Vec<String> = item
         .keys()
         .filter(|k| k.starts_with(FIELD_PREFIX))
@@ -56,7 +76,7 @@ pub fn shape(
         .collect();
     if !keys.is_empty() {
         let mut fields: Vec<(i64, Value)> = stored
-            .unwrap_or_default()
+            .fields
             .iter()
             .map(|f| (f.id, f.value.clone()))
             .collect();
@@ -81,7 +101,7 @@ pub fn shape(
         );
     }
     if let Some(asset_type) = asset_type {
-        item.entry("assettype_id")
+        item.entry(ASSET_TYPE)
             .or_insert_with(|| Value::from(asset_type));
     }
     item
@@ -156,93 +176,32 @@ impl AssetTypes {
     }
 }
 
-/// The mapping file's asset rules for one client, resolved to ids: the asset-type rules and
-/// the field mappings to asset fields (`{field: N}`) and asset properties
-/// (`inventory_number`). Custom fields and sites are not this type's.
-#[derive(Debug, Clone, Default)]
-pub struct AssetMapping {
-    resolved: Resolved,
+/// Lays onto `desired` what the client's mapping says for its source record `props`: the
+/// mapped fields and the site ([`ClientMapping::apply`]) and, when the record names no
+/// type itself (no `assettype_id` value), the type of the first matching asset-type rule,
+/// on create only (none matching: the import's default, added by [`shape`]). Returns
+/// `false` when a new asset would be placed on no site (`default_site: skip`).
+pub fn apply_mapping(mapping: &ClientMapping, props: &dyn Props, desired: &mut Desired) -> bool {
+    let placed = mapping.apply(props, desired);
+    let typed = desired.fields.get(ASSET_TYPE).is_some_and(|v| !v.is_null());
+    if let Some(id) = mapping.asset_type(props).filter(|_| !typed) {
+        desired.fields.remove(ASSET_TYPE);
+        desired.create_only.insert(ASSET_TYPE, Value::from(id));
+    }
+    placed
 }
 
-/// The planner's name of a field mapping's target, when it is an asset field or an asset
-/// property.
-fn asset_key(field: &ResolvedField) -> Option<Name> {
-    match &field.key {
-        FieldKey::AssetField(_) | FieldKey::Property(_) => Some(Name::from(field.key.to_string())),
-        FieldKey::CustomField(_) => None,
-    }
+/// Whether the mapping compares asset fields (then the assets' `fields` must be read).
+pub fn compares_asset_fields(mapping: &ClientMapping) -> bool {
+    mapping
+        .compared()
+        .any(|name| name.starts_with(FIELD_PREFIX))
 }
 
-impl AssetMapping {
-    /// Resolves the client's section against Halo's asset types (and, in `catalog`, the
-    /// client's sites and custom fields). A name that does not resolve fails the client:
-    /// the error names every one (`Partial`: exit 3, the other clients still sync).
-    pub fn resolve<S: Section>(section: &S, catalog: &Catalog<'_>) -> Result<Self, Failure> {
-        section
-            .resolve(catalog)
-            .map(|resolved| AssetMapping { resolved })
-            .map_err(|errors| {
-                let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                Failure::new(
-                    Severity::Partial,
-                    format!("the mapping file does not resolve: {}", errors.join("; ")),
-                )
-            })
-    }
+/// The planner's name of an asset's type.
+pub const ASSET_TYPE: &str = "assettype_id";
 
-    /// The section as resolved.
-    pub fn resolved(&self) -> &Resolved {
-        &self.resolved
-    }
-
-    /// Whether it maps any asset field (then the assets' `fields` are compared and sent
-    /// back complete).
-    pub fn maps_fields(&self) -> bool {
-        self.resolved
-            .fields
-            .iter()
-            .any(|f| matches!(f.key, FieldKey::AssetField(_)))
-    }
-
-    /// What the mapping adds to a source record: the type of the first matching asset-type
-    /// rule (`assettype_id`, on create only; none matching: the import's default), and the
-    /// mapped properties' values.
-    pub fn apply(&self, props: &dyn Props) -> Mapped {
-        let mut mapped = Mapped::default();
-        if let Some(id) = self.resolved.asset_type(props) {
-            mapped.create_only.insert("assettype_id", Value::from(id));
-        }
-        for field in &self.resolved.fields {
-            let Some(key) = asset_key(field) else {
-                continue;
-            };
-            let value = text(props.get(&field.from).as_deref());
-            match field.on {
-                On::Always => mapped.fields.insert(key, value),
-                On::Create => mapped.create_only.insert(key, value),
-            };
-        }
-        mapped
-    }
-
-    /// Adds the Halo values of the compared (`on: always`) mapped fields to an asset's
-    /// compared `fields`.
-    pub fn current(&self, asset: &Asset, fields: &mut Fields) {
-        for field in &self.resolved.fields {
-            let value = match (&field.key, field.on) {
-                (_, On::Create) => continue,
-                (FieldKey::AssetField(id), On::Always) => field_value(asset, *id),
-                (FieldKey::Property(name), On::Always) if name == "inventory_number" => {
-                    text(asset.inventory_number.as_deref())
-                }
-                _ => continue,
-            };
-            fields.insert(Name::from(field.key.to_string()), value);
-        }
-    }
-}
-
-/// What the mapping file adds to one desired asset ([`AssetMapping::apply`]).
+/// What the mapping file adds to one desired asset, kept beside a record packed without it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Mapped {
     /// Compared and written (`on: always`); replaces a built-in field of the same name.
@@ -253,6 +212,25 @@ pub struct Mapped {
 }
 
 impl Mapped {
+    /// What [`apply_mapping`] adds to a record, apart from any record; the flag is its
+    /// result.
+    pub fn of(mapping: &ClientMapping, props: &dyn Props) -> (Mapped, bool) {
+        let mut scratch = Desired {
+            source_id: String::new(),
+            secondary: None,
+            label: String::new(),
+            enabled: true,
+            fields: Fields::new(),
+            create_only: Fields::new(),
+        };
+        let placed = apply_mapping(mapping, props, &mut scratch);
+        let mapped = Mapped {
+            fields: scratch.fields,
+            create_only: scratch.create_only,
+        };
+        (mapped, placed)
+    }
+
     /// Whether it adds nothing.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.create_only.is_empty()
@@ -433,7 +411,7 @@ mod tests {
         let mut item = Map::new();
         item.insert("field:10".into(), json!("new"));
         item.insert("field:11".into(), json!("added"));
-        let shaped = shape(a.fields.as_deref(), None, item);
+        let shaped = shape(Stored::of(&a), None, item);
         assert_eq!(
             Value::Object(shaped),
             json!({"fields": [
@@ -450,9 +428,9 @@ mod tests {
     fn items_without_field_changes_carry_no_fields_and_creates_get_the_type() {
         let mut item = Map::new();
         item.insert("inventory_number".into(), json!("PC"));
-        let update = shape(Some(&[]), None, item.clone());
+        let update = shape(Stored::default(), None, item.clone());
         assert_eq!(Value::Object(update), json!({"inventory_number": "PC"}));
-        let create = shape(None, Some(5), item);
+        let create = shape(Stored::default(), Some(5), item);
         assert_eq!(
             Value::Object(create),
             json!({"inventory_number": "PC", "assettype_id": 5})

@@ -51,10 +51,11 @@ use tracing::Instrument;
 pub mod options;
 
 use super::assets::{
-    AssetMapping, AssetTypes, TypeCheck, UserIndex, check_mapped_types, field_key, field_value,
-    people, shape,
+    AssetTypes, Stored, TypeCheck, UserIndex, apply_mapping, check_mapped_types, field_key,
+    field_value, people, shape,
 };
 use super::clients::Clients;
+use super::mapped::{ClientMapping, CustomFields, SITE_FIELD};
 use super::targets::{
     Job, Source, Target, TargetKind, fail, halo_read_failed, plan_and_apply, run_targets,
 };
@@ -62,8 +63,8 @@ use super::unit::Import;
 use super::{Context, ImportReport, TargetReport, text};
 use crate::check::Verdicts;
 use crate::config::{Common, Env, Validator};
-use crate::halo::{Asset, AssetField, Client, HaloError};
-use crate::mapping::{Catalog, CsvSection, ImportMapping};
+use crate::halo::{Asset, Client, Halo, HaloError, Site};
+use crate::mapping::{Catalog, CsvSection, ImportMapping, SiteInfo};
 use crate::outcome::{Failure, Severity};
 use crate::sources::spreadsheet::{self, Table};
 use crate::sync::{Current, Desired, EntitySpec, Fields};
@@ -215,32 +216,43 @@ pub struct Rejected {
 /// The mapping file's section in force for one client, resolved.
 pub struct ClientSection {
     section: CsvSection,
-    mapping: AssetMapping,
+    mapping: ClientMapping,
     /// The index of the status column in the file, when the section names one.
     status: Option<usize>,
     /// The index of the user column in the file, when the section names one.
     user: Option<usize>,
+    /// The index of the site column in the file and the client's sites, when the section
+    /// names one.
+    site: Option<(usize, Vec<Site>)>,
+}
+
+/// What a client's section resolves against: Halo's asset types and asset custom fields.
+pub struct Halos<'a> {
+    pub halo: &'a Halo,
+    pub types: &'a AssetTypes,
+    pub custom_fields: &'a CustomFields,
 }
 
 impl ClientSection {
-    /// Resolves `client`'s section against Halo's asset types and the file's header: a
-    /// name that does not resolve, or a special column the header lacks, fails the client.
-    fn resolve(
+    /// Resolves `client`'s section against Halo and the file's header: a name that does
+    /// not resolve, or a special column the header lacks, fails the client.
+    async fn resolve(
         options: &CsvAssetsOptions,
         table: &Table,
-        types: &AssetTypes,
+        against: &Halos<'_>,
         client: &Client,
     ) -> Result<ClientSection, Failure> {
         let name = client.name.as_deref().unwrap_or_default();
         let section = options.mapping.for_client(client.id, name);
-        let types = types.named();
-        let catalog = Catalog {
-            client: &client.display_name(),
-            sites: &[],
-            asset_types: &types,
-            custom_fields: &[],
-        };
-        let mapping = AssetMapping::resolve(&section, &catalog)?;
+        let types = against.types.named();
+        let mapping = ClientMapping::resolve(
+            against.halo,
+            &section,
+            client,
+            &types,
+            against.custom_fields,
+        )
+        .await?;
         let columns = section.columns();
         let column = |key: &str, header: Option<String>| -> Result<Option<usize>, Failure> {
             let Some(header) = header else {
@@ -260,58 +272,116 @@ impl ClientSection {
         };
         let status = column("status", columns.status)?;
         let user = column("user", columns.user)?;
+        let site = match column("site", columns.site)? {
+            None => None,
+            Some(index) => {
+                let sites = against.halo.sites_of_client(client.id).await;
+                let sites = sites.map_err(|e| Failure::halo_read("sites", &e))?;
+                Some((index, sites))
+            }
+        };
         Ok(ClientSection {
             section,
             mapping,
             status,
             user,
+            site,
         })
     }
 
-    /// The Halo value of the fields this section compares (besides `CSV_ASSETS_COLUMNS`'s).
-    fn current(&self, asset: &Asset, fields: &mut Fields) {
-        self.mapping.current(asset, fields);
+    /// Gives `current` the Halo values this section compares (besides those of
+    /// `CSV_ASSETS_COLUMNS`): the mapping's, the status and the site.
+    fn current(&self, asset: &Asset, current: &mut Current) {
+        self.mapping.current(asset, current);
         if self.status.is_some() {
-            fields.insert(
-                "status_id",
-                asset.status_id.map_or(Value::Null, Value::from),
-            );
+            let status = asset.status_id.map_or(Value::Null, Value::from);
+            current.fields.insert("status_id", status);
+        }
+        if self.site.is_some() {
+            let site = asset.site_id.map_or(Value::Null, Value::from);
+            current.fields.insert(SITE_FIELD, site);
         }
     }
 }
 
-/// The sections of the file's clients, each resolved when first needed.
-pub struct Sections<'a> {
-    options: &'a CsvAssetsOptions,
-    table: &'a Table,
-    types: &'a AssetTypes,
-    resolved: HashMap<i64, Result<ClientSection, Failure>>,
+/// The id of the client's site named `name` (the mapping file's lookup: exact,
+/// case-insensitive, active sites only), or why there is none.
+fn site_named(client: &Client, sites: &[Site], name: &str) -> Result<i64, String> {
+    let infos: Vec<SiteInfo<'_>> = sites
+        .iter()
+        .map(|s| SiteInfo {
+            id: s.id,
+            name: s.name.as_deref().unwrap_or_default(),
+            inactive: s.inactive,
+        })
+        .collect();
+    let catalog = Catalog {
+        client: &client.display_name(),
+        sites: &infos,
+        asset_types: &[],
+        custom_fields: &[],
+    };
+    catalog.site_named(name).map_err(|e| e.to_string())
 }
 
-impl<'a> Sections<'a> {
-    pub fn new(options: &'a CsvAssetsOptions, table: &'a Table, types: &'a AssetTypes) -> Self {
-        Sections {
-            options,
-            table,
-            types,
-            resolved: HashMap::new(),
+/// The sections of the clients `wanted` names, each resolved (or why not), by client id.
+pub async fn resolve_sections(
+    options: &CsvAssetsOptions,
+    table: &Table,
+    against: &Halos<'_>,
+    wanted: &[&Client],
+) -> Sections {
+    let mut sections = Sections::new();
+    for client in wanted {
+        if let std::collections::hash_map::Entry::Vacant(slot) = sections.entry(client.id) {
+            slot.insert(ClientSection::resolve(options, table, against, client).await);
         }
     }
+    sections
+}
 
-    /// `client`'s section, or why it does not resolve.
-    pub fn get(&mut self, client: &Client) -> Result<&ClientSection, &Failure> {
-        let (options, table, types) = (self.options, self.table, self.types);
-        self.resolved
-            .entry(client.id)
-            .or_insert_with(|| ClientSection::resolve(options, table, types, client))
-            .as_ref()
+/// Client id → its section, or why it does not resolve (then the client is not synced).
+pub type Sections = HashMap<i64, Result<ClientSection, Failure>>;
+
+/// The client a row names, or why it names none.
+fn row_client<'c>(
+    layout: &Layout<'_>,
+    cells: &[String],
+    clients: &Clients<'c>,
+) -> Result<&'c Client, String> {
+    match layout.cell(cells, AssetColumn::Client) {
+        None => Err(format!(
+            "the client column '{}' is empty",
+            layout.header(AssetColumn::Client)
+        )),
+        Some(cell) => clients.find(cell),
     }
 }
 
-/// A row's desired asset, with the e-mail of its user (`columns.user`) and its line.
+/// The clients the rows name, each once, in file order.
+pub fn clients_of_rows<'c>(
+    table: &Table,
+    layout: &Layout<'_>,
+    clients: &Clients<'c>,
+) -> Vec<&'c Client> {
+    let mut named: Vec<&Client> = Vec::new();
+    for row in &table.rows {
+        if let Ok(cells) = &row.cells
+            && let Ok(client) = row_client(layout, cells, clients)
+            && !named.iter().any(|c| c.id == client.id)
+        {
+            named.push(client);
+        }
+    }
+    named
+}
+
+/// A row's desired asset, with the e-mail of its user (`columns.user`), whether a new
+/// asset has a site, and its line.
 pub struct RowAsset {
     pub desired: Desired,
     pub user: Option<String>,
+    pub placed: bool,
     pub line: u64,
 }
 
@@ -329,7 +399,7 @@ pub fn map_rows(
     layout: &Layout<'_>,
     clients: &Clients<'_>,
     types: &AssetTypes,
-    sections: &mut Sections<'_>,
+    sections: &Sections,
 ) -> Rows {
     let match_on = layout.options.match_on;
     // Lines per key, to reject every row of a duplicated key.
@@ -381,21 +451,14 @@ pub fn map_rows(
             )));
             continue;
         }
-        let client = match layout.cell(cells, AssetColumn::Client) {
-            None => Err(format!(
-                "the client column '{}' is empty",
-                layout.header(AssetColumn::Client)
-            )),
-            Some(cell) => clients.find(cell),
-        };
-        let client = match client {
+        let client = match row_client(layout, cells, clients) {
             Ok(c) => c,
             Err(reason) => {
                 rows.rejected.push(reject(reason));
                 continue;
             }
         };
-        let Ok(section) = sections.get(client) else {
+        let Some(Ok(section)) = sections.get(&client.id) else {
             continue;
         };
         let cell_at = |index: Option<usize>| {
@@ -404,10 +467,11 @@ pub fn map_rows(
                 .map(String::as_str)
                 .filter(|c| !c.is_empty())
         };
-        match row_asset(layout, types, section, cells, key) {
-            Ok(desired) => rows.by_client.entry(client.id).or_default().push(RowAsset {
+        match row_asset(layout, types, client, section, cells, key) {
+            Ok((desired, placed)) => rows.by_client.entry(client.id).or_default().push(RowAsset {
                 desired,
                 user: cell_at(section.user).map(str::to_string),
+                placed,
                 line: row.line,
             }),
             Err(reason) => rows.rejected.push(reject(reason)),
@@ -416,14 +480,16 @@ pub fn map_rows(
     rows
 }
 
-/// One row as the asset it should be, or why it is rejected.
+/// One row as the asset it should be (and whether a new asset has a site), or why it is
+/// rejected.
 fn row_asset(
     layout: &Layout<'_>,
     types: &AssetTypes,
+    client: &Client,
     section: &ClientSection,
     cells: &[String],
     key: &str,
-) -> Result<Desired, String> {
+) -> Result<(Desired, bool), String> {
     let mut fields = Fields::new();
     for (target, _) in &layout.columns {
         let Some(name) = plan_field(*target) else {
@@ -485,17 +551,17 @@ fn row_asset(
             .filter(|c| !c.is_empty())
             .cloned()
     };
-    let mut mapped = section.mapping.apply(&props);
-    // The row's own type wins over the rules.
-    if !desired
-        .fields
-        .get("assettype_id")
-        .is_none_or(Value::is_null)
+    let mut placed = apply_mapping(&section.mapping, &props, &mut desired);
+    // A site named in the row wins over the site rules.
+    if let Some((index, sites)) = &section.site
+        && let Some(name) = cells.get(*index).filter(|c| !c.is_empty())
     {
-        mapped.create_only.remove("assettype_id");
+        let id = site_named(client, sites, name)?;
+        desired.create_only.remove(SITE_FIELD);
+        desired.fields.insert(SITE_FIELD, Value::from(id));
+        placed = true;
     }
-    mapped.apply_to(&mut desired);
-    Ok(desired)
+    Ok((desired, placed))
 }
 
 /// The value of `column` on a Halo asset, as the plan compares it.
@@ -530,20 +596,21 @@ pub fn current(asset: &Asset, options: &CsvAssetsOptions, section: &ClientSectio
             fields.insert(name, asset_value(asset, *column));
         }
     }
-    section.current(asset, &mut fields);
-    Current {
+    let mut current = Current {
         id: asset.id,
         source_id: link(asset, options),
         secondary: as_key(asset_value(asset, options.match_on)),
         inactive: asset.inactive,
         fields,
-    }
+    };
+    section.current(asset, &mut current);
+    current
 }
 
 /// A write item for Halo: the link moved into its asset field, then [`shape`]d.
 fn shape_item(
     options: &CsvAssetsOptions,
-    stored: Option<&[AssetField]>,
+    stored: Stored<'_>,
     asset_type: Option<i64>,
     mut item: Map<String, Value>,
 ) -> Map<String, Value> {
@@ -577,14 +644,16 @@ async fn check(
     types
         .require("CSV_ASSETS_TYPE", &options.asset_type)
         .map_err(|f| f.message)?;
-    let mut sections = Sections::new(options, &table, &types);
-    let rows = map_rows(
-        &table,
-        &layout,
-        &Clients::new(&clients),
-        &types,
-        &mut sections,
-    );
+    let index = Clients::new(&clients);
+    let custom_fields = CustomFields::of("Asset");
+    let against = Halos {
+        halo,
+        types: &types,
+        custom_fields: &custom_fields,
+    };
+    let named = clients_of_rows(&table, &layout, &index);
+    let mut sections = resolve_sections(options, &table, &against, &named).await;
+    let rows = map_rows(&table, &layout, &index, &types, &sections);
     let good: usize = rows.by_client.values().map(Vec::len).sum();
     let mut line = format!(
         "{}: {good} row(s) for {} client(s)",
@@ -600,7 +669,6 @@ async fn check(
         line.push_str(&format!("; rejected lines: {}", lines.join("; ")));
     }
     let mut failed: Vec<&str> = sections
-        .resolved
         .values()
         .filter_map(|r| r.as_ref().err().map(|f| f.message.as_str()))
         .collect();
@@ -611,7 +679,7 @@ async fn check(
     let mut resolved: Vec<(String, CsvSection)> = clients
         .iter()
         .filter_map(|c| {
-            let section = sections.resolved.remove(&c.id)?.ok()?;
+            let section = sections.remove(&c.id)?.ok()?;
             Some((c.display_name(), section.section))
         })
         .collect();
@@ -649,8 +717,34 @@ async fn run(ctx: &Context<'_>, options: &CsvAssetsOptions) -> ImportReport {
     };
     let mut report = ImportReport::new(JOB.import, SPEC.entity);
     let index = Clients::new(&clients);
-    let mut sections = Sections::new(options, table, &types);
-    let mut rows = map_rows(table, &layout, &index, &types, &mut sections);
+    let mut assets_by_client: HashMap<i64, Vec<&Asset>> = HashMap::new();
+    for asset in &assets {
+        if let Some(client) = asset.client_id {
+            assets_by_client.entry(client).or_default().push(asset);
+        }
+    }
+    // The clients planned: those the file names and those holding assets linked by this
+    // import (their leavers), in this shard; their sections resolved before any row is mapped.
+    let named = clients_of_rows(table, &layout, &index);
+    let mut planned: Vec<&Client> = clients
+        .iter()
+        .filter(|c| !c.inactive && ctx.config.shard.owns(&c.id.to_string()))
+        .filter(|c| {
+            named.iter().any(|n| n.id == c.id)
+                || assets_by_client
+                    .get(&c.id)
+                    .is_some_and(|a| a.iter().any(|a| link(a, options).is_some()))
+        })
+        .collect();
+    planned.sort_by_key(|c| (c.name.clone(), c.id));
+    let custom_fields = CustomFields::of("Asset");
+    let against = Halos {
+        halo: ctx.halo,
+        types: &types,
+        custom_fields: &custom_fields,
+    };
+    let sections = resolve_sections(options, table, &against, &planned).await;
+    let mut rows = map_rows(table, &layout, &index, &types, &sections);
     let file = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -663,28 +757,6 @@ async fn run(ctx: &Context<'_>, options: &CsvAssetsOptions) -> ImportReport {
         .iter()
         .filter_map(|r| r.key.as_ref().map(|k| k.to_lowercase()))
         .collect();
-    let mut assets_by_client: HashMap<i64, Vec<&Asset>> = HashMap::new();
-    for asset in &assets {
-        if let Some(client) = asset.client_id {
-            assets_by_client.entry(client).or_default().push(asset);
-        }
-    }
-    let mut planned: Vec<&Client> = clients
-        .iter()
-        .filter(|c| !c.inactive && ctx.config.shard.owns(&c.id.to_string()))
-        .filter(|c| {
-            rows.by_client.contains_key(&c.id)
-                || sections.resolved.contains_key(&c.id)
-                || assets_by_client
-                    .get(&c.id)
-                    .is_some_and(|a| a.iter().any(|a| link(a, options).is_some()))
-        })
-        .collect();
-    planned.sort_by_key(|c| (c.name.clone(), c.id));
-    for client in &planned {
-        let _ = sections.get(client);
-    }
-    let sections = sections.resolved;
     let targets = planned
         .into_iter()
         .map(|client| {
@@ -793,17 +865,24 @@ async fn sync_client(
         .map(|a| current(a, options, section))
         .collect();
     let client = target.client.id;
+    let unplaced: HashSet<String> = rows
+        .iter()
+        .filter(|r| !r.placed)
+        .map(|r| r.desired.source_id.clone())
+        .collect();
     let desired = match with_users(ctx, target, rows, &current).await {
         Ok(desired) => desired,
         Err(e) => return halo_read_failed(&JOB, target, "users", &e),
     };
-    let stored: HashMap<i64, &[AssetField]> = assets
-        .iter()
-        .map(|a| (a.id, a.fields.as_deref().unwrap_or_default()))
-        .collect();
+    let stored: HashMap<i64, Stored<'_>> = assets.iter().map(|a| (a.id, Stored::of(a))).collect();
     let shape_one = |id: Option<i64>, item: Map<String, Value>| match id {
-        Some(id) => shape_item(options, stored.get(&id).copied(), None, item),
-        None => shape_item(options, None, Some(default_type), item),
+        Some(id) => shape_item(
+            options,
+            stored.get(&id).copied().unwrap_or_default(),
+            None,
+            item,
+        ),
+        None => shape_item(options, Stored::default(), Some(default_type), item),
     };
     let reread = async || -> Result<HashSet<String>, HaloError> {
         let assets = ctx.halo.assets_of_client(client).await?;
@@ -812,7 +891,7 @@ async fn sync_client(
     let source = Source {
         desired,
         problem: None,
-        unplaced: Default::default(),
+        unplaced,
     };
     plan_and_apply(
         ctx,
@@ -868,6 +947,7 @@ async fn with_users(
                 mut desired,
                 user,
                 line,
+                ..
             } = r;
             if let Some(email) = user.filter(|_| new) {
                 let found = users.find(Some(&email));
@@ -945,18 +1025,91 @@ mod tests {
         PC-8;dup;Contoso Ltd;;\n\
         PC-9;DUP;Contoso Ltd;;\n";
 
-    fn mapped() -> Rows {
-        let table = parse_csv(FILE.as_bytes(), None).unwrap();
+    /// A client's section as resolved, from the YAML of a `csv-assets` section, against
+    /// the header of `table`.
+    fn section(yaml: &str, table: &Table) -> ClientSection {
+        let text = format!("imports:\n  csv-assets:\n{yaml}");
+        let section = crate::mapping::Mapping::parse(&text, "m.yaml")
+            .expect("valid")
+            .import::<CsvSection>("csv-assets")
+            .expect("valid")
+            .for_client(1, "Contoso Ltd");
+        let columns = section.columns();
+        ClientSection {
+            status: columns.status.and_then(|c| table.column(&c)),
+            user: columns.user.and_then(|c| table.column(&c)),
+            site: None,
+            section,
+            mapping: ClientMapping::default(),
+        }
+    }
+
+    fn sections(yaml: &str, table: &Table) -> Sections {
+        (1..=4).map(|id| (id, Ok(section(yaml, table)))).collect()
+    }
+
+    fn map(file: &str, yaml: &str) -> Rows {
+        let table = parse_csv(file.as_bytes(), None).unwrap();
         let opts = options();
         let layout = Layout::new(&opts, &table).unwrap();
         let clients = clients();
-        map_rows(&table, &layout, &Clients::new(&clients), &types())
+        let sections = sections(yaml, &table);
+        map_rows(
+            &table,
+            &layout,
+            &Clients::new(&clients),
+            &types(),
+            &sections,
+        )
+    }
+
+    fn mapped() -> Rows {
+        map(FILE, "")
+    }
+
+    fn desired(rows: &Rows, client: i64) -> Vec<Desired> {
+        rows.by_client[&client]
+            .iter()
+            .map(|r| r.desired.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_status_is_mapped_an_unknown_one_rejects_the_row_and_users_are_kept_for_create() {
+        let file = "Asset Tag;Serial;Customer;Type;RAM;State;Owner\n\
+            PC-1;SN1;Contoso Ltd;;;  in repair ;ann@contoso.example\n\
+            PC-2;SN2;Contoso Ltd;;;;\n\
+            PC-3;SN3;Contoso Ltd;;;Lost;\n";
+        let yaml =
+            "    columns: {status: state, user: OWNER}\n    statuses: {Active: 1, In Repair: 2}\n";
+        let rows = map(file, yaml);
+        let contoso = &rows.by_client[&1];
+        assert_eq!(contoso.len(), 2);
+        assert_eq!(
+            contoso[0].desired.fields["status_id"], 2,
+            "trimmed, any case"
+        );
+        assert_eq!(contoso[0].user.as_deref(), Some("ann@contoso.example"));
+        assert!(
+            !contoso[1].desired.fields.contains_key("status_id"),
+            "empty: no value"
+        );
+        assert_eq!(rows.rejected.len(), 1);
+        assert_eq!(rows.rejected[0].line, 4);
+        assert_eq!(rows.rejected[0].key.as_deref(), Some("SN3"));
+        assert!(
+            rows.rejected[0]
+                .reason
+                .contains("'Lost' is not in the mapping file's statuses"),
+            "{}",
+            rows.rejected[0].reason
+        );
     }
 
     #[test]
     fn rows_map_to_desired_assets_of_their_client() {
         let rows = mapped();
-        let contoso = &rows.by_client[&1];
+        let contoso = &desired(&rows, 1);
         let ids: Vec<&str> = contoso.iter().map(|d| d.source_id.as_str()).collect();
         assert_eq!(ids, ["sn1", "sn3"], "by name and by id");
         assert_eq!(rows.by_client.len(), 1);
@@ -1020,12 +1173,13 @@ mod tests {
         )
         .unwrap();
         let opts = options();
-        let c = current(&asset, &opts);
+        let table = parse_csv(FILE.as_bytes(), None).unwrap();
+        let c = current(&asset, &opts, &section("", &table));
         assert_eq!(c.source_id, None, "not linked: made by hand");
         let rows = mapped();
         let plan = plan(
             &SPEC,
-            &rows.by_client[&1][..1],
+            &desired(&rows, 1)[..1],
             &[c],
             &PlanOptions {
                 deactivate_missing: true,
@@ -1036,7 +1190,7 @@ mod tests {
         );
         assert_eq!(plan.updates.len(), 1, "{plan:?}");
         let item = plan.updates[0].changes.to_map();
-        let shaped = shape_item(&opts, asset.fields.as_deref(), None, item);
+        let shaped = shape_item(&opts, Stored::of(&asset), None, item);
         assert_eq!(
             Value::Object(shaped),
             json!({"fields": [

@@ -30,9 +30,10 @@ use tracing::Instrument;
 pub mod options;
 
 use super::assets::{
-    AssetMapping, AssetTypes, Mapped, TypeCheck, UserIndex, check_mapped_types, field_key,
-    field_value, people, shape,
+    AssetTypes, Mapped, Stored, TypeCheck, UserIndex, check_mapped_types, compares_asset_fields,
+    field_key, field_value, people, shape,
 };
+use super::mapped::{ClientMapping, CustomFields};
 use super::packed::{Packed, PackedSource};
 use super::targets::{
     Job, Source, Target, check_tenants, fail, halo_read_failed, plan_and_apply, run_tenants,
@@ -42,8 +43,8 @@ use super::unit::Import;
 use super::{Context, ImportReport, TargetReport, text};
 use crate::check::Verdicts;
 use crate::config::{Common, Env, Validator};
-use crate::halo::{Asset, AssetField, HaloError};
-use crate::mapping::{AssetSection, Catalog, ImportMapping};
+use crate::halo::{Asset, AssetField, CustomFieldValue, HaloError};
+use crate::mapping::{AssetSection, ImportMapping};
 use crate::outcome::Failure;
 use crate::sources::graph::{Graph, GraphDevice};
 use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
@@ -66,11 +67,22 @@ const JOB: Job = Job {
 };
 
 /// Halo's asset types and the `assettype_id` of new assets no rule types
-/// (`INTUNE_ASSET_TYPE`), read once per run.
-#[derive(Default)]
+/// (`INTUNE_ASSET_TYPE`), read once per run; the asset custom field definitions, read when
+/// a section first names one.
 pub struct AssetType {
     types: AssetTypes,
     default: i64,
+    custom_fields: CustomFields,
+}
+
+impl Default for AssetType {
+    fn default() -> Self {
+        AssetType {
+            types: AssetTypes::default(),
+            default: 0,
+            custom_fields: CustomFields::of("Asset"),
+        }
+    }
 }
 
 impl Import for IntuneDevices {
@@ -97,7 +109,11 @@ impl Import for IntuneDevices {
     ) -> Result<AssetType, Failure> {
         let types = AssetTypes::read(ctx.halo).await?;
         let default = types.require("INTUNE_ASSET_TYPE", &options.asset_type)?;
-        Ok(AssetType { types, default })
+        Ok(AssetType {
+            types,
+            default,
+            custom_fields: CustomFields::of("Asset"),
+        })
     }
 
     async fn run(
@@ -206,19 +222,19 @@ impl PrimaryUser {
 
 /// A managed device as the Halo asset it should be, without its people
 /// ([`PrimaryUser::create_only`] gives them) and what the mapping file adds (laid on by
-/// [`Mapped::apply_to`]; `None` when nothing). `None` for a device without an id.
+/// [`Mapped::apply_to`]; `None` when nothing; the flag: whether a new asset has a site).
+/// `None` for a device without an id.
 pub fn desired(
     device: GraphDevice,
     options: &IntuneDevicesOptions,
-    mapping: &AssetMapping,
-) -> Option<(Desired, PrimaryUser, Option<Box<Mapped>>)> {
+    mapping: &ClientMapping,
+) -> Option<(Desired, PrimaryUser, Option<Box<Mapped>>, bool)> {
     let id = device.id.trim();
     if id.is_empty() {
         return None;
     }
-    let mapped = Some(mapping.apply(&device))
-        .filter(|m| !m.is_empty())
-        .map(Box::new);
+    let (mapped, placed) = Mapped::of(mapping, &device);
+    let mapped = Some(mapped).filter(|m| !m.is_empty()).map(Box::new);
     // Collected, not inserted one by one: a device's fields are allocated once, to size.
     let fields: Fields = owned_fields(options, Some(&device))
         .into_iter()
@@ -250,12 +266,15 @@ pub fn desired(
         user_principal_name: device.user_principal_name,
         email_address: device.email_address,
     };
-    Some((desired, user, mapped))
+    Some((desired, user, mapped, placed))
 }
 
-/// An asset as compared: the record, and the fields stored in Halo, which only an update of
-/// its fields needs (none once settled: a record in sync gets no field update).
-type Compared = (Current, Option<Vec<AssetField>>);
+/// An asset's child arrays as read, which an update sends back complete.
+type Arrays = (Vec<AssetField>, Vec<CustomFieldValue>);
+
+/// An asset as compared: the record, and its child arrays stored in Halo, which only an
+/// update needs (none once settled: a record in sync gets no update).
+type Compared = (Current, Option<Arrays>);
 
 /// The source records packed, with what the mapping file adds to each (in source order).
 struct Devices {
@@ -266,7 +285,7 @@ struct Devices {
 fn compare(
     asset: Asset,
     options: &IntuneDevicesOptions,
-    mapping: &AssetMapping,
+    mapping: &ClientMapping,
     source: &mut Devices,
 ) -> Compared {
     let mut current = current(&asset, options, mapping);
@@ -276,7 +295,12 @@ fn compare(
             m.apply_to(d);
         }
     });
-    let stored = (!settled).then(|| asset.fields.unwrap_or_default());
+    let stored = (!settled).then(|| {
+        (
+            asset.fields.unwrap_or_default(),
+            asset.customfields.unwrap_or_default(),
+        )
+    });
     (current, stored)
 }
 
@@ -303,8 +327,8 @@ enum ReadAsset {
 }
 
 /// A Halo asset as the sync engine compares it (with the mapping file's compared fields).
-pub fn current(asset: &Asset, options: &IntuneDevicesOptions, mapping: &AssetMapping) -> Current {
-    let mut fields: Fields = owned_fields(options, None)
+pub fn current(asset: &Asset, options: &IntuneDevicesOptions, mapping: &ClientMapping) -> Current {
+    let fields: Fields = owned_fields(options, None)
         .into_iter()
         .map(|(id, _)| (Name::from(field_key(id)), field_value(asset, id)))
         .chain([(
@@ -312,7 +336,6 @@ pub fn current(asset: &Asset, options: &IntuneDevicesOptions, mapping: &AssetMap
             text(asset.inventory_number.as_deref()),
         )])
         .collect();
-    mapping.current(asset, &mut fields);
     let serial_field = options
         .field_serial
         .map(|id| field_value(asset, id))
@@ -321,7 +344,7 @@ pub fn current(asset: &Asset, options: &IntuneDevicesOptions, mapping: &AssetMap
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
-    Current {
+    let mut current = Current {
         id: asset.id,
         source_id: asset
             .intune_id
@@ -330,7 +353,9 @@ pub fn current(asset: &Asset, options: &IntuneDevicesOptions, mapping: &AssetMap
         secondary: serial_field.or_else(|| asset.key_field.clone()),
         inactive: asset.inactive,
         fields,
-    }
+    };
+    mapping.current(asset, &mut current);
+    current
 }
 
 async fn sync_tenant(
@@ -346,13 +371,14 @@ async fn sync_tenant(
         .mapping
         .for_client(client.id, client.name.as_deref().unwrap_or_default());
     let types = asset_type.types.named();
-    let catalog = Catalog {
-        client: &client.display_name(),
-        sites: &[],
-        asset_types: &types,
-        custom_fields: &[],
-    };
-    let mapping = match AssetMapping::resolve(&section, &catalog) {
+    let resolved = ClientMapping::resolve(
+        ctx.halo,
+        &section,
+        client,
+        &types,
+        &asset_type.custom_fields,
+    );
+    let mapping = match resolved.await {
         Ok(mapping) => mapping,
         Err(failure) => return fail(&JOB, target, failure),
     };
@@ -362,9 +388,13 @@ async fn sync_tenant(
     let names = field_names(options);
     let mut primary_users: Vec<PrimaryUser> = Vec::new();
     let mut mapped: Vec<Option<Box<Mapped>>> = Vec::new();
+    let mut unplaced: HashSet<String> = HashSet::new();
     let read = graph
         .devices(&target.id, select, |d| {
-            let (desired, user, extra) = desired(d, options, &mapping)?;
+            let (desired, user, extra, placed) = desired(d, options, &mapping)?;
+            if !placed {
+                unplaced.insert(desired.source_id.clone());
+            }
             primary_users.push(user);
             mapped.push(extra);
             Some(Packed::<PACKED>::new(desired, &names))
@@ -380,7 +410,7 @@ async fn sync_tenant(
 
     let client = client.id;
     // Field values are compared (and sent back complete) only when fields are mapped.
-    let owns_fields = !owned_fields(options, None).is_empty() || mapping.maps_fields();
+    let owns_fields = !owned_fields(options, None).is_empty() || compares_asset_fields(&mapping);
     // Assets are compared as their page arrives; those in sync keep no fields on either side
     // (see `sync::Settle`), the others their stored fields, for an update's `fields` array.
     let mut devices = Devices {
@@ -413,7 +443,7 @@ async fn sync_tenant(
     if let Err(e) = ctx.halo.complete_fields(incomplete).await {
         return halo_read_failed(&JOB, target, "assets", &e);
     }
-    let mut stored: HashMap<i64, Vec<AssetField>> = HashMap::new();
+    let mut stored: HashMap<i64, Arrays> = HashMap::new();
     let current: Vec<Current> = assets
         .into_iter()
         .map(|a| {
@@ -454,8 +484,15 @@ async fn sync_tenant(
         }
     }
     let shape_item = |id: Option<i64>, item: Map<String, Value>| match id {
-        Some(id) => shape(stored.get(&id).map(Vec::as_slice), None, item),
-        None => shape(None, Some(asset_type.default), item),
+        Some(id) => {
+            let arrays = stored.get(&id);
+            let stored = Stored {
+                fields: arrays.map(|a| a.0.as_slice()).unwrap_or_default(),
+                customfields: arrays.map(|a| a.1.as_slice()).unwrap_or_default(),
+            };
+            shape(stored, None, item)
+        }
+        None => shape(Stored::default(), Some(asset_type.default), item),
     };
     let reread = async || -> Result<HashSet<String>, HaloError> {
         let assets = ctx.halo.assets_of_client(client).await?;
@@ -467,7 +504,7 @@ async fn sync_tenant(
     let source = Source {
         desired,
         problem,
-        unplaced: Default::default(),
+        unplaced,
     };
     plan_and_apply(
         ctx,
@@ -513,9 +550,9 @@ mod tests {
         fn with_user(self, users: &UserIndex) -> Desired;
     }
 
-    impl WithUser for (Desired, PrimaryUser, Option<Box<Mapped>>) {
+    impl WithUser for (Desired, PrimaryUser, Option<Box<Mapped>>, bool) {
         fn with_user(self, users: &UserIndex) -> Desired {
-            let (mut desired, user, mapped) = self;
+            let (mut desired, user, mapped, _) = self;
             desired.create_only = user.create_only(users);
             if let Some(mapped) = mapped {
                 mapped.apply_to(&mut desired);
@@ -524,8 +561,8 @@ mod tests {
         }
     }
 
-    fn none() -> AssetMapping {
-        AssetMapping::default()
+    fn none() -> ClientMapping {
+        ClientMapping::default()
     }
 
     fn users() -> UserIndex {
@@ -640,7 +677,7 @@ mod tests {
         let changes: Vec<&str> = plan.updates[0].changes.keys().map(|k| k.as_str()).collect();
         assert_eq!(changes, ["field:11", "field:12", "field:13"]);
         let item = plan.updates[0].changes.to_map();
-        let shaped = shape(a.fields.as_deref(), None, item);
+        let shaped = shape(Stored::of(&a), None, item);
         assert_eq!(
             Value::Object(shaped),
             json!({"fields": [
