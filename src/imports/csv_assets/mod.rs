@@ -135,7 +135,7 @@ impl Import for CsvAssets {
             .collect();
         let default = ("CSV_ASSETS_TYPE", options.asset_type.as_str());
         let result = check_mapped_types(ctx.halo, default, &fields, &checks).await;
-        v.add(format_args!("{} asset types", Self::NAME), result);
+        v.add(format_args!("{} asset type", Self::NAME), result);
     }
 }
 

@@ -157,7 +157,7 @@ impl Import for IntuneDevices {
             &checks,
         )
         .await;
-        v.add(format_args!("{} asset types", Self::NAME), result);
+        v.add(format_args!("{} asset type", Self::NAME), result);
         if ctx.directory.targets.is_empty() {
             v.add(Self::NAME, Err("no tenant to sync".into()));
         }
