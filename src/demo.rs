@@ -44,19 +44,25 @@ pub async fn demo(metrics_at_end: bool, keep_running: bool) -> i32 {
         std::env::vars()
             .filter(|(k, _)| k == "INTEGRATOR_PUSHGATEWAY_URL" || k == "INTEGRATOR_METRICS_ADDR"),
     );
-    // The bundled example file, written where the demo can read it wherever it runs.
+    // The bundled example files, written where the demo can read them wherever it runs.
     let csv_dir = std::env::temp_dir().join(format!("halo-integrator-demo-{}", std::process::id()));
     let csv_path = csv_dir.join("assets.csv");
-    if let Err(e) =
-        std::fs::create_dir_all(&csv_dir).and_then(|()| std::fs::write(&csv_path, DEMO_ASSETS_CSV))
-    {
+    let mapping_path = csv_dir.join("mapping.yaml");
+    let written = std::fs::create_dir_all(&csv_dir)
+        .and_then(|()| std::fs::write(&csv_path, DEMO_ASSETS_CSV))
+        .and_then(|()| std::fs::write(&mapping_path, DEMO_MAPPING));
+    if let Err(e) = written {
         eprintln!(
-            "halo-integrator demo: cannot write {}: {e}",
-            csv_path.display()
+            "halo-integrator demo: cannot write to {}: {e}",
+            csv_dir.display()
         );
         return 1;
     }
     vars.extend(demo_imports_env(&csv_path));
+    vars.push((
+        "INTEGRATOR_CONFIG_FILE".into(),
+        mapping_path.display().to_string(),
+    ));
     let config = match Config::from_vars(vars) {
         Ok((config, _)) => config,
         Err(e) => {
@@ -85,7 +91,9 @@ pub async fn demo(metrics_at_end: bool, keep_running: bool) -> i32 {
         world.halo.users.len(),
         world.halo.assets.len(),
     );
-    println!("Running `halo-integrator run` against it (INTEGRATOR_DEACTIVATE_MISSING=true)...\n");
+    println!(
+        "Running `halo-integrator run` against it (INTEGRATOR_DEACTIVATE_MISSING=true, the mapping file deploy/examples/mapping.yaml)...\n"
+    );
     let metrics = Metrics::new();
     let server = metrics_server(
         Some(config.metrics_addr.unwrap_or(([127, 0, 0, 1], 0).into())),
@@ -95,6 +103,7 @@ pub async fn demo(metrics_at_end: bool, keep_running: bool) -> i32 {
     let shutdown = Shutdown::default();
     let first = runner::run(&config, &RunOptions::default(), &metrics, &shutdown).await;
     print!("{}", runner::render_summary(&first));
+    print!("{}", placement(&sim.world()));
     let first_halo = first.halo_requests;
     let first_graph = first.graph_requests;
 
@@ -138,6 +147,60 @@ pub async fn demo(metrics_at_end: bool, keep_running: bool) -> i32 {
     let _ = std::fs::remove_dir_all(&csv_dir);
     exit_code(first.severity().max(second.severity()), None)
 }
+
+/// Where the mapping file put things, as the simulated Halo holds them now: each active
+/// client's users per site and assets per type.
+fn placement(world: &World) -> String {
+    use std::collections::BTreeMap;
+    use std::fmt::Write as _;
+    let mut out = String::from("\nplaced by the mapping file (as Halo holds them now):\n");
+    for client in world.halo.clients.iter().filter(|c| !c.inactive) {
+        let mut sites: BTreeMap<&str, usize> = BTreeMap::new();
+        for u in world
+            .halo
+            .users
+            .iter()
+            .filter(|u| u.client_id == client.id && !u.inactive)
+        {
+            let site = world.halo.sites.iter().find(|s| s.id == u.site_id);
+            *sites
+                .entry(site.map_or("?", |s| s.name.as_str()))
+                .or_default() += 1;
+        }
+        let mut types: BTreeMap<&str, usize> = BTreeMap::new();
+        for a in world
+            .halo
+            .assets
+            .iter()
+            .filter(|a| a.client_id == client.id && !a.inactive)
+        {
+            let t = world
+                .halo
+                .asset_types
+                .iter()
+                .find(|t| t.id == a.assettype_id);
+            *types.entry(t.map_or("?", |t| t.name.as_str())).or_default() += 1;
+        }
+        let list = |m: &BTreeMap<&str, usize>| {
+            m.iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "  {}: users {}; assets {}",
+            client.name,
+            list(&sites),
+            list(&types)
+        );
+    }
+    out
+}
+
+/// `deploy/examples/mapping.yaml`, the demo's mapping file: users on their branch sites,
+/// custom fields, phones typed "Mobile Phone".
+const DEMO_MAPPING: &[u8] = include_bytes!("../deploy/examples/mapping.yaml");
 
 /// `deploy/examples/assets.csv`, the file the demo's csv-assets import reads.
 const DEMO_ASSETS_CSV: &[u8] = include_bytes!("../deploy/examples/assets.csv");

@@ -624,7 +624,7 @@ fn iphone(t: usize, n: usize) -> ManagedDevice {
     d
 }
 
-fn asset_of<'a>(w: &'a World, tenant: usize, n: usize) -> &'a HaloAsset {
+fn asset_of(w: &World, tenant: usize, n: usize) -> &HaloAsset {
     let id = device_id(tenant, n);
     w.halo
         .assets

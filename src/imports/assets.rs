@@ -201,53 +201,6 @@ pub fn compares_asset_fields(mapping: &ClientMapping) -> bool {
 /// The planner's name of an asset's type.
 pub const ASSET_TYPE: &str = "assettype_id";
 
-/// What the mapping file adds to one desired asset, kept beside a record packed without it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Mapped {
-    /// Compared and written (`on: always`); replaces a built-in field of the same name.
-    pub fields: Fields,
-    /// Written on create only (`on: create`, the asset type); replaces a built-in field of
-    /// the same name, which is then no longer compared.
-    pub create_only: Fields,
-}
-
-impl Mapped {
-    /// What [`apply_mapping`] adds to a record, apart from any record; the flag is its
-    /// result.
-    pub fn of(mapping: &ClientMapping, props: &dyn Props) -> (Mapped, bool) {
-        let mut scratch = Desired {
-            source_id: String::new(),
-            secondary: None,
-            label: String::new(),
-            enabled: true,
-            fields: Fields::new(),
-            create_only: Fields::new(),
-        };
-        let placed = apply_mapping(mapping, props, &mut scratch);
-        let mapped = Mapped {
-            fields: scratch.fields,
-            create_only: scratch.create_only,
-        };
-        (mapped, placed)
-    }
-
-    /// Whether it adds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.create_only.is_empty()
-    }
-
-    /// Lays the mapped values onto `desired`, replacing its built-in fields of the same names.
-    pub fn apply_to(&self, desired: &mut Desired) {
-        for (name, value) in self.fields.iter() {
-            desired.fields.insert(*name, value.clone());
-        }
-        for (name, value) in self.create_only.iter() {
-            desired.fields.remove(name);
-            desired.create_only.insert(*name, value.clone());
-        }
-    }
-}
-
 /// Active Halo users of one client by lower-cased e-mail: an asset's people on create.
 pub struct UserIndex(HashMap<String, Vec<i64>>);
 

@@ -17,9 +17,11 @@ use serde_json::{Map, Value};
 
 use super::assets::field_value;
 use super::text;
+use crate::check::Verdicts;
 use crate::halo::{Asset, Client, CustomFieldValue, Halo, Site, User};
 use crate::mapping::{
-    Catalog, FieldKey, NamedId, On, Props, ResolveError, Resolved, Section, SiteInfo, SiteTarget,
+    Catalog, FieldKey, ImportMapping, NamedId, On, Props, ResolveError, Resolved, Section,
+    SiteInfo, SiteTarget,
 };
 use crate::outcome::{Classify, Failure, Severity};
 use crate::sync::{Current, Desired, Name, Plan, Skip, SkipReason};
@@ -78,30 +80,21 @@ pub fn custom_value(customfields: Option<&[CustomFieldValue]>, id: i64) -> Optio
     })
 }
 
-/// The custom field definitions of one record kind (`Users`, `Asset`), for the custom
-/// fields a mapping names: read from the full model of any one record (which lists every
-/// custom field defined for its kind) the first time a section needs them, then kept for
-/// the run.
-#[derive(Debug)]
+/// The custom field definitions of one record kind (one import's), for the custom fields a
+/// mapping names: read from the full model of any one record (which lists every custom
+/// field defined for its kind) the first time a section needs them, then kept for the run.
+#[derive(Debug, Default)]
 pub struct CustomFields {
-    entity: &'static str,
     defs: tokio::sync::OnceCell<Vec<(i64, String)>>,
 }
 
 impl CustomFields {
-    /// The definitions of `entity`'s custom fields, not read yet.
-    pub fn of(entity: &'static str) -> CustomFields {
-        CustomFields {
-            entity,
-            defs: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    async fn get(&self, halo: &Halo) -> Result<&[(i64, String)], Failure> {
+    /// The definitions of `entity` (`Users`, `Asset`), read on first use.
+    async fn get(&self, halo: &Halo, entity: &str) -> Result<&[(i64, String)], Failure> {
         let defs = self
             .defs
             .get_or_try_init(|| async {
-                let fields = halo.custom_fields(self.entity).await?;
+                let fields = halo.custom_fields(entity).await?;
                 Ok::<_, crate::halo::HaloError>(
                     fields
                         .into_iter()
@@ -126,11 +119,12 @@ pub struct ClientMapping {
 
 impl ClientMapping {
     /// Resolves `section` for `client` against Halo: the client's sites and the custom
-    /// field definitions are read only when the section names a site or a custom field;
-    /// `asset_types` are Halo's asset types (empty for a user import). A name Halo does not
-    /// have fails the client (exit 3), never guessed.
+    /// field definitions of `entity` (`Users`, `Asset`) are read only when the section
+    /// names a site or a custom field; `asset_types` are Halo's asset types (empty for a
+    /// user import). A name Halo does not have fails the client (exit 3), never guessed.
     pub async fn resolve<S: Section>(
         halo: &Halo,
+        entity: &str,
         section: &S,
         client: &Client,
         asset_types: &[NamedId<'_>],
@@ -154,7 +148,7 @@ impl ClientMapping {
                 Vec::new()
             };
             let defs = if errors.iter().any(ResolveError::is_custom_field) {
-                custom_fields.get(halo).await?
+                custom_fields.get(halo, entity).await?
             } else {
                 &[]
             };
@@ -186,6 +180,15 @@ impl ClientMapping {
                 ),
             }),
         }
+    }
+
+    /// Whether the mapping writes custom fields (then writes need the records' current
+    /// values: [`StoredCustomFields`]).
+    pub fn writes_custom_fields(&self) -> bool {
+        self.resolved
+            .fields
+            .iter()
+            .any(|f| matches!(f.key, FieldKey::CustomField(_)))
     }
 
     /// Whether the mapping places records by rule (then their site is compared).
@@ -266,6 +269,88 @@ impl ClientMapping {
             if let Some(value) = record.value(&field.key) {
                 current.fields.insert(field.key.to_string(), value);
             }
+        }
+    }
+}
+
+/// The `customfields` of the Halo records a run may update, as read, by record id: what
+/// [`complete_customfields`] starts from. Kept only when the mapping writes custom fields
+/// (and, by the caller, only for records not settled), so a run without custom-field
+/// mappings keeps none.
+#[derive(Debug, Default)]
+pub struct StoredCustomFields {
+    by_id: rustc_hash::FxHashMap<i64, Vec<CustomFieldValue>>,
+    /// Records read without `customfields` (unknown): read singly before any write.
+    unknown: Vec<i64>,
+}
+
+impl StoredCustomFields {
+    /// Remembers the custom field values of record `id` as read (`None`: unknown).
+    pub fn keep(&mut self, id: i64, customfields: Option<Vec<CustomFieldValue>>) {
+        match customfields {
+            Some(values) => {
+                self.by_id.insert(id, values);
+            }
+            None => self.unknown.push(id),
+        }
+    }
+
+    /// Reads singly (`GET /api/{entity}/{id}`, the full model) each record listed without
+    /// its custom fields, so that no write sends a partial array; gives the caller each
+    /// record completed, to compare it again.
+    pub async fn complete(
+        &mut self,
+        halo: &Halo,
+        entity: &str,
+        mut completed: impl FnMut(i64, &[CustomFieldValue]),
+    ) -> Result<(), Failure> {
+        #[derive(serde::Deserialize)]
+        struct Full {
+            #[serde(default)]
+            customfields: Option<Vec<CustomFieldValue>>,
+        }
+        for id in std::mem::take(&mut self.unknown) {
+            let full: Full = halo.record(entity, id).await.map_err(|e| Failure {
+                severity: e.severity(),
+                message: format!("reading the custom fields of {entity} {id} failed: {e}"),
+            })?;
+            let values = full.customfields.unwrap_or_default();
+            completed(id, &values);
+            self.by_id.insert(id, values);
+        }
+        Ok(())
+    }
+
+    /// Shapes a write item: `custom:N` keys into the complete `customfields` array of
+    /// record `id` (a create, `None`, starts from no values).
+    pub fn shape(&self, id: Option<i64>, mut item: Map<String, Value>) -> Map<String, Value> {
+        let current = id.and_then(|id| self.by_id.get(&id));
+        complete_customfields(&mut item, current.map_or(&[], Vec::as_slice));
+        item
+    }
+}
+
+/// `check`: one verdict per client whose section of `mapping` sets anything: it resolves
+/// against Halo (its sites, asset types, custom fields), or the names that do not.
+pub async fn check_clients<'c, S: Section>(
+    halo: &Halo,
+    entity: &str,
+    import: &str,
+    mapping: &ImportMapping<S>,
+    clients: impl IntoIterator<Item = &'c Client>,
+    asset_types: &[NamedId<'_>],
+    verdicts: &mut Verdicts,
+) {
+    let custom_fields = CustomFields::default();
+    for client in clients {
+        let section = mapping.for_client(client.id, client.name.as_deref().unwrap_or_default());
+        let subject = format_args!("{import} mapping, {}", client.display_name()).to_string();
+        match ClientMapping::resolve(halo, entity, &section, client, asset_types, &custom_fields)
+            .await
+        {
+            Ok(m) if m.is_empty() => {}
+            Ok(_) => verdicts.add(subject, Ok("every name resolves".into())),
+            Err(e) => verdicts.add(subject, Err(e.message)),
         }
     }
 }

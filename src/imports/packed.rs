@@ -1,9 +1,9 @@
 //! Source records as kept while Halo's side of a tenant is read: a [`Desired`] with all its
 //! texts in one allocation (about 250 bytes a user instead of about 800), settled against
 //! each Halo record as it arrives ([`crate::sync::Settle`]) and unpacked for the plan —
-//! without fields when settled. Only the records of imports whose mapping yields text (or
-//! null) field values and no create-only fields are packed (`entra-users`,
-//! `intune-devices`, whose people are added after unpacking).
+//! without fields when settled. What a record cannot hold in its packed texts (the mapping
+//! file's site, custom fields, create-only fields) is kept beside it ([`Extra`]), so only
+//! the records of clients with a mapping pay for it (`entra-users`, `intune-devices`).
 
 use serde_json::Value;
 
@@ -92,9 +92,57 @@ impl<const P: usize> Packed<P> {
     }
 }
 
+/// What a packed record cannot hold: the fields the mapping file adds beyond the import's
+/// names (a site id, custom fields) and its create-only fields. Kept beside the record,
+/// only for the records that have any (none without a mapping file).
+#[derive(Debug, Default)]
+pub struct Extra {
+    fields: Fields,
+    create_only: Fields,
+}
+
+impl Extra {
+    /// Moves out of `d` what [`Packed::new`] cannot hold: fields not among `names` or not
+    /// text, and the create-only fields. `None` when there is nothing.
+    pub fn split(d: &mut Desired, names: &[Name]) -> Option<Extra> {
+        let extra: Vec<Name> = d
+            .fields
+            .iter()
+            .filter(|(name, value)| {
+                !names.contains(name) || !(value.is_null() || value.is_string())
+            })
+            .map(|(name, _)| *name)
+            .collect();
+        if extra.is_empty() && d.create_only.is_empty() {
+            return None;
+        }
+        let mut fields = Fields::new();
+        for name in extra {
+            if let Some(value) = d.fields.remove(&name) {
+                fields.insert(name, value);
+            }
+        }
+        Some(Extra {
+            fields,
+            create_only: std::mem::take(&mut d.create_only),
+        })
+    }
+
+    fn merge_into(&self, d: &mut Desired, with_create_only: bool) {
+        for (name, value) in self.fields.iter() {
+            d.fields.insert(*name, value.clone());
+        }
+        if with_create_only {
+            d.create_only = self.create_only.clone();
+        }
+    }
+}
+
 /// The packed source records of one tenant, settled against Halo's records as they arrive.
 pub struct PackedSource<const P: usize> {
     records: Vec<Packed<P>>,
+    /// (index of the record, what it could not hold), by index.
+    extras: Vec<(usize, Extra)>,
     names: Vec<Name>,
     settle: Settle,
 }
@@ -104,32 +152,37 @@ impl<const P: usize> PackedSource<P> {
         let settle = Settle::new(records.iter().map(Packed::source_id));
         PackedSource {
             records,
+            extras: Vec::new(),
             names,
             settle,
         }
+    }
+
+    /// The same records with what they could not hold ([`Extra::split`]), by index.
+    pub fn with_extras(mut self, mut extras: Vec<(usize, Extra)>) -> Self {
+        extras.sort_unstable_by_key(|(i, _)| *i);
+        self.extras = extras;
+        self
+    }
+
+    /// Record `i` unpacked, with its extra fields (and, for a record that may be created,
+    /// its create-only fields) when `with_fields`.
+    fn unpack(&self, i: usize, with_fields: bool) -> Desired {
+        let mut d = self.records[i].unpack(&self.names, with_fields);
+        if with_fields && let Ok(at) = self.extras.binary_search_by_key(&i, |(j, _)| *j) {
+            self.extras[at].1.merge_into(&mut d, true);
+        }
+        d
     }
 
     /// Settles `current` if it is in sync with its source record (see [`Settle`]): its
     /// fields are dropped, and its source record will be unpacked without them. Returns
     /// whether it was.
     pub fn settle(&mut self, spec: &EntitySpec, current: &mut Current) -> bool {
-        self.settle_completed(spec, current, |_, _| {})
-    }
-
-    /// [`PackedSource::settle`] with `complete` adding to source record `i`, unpacked, what
-    /// the packed record does not hold (e.g. fields of the mapping file), so that it is
-    /// compared whole.
-    pub fn settle_completed(
-        &mut self,
-        spec: &EntitySpec,
-        current: &mut Current,
-        complete: impl FnOnce(usize, &mut Desired),
-    ) -> bool {
         let Some(i) = self.settle.candidate(current) else {
             return false;
         };
-        let mut desired = self.records[i].unpack(&self.names, true);
-        complete(i, &mut desired);
+        let desired = self.unpack(i, true);
         self.settle.record(spec, i, &desired, current)
     }
 
@@ -141,10 +194,8 @@ impl<const P: usize> PackedSource<P> {
     /// The desired records in source order, settled ones without fields.
     pub fn into_desired(self) -> Vec<Desired> {
         let settled = self.settle.settled();
-        self.records
-            .into_iter()
-            .zip(settled)
-            .map(|(record, &settled)| record.unpack(&self.names, !settled))
+        (0..self.records.len())
+            .map(|i| self.unpack(i, !settled[i]))
             .collect()
     }
 }

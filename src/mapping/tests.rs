@@ -142,7 +142,7 @@ fn every_example_parses() {
     let demo = Mapping::load(&root().join("deploy/examples/mapping.yaml")).expect("example");
     let contoso = demo.entra_users(1, "Contoso Ltd");
     assert_eq!(contoso.sites().rules.len(), 1);
-    assert!(demo.entra_users(2, "Fabrikam Inc").sites().rules.is_empty());
+    assert!(demo.entra_users(2, "Other Client").sites().rules.is_empty());
     let phone = props(&[("operatingSystem", "Android")]);
     assert_eq!(
         demo.intune_devices(1, "Contoso Ltd").asset_type(&phone),

@@ -4,18 +4,16 @@
 //! sent with `ConsistencyLevel: eventual` and `$count=true`, Graph's error envelope turned
 //! into errors carrying code and request id (a tenant's setup told apart from failures).
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use url::Url;
 
 use crate::config::{EntraConfig, EntraCredential, Secret, join};
 use crate::http::{Body, ErrorDetail, HttpClient, HttpError, Request};
-use crate::mapping::Props;
 use crate::token::{AccessToken, TokenCache, TokenResponse};
 
 /// Graph's largest page for users and devices.
@@ -83,15 +81,16 @@ pub struct GraphDevice {
     #[serde(default)]
     pub last_sync_date_time: Option<String>,
     /// The other selected properties the mapping file reads (only those: see
-    /// [`Graph::devices`]), by Graph's spelling.
+    /// [`Graph::devices`]), as sent.
     #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
+    pub other: Map<String, Value>,
 }
 
 impl GraphDevice {
-    /// A typed property by its Graph name (compared case-insensitively).
-    fn typed(&self, name: &str) -> Option<Option<&str>> {
-        let value = match name.to_ascii_lowercase().as_str() {
+    /// A property by its Graph name (case-insensitive), as text: what a mapping file's
+    /// rules and field mappings read.
+    pub fn property(&self, name: &str) -> Option<String> {
+        let typed = match name.to_ascii_lowercase().as_str() {
             "id" => Some(self.id.as_str()),
             "devicename" => self.device_name.as_deref(),
             "serialnumber" => self.serial_number.as_deref(),
@@ -102,30 +101,12 @@ impl GraphDevice {
             "userprincipalname" => self.user_principal_name.as_deref(),
             "emailaddress" => self.email_address.as_deref(),
             "lastsyncdatetime" => self.last_sync_date_time.as_deref(),
-            _ => return None,
+            _ => return property_text(&self.other, name),
         };
-        Some(value)
-    }
-}
-
-/// A device's properties for the mapping file's rules and field mappings: the typed ones
-/// and the extra selected ones, names compared case-insensitively. A text, number or
-/// boolean is its text; `null`, an absent property, a list or an object is no value.
-impl Props for GraphDevice {
-    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
-        if let Some(typed) = self.typed(name) {
-            return typed.map(Cow::Borrowed);
-        }
-        let (_, value) = self
-            .extra
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))?;
-        match value {
-            Value::String(s) => Some(Cow::Borrowed(s.as_str())),
-            Value::Number(n) => Some(Cow::Owned(n.to_string())),
-            Value::Bool(b) => Some(Cow::Owned(b.to_string())),
-            _ => None,
-        }
+        typed
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
     }
 }
 
@@ -153,6 +134,33 @@ pub struct GraphUser {
     pub business_phones: Vec<String>,
     #[serde(default)]
     pub mobile_phone: Option<String>,
+    /// The other selected properties (those a mapping file reads), as sent.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+impl GraphUser {
+    /// A property by its Graph name (case-insensitive), as text: what a mapping file's
+    /// rules and field mappings read.
+    pub fn property(&self, name: &str) -> Option<String> {
+        let typed = match name.to_ascii_lowercase().as_str() {
+            "id" => Some(self.id.clone()),
+            "displayname" => self.display_name.clone(),
+            "givenname" => self.given_name.clone(),
+            "surname" => self.surname.clone(),
+            "mail" => self.mail.clone(),
+            "userprincipalname" => self.user_principal_name.clone(),
+            "accountenabled" => self.account_enabled.map(|b| b.to_string()),
+            "usertype" => self.user_type.clone(),
+            "jobtitle" => self.job_title.clone(),
+            "businessphones" => self.business_phones.first().cloned(),
+            "mobilephone" => self.mobile_phone.clone(),
+            _ => return property_text(&self.other, name),
+        };
+        typed
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+    }
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -211,12 +219,47 @@ impl GraphError {
     }
 }
 
+/// A `$select` list: `base`, then each of `also` it does not name yet (Graph's property
+/// names are compared case-insensitively here, and sent as written).
+pub fn select(base: &str, also: &[String]) -> String {
+    let mut list = base.to_string();
+    for name in also {
+        let known = list.split(',').any(|p| p.eq_ignore_ascii_case(name));
+        if !known {
+            list.push(',');
+            list.push_str(name);
+        }
+    }
+    list
+}
+
+/// The text of a property of a Graph record by name (case-insensitive): a string, a number
+/// or a boolean as text, the first of a list; `None` when absent, null or blank.
+pub fn property_text(record: &Map<String, Value>, name: &str) -> Option<String> {
+    let value = record
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)?;
+    let text = match value {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Array(items) => {
+            return items.first().and_then(|first| {
+                property_text(&Map::from_iter([(name.to_string(), first.clone())]), name)
+            });
+        }
+        _ => return None,
+    };
+    Some(text).filter(|t| !t.is_empty())
+}
+
 /// The first page of users, and how to read every page (an advanced `$filter` adds
 /// `$count=true` here and `ConsistencyLevel: eventual` to every request).
-fn users_query(graph_url: &Url, filter: Option<&str>, top: &str) -> (Url, Route) {
+fn users_query(graph_url: &Url, filter: Option<&str>, also: &[String], top: &str) -> (Url, Route) {
     let mut url = join(graph_url, "v1.0/users");
     url.query_pairs_mut()
-        .append_pair("$select", USER_SELECT)
+        .append_pair("$select", &select(USER_SELECT, also))
         .append_pair("$top", top);
     let Some(filter) = filter else {
         return (url, USERS);
@@ -538,28 +581,19 @@ impl Graph {
         &self,
         tenant: &str,
         filter: Option<&str>,
+        also: &[String],
         map: impl FnMut(GraphUser) -> Option<U>,
     ) -> Read<U> {
-        let (url, route) = users_query(&self.cfg.graph_url, filter, PAGE_SIZE);
+        let (url, route) = users_query(&self.cfg.graph_url, filter, also, PAGE_SIZE);
         self.collect(tenant, url, route, None, map).await
     }
 
     /// The first page of devices: [`DEVICE_SELECT`] and the `extra` properties it does not
     /// have (compared case-insensitively), as written.
     fn devices_url(&self, top: &str, extra: &[String]) -> Url {
-        let mut select = DEVICE_SELECT.to_string();
-        for name in extra {
-            if !DEVICE_SELECT
-                .split(',')
-                .any(|s| s.eq_ignore_ascii_case(name))
-            {
-                select.push(',');
-                select.push_str(name);
-            }
-        }
         let mut url = join(&self.cfg.graph_url, "v1.0/deviceManagement/managedDevices");
         url.query_pairs_mut()
-            .append_pair("$select", &select)
+            .append_pair("$select", &select(DEVICE_SELECT, extra))
             .append_pair("$top", top);
         url
     }
@@ -567,7 +601,7 @@ impl Graph {
     /// Every Intune managed device of `tenant` (needs `DeviceManagementManagedDevices.Read.All`),
     /// each mapped by `map` as its page arrives (`None` drops it). `extra` are more
     /// properties to select (the mapping file's, spelled as written there: Graph's
-    /// `$select` is case-sensitive); a device's [`GraphDevice::extra`] keeps only those.
+    /// `$select` is case-sensitive); a device's [`GraphDevice::other`] keeps only those.
     pub async fn devices<U>(
         &self,
         tenant: &str,
@@ -576,7 +610,7 @@ impl Graph {
     ) -> Read<U> {
         let url = self.devices_url(PAGE_SIZE, extra);
         let keep = |mut d: GraphDevice| {
-            d.extra
+            d.other
                 .retain(|key, _| extra.iter().any(|e| e.eq_ignore_ascii_case(key)));
             map(d)
         };
@@ -596,13 +630,15 @@ impl Graph {
         }
     }
 
-    /// Gets a token for `tenant` and reads one user (for `check`).
+    /// Gets a token for `tenant` and reads one user with the properties `also` (for
+    /// `check`).
     pub async fn probe_users(
         &self,
         tenant: &str,
         filter: Option<&str>,
+        also: &[String],
     ) -> Result<usize, GraphError> {
-        let (url, route) = users_query(&self.cfg.graph_url, filter, "1");
+        let (url, route) = users_query(&self.cfg.graph_url, filter, also, "1");
         let read = self
             .collect::<GraphUser, _>(tenant, url, route, Some(1), Some)
             .await;
@@ -656,7 +692,7 @@ mod tests {
     fn an_advanced_filter_asks_for_the_count_and_sends_the_header() {
         let graph = Url::parse("https://graph.microsoft.com/").unwrap();
         let query = |filter| {
-            let (url, route) = users_query(&graph, filter, "999");
+            let (url, route) = users_query(&graph, filter, &[], "999");
             let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
             let count = pairs.iter().any(|(k, v)| k == "$count" && v == "true");
             (count, route.headers)

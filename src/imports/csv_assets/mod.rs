@@ -247,6 +247,7 @@ impl ClientSection {
         let types = against.types.named();
         let mapping = ClientMapping::resolve(
             against.halo,
+            JOB.route,
             &section,
             client,
             &types,
@@ -645,7 +646,7 @@ async fn check(
         .require("CSV_ASSETS_TYPE", &options.asset_type)
         .map_err(|f| f.message)?;
     let index = Clients::new(&clients);
-    let custom_fields = CustomFields::of("Asset");
+    let custom_fields = CustomFields::default();
     let against = Halos {
         halo,
         types: &types,
@@ -737,7 +738,7 @@ async fn run(ctx: &Context<'_>, options: &CsvAssetsOptions) -> ImportReport {
         })
         .collect();
     planned.sort_by_key(|c| (c.name.clone(), c.id));
-    let custom_fields = CustomFields::of("Asset");
+    let custom_fields = CustomFields::default();
     let against = Halos {
         halo: ctx.halo,
         types: &types,

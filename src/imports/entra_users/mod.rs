@@ -1,12 +1,15 @@
 //! The `entra-users` import: the users of every linked Microsoft Entra ID tenant become
 //! Halo users of the client mapped to that tenant (docs/contracts.md, Sync semantics).
 
+use std::collections::HashSet;
+
 use tracing::Instrument;
 
 pub mod options;
 pub mod user_links;
 
-use super::packed::{Packed, PackedSource};
+use super::mapped::{ClientMapping, CustomFields, StoredCustomFields, check_clients};
+use super::packed::{Extra, Packed, PackedSource};
 use super::targets::{
     Job, Source, Target, check_tenants, fail, plan_and_apply, run_tenants, source_records,
 };
@@ -125,7 +128,8 @@ impl Import for EntraUsers {
     const VARS: &'static [crate::config::vars::Var] = options::VARS;
     type Section = UserSection;
     type Options = EntraUsersOptions;
-    type Resolved = ();
+    /// The users' custom field definitions, read once per run when a section names one.
+    type Resolved = CustomFields;
 
     fn options(
         env: &Env,
@@ -136,9 +140,13 @@ impl Import for EntraUsers {
         options::options(env, v, common, mapping)
     }
 
-    async fn run(ctx: &Context<'_>, options: &EntraUsersOptions, (): &()) -> ImportReport {
+    async fn run(
+        ctx: &Context<'_>,
+        options: &EntraUsersOptions,
+        custom_fields: &CustomFields,
+    ) -> ImportReport {
         run_tenants(ctx, &JOB, async |graph: &Graph, target: &Target| {
-            sync_tenant(ctx, options, graph, target).await
+            sync_tenant(ctx, options, custom_fields, graph, target).await
         })
         .await
     }
@@ -155,9 +163,24 @@ impl Import for EntraUsers {
             ),
             None => v.add(Self::NAME, Err("no tenant to sync".into())),
         }
+        let clients = ctx.directory.targets.iter().map(|t| &t.client);
+        check_clients(
+            ctx.halo,
+            JOB.route,
+            Self::NAME,
+            &options.mapping,
+            clients,
+            &[],
+            v,
+        )
+        .await;
         check_tenants(ctx, v, Self::NAME, "users", async |graph, tenant| {
             graph
-                .probe_users(tenant, options.filter.as_deref())
+                .probe_users(
+                    tenant,
+                    options.filter.as_deref(),
+                    &options.mapping.properties(),
+                )
                 .await
                 .map(drop)
         })
@@ -168,19 +191,48 @@ impl Import for EntraUsers {
 async fn sync_tenant(
     ctx: &Context<'_>,
     options: &EntraUsersOptions,
+    custom_fields: &CustomFields,
     graph: &Graph,
     target: &Target,
 ) -> TargetReport {
+    let client = &target.client;
+    let section = options
+        .mapping
+        .for_client(client.id, client.name.as_deref().unwrap_or_default());
+    let mapping =
+        match ClientMapping::resolve(ctx.halo, JOB.route, &section, client, &[], custom_fields)
+            .instrument(tracing::info_span!("resolve_mapping"))
+            .await
+        {
+            Ok(mapping) => mapping,
+            Err(e) => return fail(&JOB, target, e),
+        };
+
     // Each page is mapped as it arrives: the raw Graph users of a tenant are never all kept,
-    // and the mapped ones are packed.
+    // and the mapped ones are packed (what the mapping file adds is kept beside them).
     let names = FIELDS.map(Name::from).to_vec();
+    let mut extras = Vec::new();
+    let mut unplaced = HashSet::new();
+    let mut count = 0;
     let read = graph
-        .users(&target.id, options.filter.as_deref(), |u| {
-            in_scope(&u, options.include_guests)
-                .then(|| desired(&u))
-                .flatten()
-                .map(|d| PackedUser::new(d, &names))
-        })
+        .users(
+            &target.id,
+            options.filter.as_deref(),
+            &options.mapping.properties(),
+            |u| {
+                let mut d = in_scope(&u, options.include_guests)
+                    .then(|| desired(&u))
+                    .flatten()?;
+                if !mapping.apply(&|name: &str| u.property(name), &mut d) {
+                    unplaced.insert(d.source_id.clone());
+                }
+                if let Some(extra) = Extra::split(&mut d, &names) {
+                    extras.push((count, extra));
+                }
+                count += 1;
+                Some(PackedUser::new(d, &names))
+            },
+        )
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
     let (packed, problem) = match source_records(&JOB, target, read) {
@@ -188,36 +240,51 @@ async fn sync_tenant(
         Err(report) => return *report,
     };
 
-    let client = target.client.id;
     // Users in sync are settled as their Halo page arrives: neither side keeps their fields.
-    let mut source = PackedSource::new(packed, names);
+    let mut source = PackedSource::new(packed, names).with_extras(extras);
+    let mut stored = StoredCustomFields::default();
     let read_halo = async {
-        let links = Links::read(ctx.halo, client).await?;
+        let links = Links::read(ctx.halo, client.id).await?;
         let mut disagreement = None;
-        let current = ctx
+        let mut current = ctx
             .halo
-            .users_of_client_as(client, |u| {
+            .users_of_client_as(client.id, |mut u| {
                 let link = links.link_of(&u).unwrap_or_else(|d| {
                     disagreement.get_or_insert(d);
                     None
                 });
                 let mut current = current(&u, link);
-                source.settle(&SPEC, &mut current);
+                mapping.current(&u, &mut current);
+                let settled = source.settle(&SPEC, &mut current);
+                if !settled && mapping.writes_custom_fields() {
+                    stored.keep(u.id, u.customfields.take());
+                }
                 current
             })
             .await
             .map_err(|e| Failure::halo_read("users", &e))?;
-        match disagreement {
-            None => Ok(current),
-            Some(d) => Err(Failure {
+        if let Some(d) = disagreement {
+            return Err(Failure {
                 severity: Severity::Failed,
                 message: format!(
                     "the user-link report does not agree with Halo's user list ({d}); links \
                      cannot be trusted, so nothing was written (a user edited during the run \
                      clears on the next run)"
                 ),
-            }),
+            });
         }
+        stored
+            .complete(ctx.halo, "Users", |id, values| {
+                let record = User {
+                    customfields: Some(values.to_vec()),
+                    ..User::default()
+                };
+                if let Some(c) = current.iter_mut().find(|c| c.id == id) {
+                    mapping.current(&record, c);
+                }
+            })
+            .await?;
+        Ok(current)
     };
     let current: Vec<Current> = match read_halo.instrument(tracing::info_span!("read_halo")).await {
         Ok(current) => current,
@@ -226,13 +293,14 @@ async fn sync_tenant(
     let desired = source.into_desired();
 
     // The same link source as the first read: the report.
-    let reread = async || Links::reread(ctx.halo, client).await;
+    let reread = async || Links::reread(ctx.halo, client.id).await;
     let source = Source {
         desired,
         problem,
-        unplaced: Default::default(),
+        unplaced,
     };
-    plan_and_apply(ctx, &JOB, target, source, &current, None, reread).await
+    let shape = |id, item| stored.shape(id, item);
+    plan_and_apply(ctx, &JOB, target, source, &current, Some(&shape), reread).await
 }
 
 #[cfg(test)]

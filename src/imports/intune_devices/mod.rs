@@ -30,11 +30,11 @@ use tracing::Instrument;
 pub mod options;
 
 use super::assets::{
-    AssetTypes, Mapped, Stored, TypeCheck, UserIndex, check_mapped_types, compares_asset_fields,
-    field_key, field_value, people, shape,
+    AssetTypes, Stored, TypeCheck, UserIndex, apply_mapping, check_mapped_types,
+    compares_asset_fields, field_key, field_value, people, shape,
 };
 use super::mapped::{ClientMapping, CustomFields};
-use super::packed::{Packed, PackedSource};
+use super::packed::{Extra, Packed, PackedSource};
 use super::targets::{
     Job, Source, Target, check_tenants, fail, halo_read_failed, plan_and_apply, run_tenants,
     source_records,
@@ -69,20 +69,11 @@ const JOB: Job = Job {
 /// Halo's asset types and the `assettype_id` of new assets no rule types
 /// (`INTUNE_ASSET_TYPE`), read once per run; the asset custom field definitions, read when
 /// a section first names one.
+#[derive(Default)]
 pub struct AssetType {
     types: AssetTypes,
     default: i64,
     custom_fields: CustomFields,
-}
-
-impl Default for AssetType {
-    fn default() -> Self {
-        AssetType {
-            types: AssetTypes::default(),
-            default: 0,
-            custom_fields: CustomFields::of("Asset"),
-        }
-    }
 }
 
 impl Import for IntuneDevices {
@@ -112,7 +103,7 @@ impl Import for IntuneDevices {
         Ok(AssetType {
             types,
             default,
-            custom_fields: CustomFields::of("Asset"),
+            custom_fields: CustomFields::default(),
         })
     }
 
@@ -220,21 +211,18 @@ impl PrimaryUser {
     }
 }
 
-/// A managed device as the Halo asset it should be, without its people
-/// ([`PrimaryUser::create_only`] gives them) and what the mapping file adds (laid on by
-/// [`Mapped::apply_to`]; `None` when nothing; the flag: whether a new asset has a site).
-/// `None` for a device without an id.
+/// A managed device as the Halo asset it should be, with what the client's mapping adds,
+/// without its people ([`PrimaryUser::create_only`] gives them); the flag says whether a
+/// new asset has a site ([`apply_mapping`]). `None` for a device without an id.
 pub fn desired(
     device: GraphDevice,
     options: &IntuneDevicesOptions,
     mapping: &ClientMapping,
-) -> Option<(Desired, PrimaryUser, Option<Box<Mapped>>, bool)> {
+) -> Option<(Desired, PrimaryUser, bool)> {
     let id = device.id.trim();
     if id.is_empty() {
         return None;
     }
-    let (mapped, placed) = Mapped::of(mapping, &device);
-    let mapped = Some(mapped).filter(|m| !m.is_empty()).map(Box::new);
     // Collected, not inserted one by one: a device's fields are allocated once, to size.
     let fields: Fields = owned_fields(options, Some(&device))
         .into_iter()
@@ -244,7 +232,7 @@ pub fn desired(
             text(device.device_name.as_deref()),
         )])
         .collect();
-    let desired = Desired {
+    let mut desired = Desired {
         source_id: id.to_ascii_lowercase(),
         secondary: device
             .serial_number
@@ -262,11 +250,12 @@ pub fn desired(
         fields,
         create_only: Fields::new(),
     };
+    let placed = apply_mapping(mapping, &|name: &str| device.property(name), &mut desired);
     let user = PrimaryUser {
         user_principal_name: device.user_principal_name,
         email_address: device.email_address,
     };
-    Some((desired, user, mapped, placed))
+    Some((desired, user, placed))
 }
 
 /// An asset's child arrays as read, which an update sends back complete.
@@ -276,25 +265,14 @@ type Arrays = (Vec<AssetField>, Vec<CustomFieldValue>);
 /// update needs (none once settled: a record in sync gets no update).
 type Compared = (Current, Option<Arrays>);
 
-/// The source records packed, with what the mapping file adds to each (in source order).
-struct Devices {
-    packed: PackedSource<PACKED>,
-    mapped: Vec<Option<Box<Mapped>>>,
-}
-
 fn compare(
     asset: Asset,
     options: &IntuneDevicesOptions,
     mapping: &ClientMapping,
-    source: &mut Devices,
+    source: &mut PackedSource<PACKED>,
 ) -> Compared {
     let mut current = current(&asset, options, mapping);
-    let mapped = &source.mapped;
-    let settled = source.packed.settle_completed(&SPEC, &mut current, |i, d| {
-        if let Some(m) = &mapped[i] {
-            m.apply_to(d);
-        }
-    });
+    let settled = source.settle(&SPEC, &mut current);
     let stored = (!settled).then(|| {
         (
             asset.fields.unwrap_or_default(),
@@ -373,6 +351,7 @@ async fn sync_tenant(
     let types = asset_type.types.named();
     let resolved = ClientMapping::resolve(
         ctx.halo,
+        JOB.route,
         &section,
         client,
         &types,
@@ -387,22 +366,24 @@ async fn sync_tenant(
     // beside them, in the same order.
     let names = field_names(options);
     let mut primary_users: Vec<PrimaryUser> = Vec::new();
-    let mut mapped: Vec<Option<Box<Mapped>>> = Vec::new();
+    let mut extras: Vec<(usize, Extra)> = Vec::new();
     let mut unplaced: HashSet<String> = HashSet::new();
     let read = graph
         .devices(&target.id, select, |d| {
-            let (desired, user, extra, placed) = desired(d, options, &mapping)?;
+            let (mut desired, user, placed) = desired(d, options, &mapping)?;
             if !placed {
                 unplaced.insert(desired.source_id.clone());
             }
+            if let Some(extra) = Extra::split(&mut desired, &names) {
+                extras.push((primary_users.len(), extra));
+            }
             primary_users.push(user);
-            mapped.push(extra);
             Some(Packed::<PACKED>::new(desired, &names))
         })
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
     primary_users.shrink_to_fit();
-    mapped.shrink_to_fit();
+    extras.shrink_to_fit();
     let (packed, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
         Err(report) => return *report,
@@ -413,10 +394,7 @@ async fn sync_tenant(
     let owns_fields = !owned_fields(options, None).is_empty() || compares_asset_fields(&mapping);
     // Assets are compared as their page arrives; those in sync keep no fields on either side
     // (see `sync::Settle`), the others their stored fields, for an update's `fields` array.
-    let mut devices = Devices {
-        packed: PackedSource::new(packed, names),
-        mapped,
-    };
+    let mut devices = PackedSource::new(packed, names).with_extras(extras);
     let read_halo = async {
         let assets = ctx
             .halo
@@ -463,24 +441,18 @@ async fn sync_tenant(
     };
     // People are written on create only, and a settled asset is matched, never created: they
     // are looked up for the others, and the users dropped before the records are unpacked.
-    let Devices { packed, mapped } = devices;
     let people: Vec<(usize, Fields)> = primary_users
         .iter()
-        .zip(packed.settled())
+        .zip(devices.settled())
         .enumerate()
         .filter(|(_, (_, settled))| !**settled)
         .map(|(i, (user, _))| (i, user.create_only(&users)))
         .collect();
     drop((users, primary_users));
-    let settled = packed.settled().to_vec();
-    let mut desired = packed.into_desired();
-    for (i, create_only) in people {
-        desired[i].create_only = create_only;
-    }
-    // What the mapping file adds, to the records not settled (a settled one is unchanged).
-    for ((d, extra), settled) in desired.iter_mut().zip(mapped).zip(settled) {
-        if let Some(extra) = extra.filter(|_| !settled) {
-            extra.apply_to(d);
+    let mut desired = devices.into_desired();
+    for (i, people) in people {
+        for (name, value) in people.iter() {
+            desired[i].create_only.insert(*name, value.clone());
         }
     }
     let shape_item = |id: Option<i64>, item: Map<String, Value>| match id {
@@ -550,13 +522,10 @@ mod tests {
         fn with_user(self, users: &UserIndex) -> Desired;
     }
 
-    impl WithUser for (Desired, PrimaryUser, Option<Box<Mapped>>, bool) {
+    impl WithUser for (Desired, PrimaryUser, bool) {
         fn with_user(self, users: &UserIndex) -> Desired {
-            let (mut desired, user, mapped, _) = self;
+            let (mut desired, user, _) = self;
             desired.create_only = user.create_only(users);
-            if let Some(mapped) = mapped {
-                mapped.apply_to(&mut desired);
-            }
             desired
         }
     }
