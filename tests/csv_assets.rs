@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use halo_integrator::sim::{
-    ASSET_FIELD_CSV_KEY, ASSET_FIELD_RAM, ASSET_FIELD_TAG, ASSET_FIELD_WARRANTY, HaloAsset,
-    HaloAssetFieldValue, World,
+    ASSET_CF_IMEI, ASSET_FIELD_CSV_KEY, ASSET_FIELD_RAM, ASSET_FIELD_TAG, ASSET_FIELD_WARRANTY,
+    EntraUser, HaloAsset, HaloAssetFieldValue, HaloSite, HaloUser, World,
 };
 
 /// Clients "Contoso Ltd" and "Fabrikam Inc" (no Entra tenants), no assets; returns the ids.
@@ -327,4 +327,109 @@ async fn xlsx_workbooks_import_like_csv() {
         check.stdout.contains("3 row(s) for 1 client(s)"),
         "{check:?}"
     );
+}
+
+// --- The mapping file (`INTEGRATOR_CONFIG_FILE`): site, user and status columns, rules.
+
+/// Writes a mapping file (kept alive by the returned guard) and points `env` at it.
+fn with_mapping(env: &mut Vec<(String, String)>, yaml: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), yaml).unwrap();
+    set(
+        env,
+        "INTEGRATOR_CONFIG_FILE",
+        &file.path().display().to_string(),
+    );
+    file
+}
+
+const CSV_MAPPING: &str = r#"
+imports:
+  csv-assets:
+    columns: {site: Location, user: Owner, status: State}
+    statuses: {Active: 1, In Repair: 2, Retired: 4}
+    asset_types:
+      - when: {Model: {regex: "^iPhone"}}
+        type: Mobile Phone
+    fields:
+      - {from: IMEI, to: {custom_field: CFIMEI}}
+"#;
+
+#[tokio::test]
+async fn site_user_and_status_columns_are_applied_unknown_statuses_rejected_then_nothing() {
+    let (mut w, contoso, _) = world();
+    let leeds = w.next_halo_id();
+    w.halo.sites.push(HaloSite {
+        id: leeds,
+        name: "Leeds Office".into(),
+        client_id: contoso,
+        inactive: false,
+    });
+    let main = w.client(contoso).unwrap().main_site_id;
+    let ann = w.add_halo_user(HaloUser::from_entra(
+        &EntraUser::member("a1", "Ann", "Lee", "ann@contoso.example"),
+        contoso,
+        main,
+    ));
+    let existing = add_asset(&mut w, contoso, "PC-4", "SN-4", true);
+    let sim = start(w).await;
+    let (_dir, path) = file(
+        "assets.csv",
+        b"Asset Tag;Serial;Customer;Type;RAM;State;Owner;Location;Model;IMEI\n\
+          LT-1;SN-1;Contoso Ltd;;;in repair;ANN@contoso.example;leeds office;;\n\
+          LT-2;SN-2;Contoso Ltd;;;Active;nobody@contoso.example;;iPhone 15;350000000000002\n\
+          LT-3;SN-3;Contoso Ltd;;;Lost;;;;\n\
+          PC-4;SN-4;Contoso Ltd;;;Retired;ann@contoso.example;Leeds Office;;\n",
+    );
+    let mut env = env_for_csv(&sim, &path);
+    let _mapping = with_mapping(&mut env, CSV_MAPPING);
+
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 3, "a rejected row: {out:?}");
+    let log = out.all_output();
+    assert!(
+        log.contains("the status 'Lost' is not in the mapping file's statuses"),
+        "{out:?}"
+    );
+    assert!(log.contains("rejected (lines 4)"), "{out:?}");
+    assert!(
+        log.contains("no single active user") && log.contains("nobody@contoso.example"),
+        "the user not found is named: {out:?}"
+    );
+    let w = sim.world();
+    assert!(by_serial(&w, "SN-3").is_empty(), "the rejected row");
+    let lt1 = one(&w, "SN-1");
+    assert_eq!(
+        (lt1.status_id, lt1.site_id, lt1.users.clone()),
+        (2, leeds, vec![ann]),
+        "status mapped, site by name, user by e-mail on create"
+    );
+    let lt2 = one(&w, "SN-2");
+    assert_eq!((lt2.status_id, lt2.site_id), (1, main));
+    assert!(lt2.users.is_empty(), "no user found: none");
+    assert_eq!(lt2.assettype_id, w.asset_type_id("Mobile Phone").unwrap());
+    assert_eq!(
+        lt2.customfields
+            .iter()
+            .map(|f| (f.id, f.value.as_str()))
+            .collect::<Vec<_>>(),
+        [(ASSET_CF_IMEI, "350000000000002")]
+    );
+    assert_eq!(
+        one(&w, "SN-1").assettype_id,
+        w.asset_type_id("Workstation").unwrap(),
+        "no rule matches: CSV_ASSETS_TYPE"
+    );
+    let pc4 = w.halo_asset(existing).unwrap();
+    assert_eq!(
+        (pc4.status_id, pc4.site_id),
+        (4, leeds),
+        "an existing asset's status and site follow the file"
+    );
+    assert!(pc4.users.is_empty(), "its people are never rewritten");
+
+    sim.clear_requests();
+    let again = run(&env, &["run"]).await;
+    assert_eq!(again.code, 3, "{again:?}");
+    assert_eq!(asset_writes(&sim.requests()), 0, "{again:?}");
 }

@@ -7,8 +7,9 @@ mod common;
 
 use common::*;
 use halo_integrator::sim::{
-    ASSET_FIELD_OS, ASSET_FIELD_SERIAL, ASSET_FIELD_TAG, ASSET_FIELD_WARRANTY, Fault, FaultKind,
-    HaloAsset, HaloAssetFieldValue, Service, SimOptions, World,
+    ASSET_CF_IMEI, ASSET_FIELD_OS, ASSET_FIELD_RAM, ASSET_FIELD_SERIAL, ASSET_FIELD_TAG,
+    ASSET_FIELD_WARRANTY, Fault, FaultKind, HaloAsset, HaloAssetFieldValue, ManagedDevice, Service,
+    SimOptions, World,
 };
 
 #[tokio::test]
@@ -590,4 +591,168 @@ async fn an_assets_people_are_set_on_create_and_never_rewritten() {
         .collect();
     assert_eq!(created.users, expected, "users: [{{id}}] on create");
     assert_eq!(expected.len(), 1);
+}
+
+// --- The mapping file (`INTEGRATOR_CONFIG_FILE`): asset-type rules and field mappings.
+
+/// Writes a mapping file (kept alive by the returned guard) and points `env` at it.
+fn with_mapping(env: &mut Vec<(String, String)>, yaml: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), yaml).unwrap();
+    set(
+        env,
+        "INTEGRATOR_CONFIG_FILE",
+        &file.path().display().to_string(),
+    );
+    file
+}
+
+/// A new iPhone of tenant `t` (device number `n`), with an IMEI and a phone number.
+fn iphone(t: usize, n: usize) -> ManagedDevice {
+    let mut d = ManagedDevice::laptop(
+        &device_id(t, n),
+        &format!("PH-{t}-{n:03}"),
+        &format!("SN-PH-{t}-{n:04}"),
+        Some(&upn(1)),
+    );
+    d.operating_system = "iOS".into();
+    d.os_version = "18.1".into();
+    d.manufacturer = Some("Apple".into());
+    d.model = Some("iPhone 15".into());
+    d.imei = Some(format!("35000000000{t}{n:03}"));
+    d.phone_number = Some(format!("+44 20 7946 {n:04}"));
+    d
+}
+
+fn asset_of(w: &World, tenant: usize, n: usize) -> &HaloAsset {
+    let id = device_id(tenant, n);
+    w.halo
+        .assets
+        .iter()
+        .find(|a| a.intune_id.as_deref() == Some(id.as_str()))
+        .unwrap_or_else(|| panic!("no asset for device {id}"))
+}
+
+const MAPPING: &str = r#"
+imports:
+  intune-devices:
+    asset_types:
+      - when: {operatingSystem: iOS}
+        type: Mobile Phone
+    fields:
+      - {from: phoneNumber, to: {field: 907}}
+      - {from: imei, to: {custom_field: CFIMEI}}
+      - {from: model, to: inventory_number, "on": create}
+clients:
+  "Client 2":
+    intune-devices:
+      asset_types:
+        - when: {operatingSystem: {in: [Windows, macOS]}}
+          type: Server
+"#;
+
+#[tokio::test]
+async fn the_mapping_file_types_new_devices_and_writes_mapped_properties_then_nothing() {
+    let mut w = device_world(3);
+    add_tenant_with_devices(&mut w, T2, 2, 1);
+    // A renamed device: its name would be written, but `on: create` owns inventory_number.
+    device_mut(&mut w, 1).device_name = "RENAMED".into();
+    w.tenant_mut(T1).unwrap().devices.push(iphone(1, 50));
+    new_device(&mut w, 51);
+    let laptop = ManagedDevice::laptop(&device_id(2, 60), "NEW-2", "SN-2-NEW", Some(&upn(2)));
+    w.tenant_mut(T2).unwrap().devices.push(laptop);
+    let sim = start(w).await;
+    let mut env = env_for_devices(&sim);
+    let _file = with_mapping(&mut env, MAPPING);
+
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let world = sim.world();
+    let phone = asset_of(&world, 1, 50);
+    assert_eq!(
+        Some(phone.assettype_id),
+        world.asset_type_id("Mobile Phone"),
+        "typed by rule"
+    );
+    assert_eq!(
+        phone.inventory_number, "iPhone 15",
+        "on: create, from model"
+    );
+    assert_eq!(phone.field(ASSET_FIELD_RAM), Some("+44 20 7946 0050"));
+    let imei: Vec<(i64, &str)> = phone
+        .customfields
+        .iter()
+        .map(|f| (f.id, f.value.as_str()))
+        .collect();
+    assert_eq!(imei, [(ASSET_CF_IMEI, "350000000001050")]);
+    let new_laptop = asset_of(&world, 1, 51);
+    assert_eq!(
+        Some(new_laptop.assettype_id),
+        world.asset_type_id("Workstation"),
+        "no rule matches: INTUNE_ASSET_TYPE"
+    );
+    assert_eq!(new_laptop.field(ASSET_FIELD_RAM), None, "no phone number");
+    assert_eq!(
+        asset_of(&world, 1, 1).inventory_number,
+        "PC-1-001",
+        "on: create is left alone on update"
+    );
+    assert_eq!(
+        Some(asset_of(&world, 2, 60).assettype_id),
+        world.asset_type_id("Server"),
+        "the client's own rules"
+    );
+    assert_eq!(
+        Some(asset_of(&world, 2, 0).assettype_id),
+        world.asset_type_id("Workstation"),
+        "an existing asset's type is never changed"
+    );
+
+    let writes = asset_writes(&sim.requests());
+    let again = run(&env, &["run"]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(
+        asset_writes(&sim.requests()),
+        writes,
+        "a second run writes nothing: {again:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_type_name_fails_that_client_naming_it_and_the_others_sync() {
+    let mut w = device_world(1);
+    add_tenant_with_devices(&mut w, T2, 2, 1);
+    w.tenant_mut(T1).unwrap().devices.push(iphone(1, 50));
+    w.tenant_mut(T2).unwrap().devices.push(iphone(2, 50));
+    let sim = start(w).await;
+    let mut env = env_for_devices(&sim);
+    let _file = with_mapping(
+        &mut env,
+        "imports:\n  intune-devices:\n    asset_types: [{when: {operatingSystem: iOS}, type: Mobile Phone}]\n\
+         clients:\n  Client 2:\n    intune-devices:\n      asset_types: [{when: {operatingSystem: iOS}, type: Toaster}]\n",
+    );
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.all_output()
+            .contains("asset type \"Toaster\" not found for client Client 2"),
+        "{out:?}"
+    );
+    let world = sim.world();
+    assert_eq!(
+        Some(asset_of(&world, 1, 50).assettype_id),
+        world.asset_type_id("Mobile Phone"),
+        "the other client still synced"
+    );
+    assert!(
+        !world
+            .halo
+            .assets
+            .iter()
+            .any(|a| a.intune_id.as_deref() == Some(device_id(2, 50).as_str())),
+        "nothing of the failed client is written"
+    );
+    let check = run(&env, &["check"]).await;
+    assert_ne!(check.code, 0, "{check:?}");
+    assert!(check.stdout.contains("\"Toaster\" not found"), "{check:?}");
 }

@@ -211,8 +211,12 @@ pub struct Asset {
     pub assettype_id: Option<i64>,
     #[serde(default, deserialize_with = "opt_id")]
     pub client_id: Option<i64>,
+    /// The asset's site (on both `Device` and `Device_List`).
     #[serde(default, deserialize_with = "opt_id")]
     pub site_id: Option<i64>,
+    /// The asset's status (on both `Device` and `Device_List`).
+    #[serde(default, deserialize_with = "opt_id")]
+    pub status_id: Option<i64>,
     #[serde(default, deserialize_with = "opt_string")]
     pub intune_id: Option<String>,
     #[serde(default, deserialize_with = "flag")]

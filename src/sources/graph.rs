@@ -55,7 +55,9 @@ const DEVICES: Route = Route {
     headers: &[],
 };
 
-/// An Intune managed device (`/deviceManagement/managedDevices`).
+/// An Intune managed device (`/deviceManagement/managedDevices`): the properties the import
+/// maps itself, typed, and those the mapping file adds to the `$select` ([`Graph::devices`]),
+/// as sent.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphDevice {
@@ -78,6 +80,34 @@ pub struct GraphDevice {
     pub email_address: Option<String>,
     #[serde(default)]
     pub last_sync_date_time: Option<String>,
+    /// The other selected properties the mapping file reads (only those: see
+    /// [`Graph::devices`]), as sent.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+impl GraphDevice {
+    /// A property by its Graph name (case-insensitive), as text: what a mapping file's
+    /// rules and field mappings read.
+    pub fn property(&self, name: &str) -> Option<String> {
+        let typed = match name.to_ascii_lowercase().as_str() {
+            "id" => Some(self.id.as_str()),
+            "devicename" => self.device_name.as_deref(),
+            "serialnumber" => self.serial_number.as_deref(),
+            "manufacturer" => self.manufacturer.as_deref(),
+            "model" => self.model.as_deref(),
+            "operatingsystem" => self.operating_system.as_deref(),
+            "osversion" => self.os_version.as_deref(),
+            "userprincipalname" => self.user_principal_name.as_deref(),
+            "emailaddress" => self.email_address.as_deref(),
+            "lastsyncdatetime" => self.last_sync_date_time.as_deref(),
+            _ => return property_text(&self.other, name),
+        };
+        typed
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -558,29 +588,41 @@ impl Graph {
         self.collect(tenant, url, route, None, map).await
     }
 
-    fn devices_url(&self, top: &str) -> Url {
+    /// The first page of devices: [`DEVICE_SELECT`] and the `extra` properties it does not
+    /// have (compared case-insensitively), as written.
+    fn devices_url(&self, top: &str, extra: &[String]) -> Url {
         let mut url = join(&self.cfg.graph_url, "v1.0/deviceManagement/managedDevices");
         url.query_pairs_mut()
-            .append_pair("$select", DEVICE_SELECT)
+            .append_pair("$select", &select(DEVICE_SELECT, extra))
             .append_pair("$top", top);
         url
     }
 
     /// Every Intune managed device of `tenant` (needs `DeviceManagementManagedDevices.Read.All`),
-    /// each mapped by `map` as its page arrives (`None` drops it).
+    /// each mapped by `map` as its page arrives (`None` drops it). `extra` are more
+    /// properties to select (the mapping file's, spelled as written there: Graph's
+    /// `$select` is case-sensitive); a device's [`GraphDevice::other`] keeps only those.
     pub async fn devices<U>(
         &self,
         tenant: &str,
-        map: impl FnMut(GraphDevice) -> Option<U>,
+        extra: &[String],
+        mut map: impl FnMut(GraphDevice) -> Option<U>,
     ) -> Read<U> {
-        let url = self.devices_url(PAGE_SIZE);
-        self.collect(tenant, url, DEVICES, None, map).await
+        let url = self.devices_url(PAGE_SIZE, extra);
+        let keep = |mut d: GraphDevice| {
+            d.other
+                .retain(|key, _| extra.iter().any(|e| e.eq_ignore_ascii_case(key)));
+            map(d)
+        };
+        self.collect(tenant, url, DEVICES, None, keep).await
     }
 
-    /// Gets a token for `tenant` and reads one managed device (for `check`).
-    pub async fn probe_devices(&self, tenant: &str) -> Result<usize, GraphError> {
+    /// Gets a token for `tenant` and reads one managed device with the `extra` properties
+    /// (for `check`: Graph refuses a `$select` of a property it does not have).
+    pub async fn probe_devices(&self, tenant: &str, extra: &[String]) -> Result<usize, GraphError> {
+        let url = self.devices_url("1", extra);
         let read = self
-            .collect::<GraphDevice, _>(tenant, self.devices_url("1"), DEVICES, Some(1), Some)
+            .collect::<GraphDevice, _>(tenant, url, DEVICES, Some(1), Some)
             .await;
         match read.error {
             Some(e) => Err(e),

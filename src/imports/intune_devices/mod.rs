@@ -15,25 +15,35 @@
 //!   also replace, wholesale, people set by hand).
 //! * **Asset fields** are the pseudo fields `field:N` of [`super::assets`], shaped into a
 //!   complete `fields` array on write.
+//! * **The mapping file** (`intune-devices` section, per client): a new asset gets the
+//!   type of the first `asset_types` rule matching the device, else `INTUNE_ASSET_TYPE`
+//!   (an existing asset's type is never changed); `fields` map any managed-device property
+//!   (added to the `$select` as written: Graph's names are case-sensitive there) to an
+//!   asset field or `inventory_number`, replacing a built-in mapping to the same target. A
+//!   name that does not resolve fails that tenant's client (exit 3); the others sync.
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tracing::Instrument;
 
 pub mod options;
 
-use super::assets::{check_asset_type, field_key, field_value, resolve_asset_type, shape};
-use super::packed::{Packed, PackedSource};
+use super::assets::{
+    AssetTypes, Stored, TypeCheck, UserIndex, apply_mapping, check_mapped_types,
+    compares_asset_fields, field_key, field_value, people, shape,
+};
+use super::mapped::{ClientMapping, CustomFields};
+use super::packed::{Extra, Packed, PackedSource};
 use super::targets::{
-    Job, Source, Target, check_tenants, halo_read_failed, plan_and_apply, run_tenants,
+    Job, Source, Target, check_tenants, fail, halo_read_failed, plan_and_apply, run_tenants,
     source_records,
 };
 use super::unit::Import;
 use super::{Context, ImportReport, TargetReport, text};
 use crate::check::Verdicts;
 use crate::config::{Common, Env, Validator};
-use crate::halo::{Asset, AssetField, HaloError, User};
+use crate::halo::{Asset, AssetField, CustomFieldValue, HaloError};
 use crate::mapping::{AssetSection, ImportMapping};
 use crate::outcome::Failure;
 use crate::sources::graph::{Graph, GraphDevice};
@@ -56,9 +66,15 @@ const JOB: Job = Job {
     route: "Asset",
 };
 
-/// The `assettype_id` of new assets (`INTUNE_ASSET_TYPE`), resolved once per run.
+/// Halo's asset types and the `assettype_id` of new assets no rule types
+/// (`INTUNE_ASSET_TYPE`), read once per run; the asset custom field definitions, read when
+/// a section first names one.
 #[derive(Default)]
-pub struct AssetType(i64);
+pub struct AssetType {
+    types: AssetTypes,
+    default: i64,
+    custom_fields: CustomFields,
+}
 
 impl Import for IntuneDevices {
     const NAME: &'static str = "intune-devices";
@@ -82,9 +98,13 @@ impl Import for IntuneDevices {
         ctx: &Context<'_>,
         options: &IntuneDevicesOptions,
     ) -> Result<AssetType, Failure> {
-        resolve_asset_type(ctx.halo, "INTUNE_ASSET_TYPE", &options.asset_type)
-            .await
-            .map(AssetType)
+        let types = AssetTypes::read(ctx.halo).await?;
+        let default = types.require("INTUNE_ASSET_TYPE", &options.asset_type)?;
+        Ok(AssetType {
+            types,
+            default,
+            custom_fields: CustomFields::default(),
+        })
     }
 
     async fn run(
@@ -92,32 +112,53 @@ impl Import for IntuneDevices {
         options: &IntuneDevicesOptions,
         asset_type: &AssetType,
     ) -> ImportReport {
+        let select = options.mapping.properties();
         run_tenants(ctx, &JOB, async |graph: &Graph, target: &Target| {
-            sync_tenant(ctx, options, graph, target, asset_type.0).await
+            sync_tenant(ctx, options, graph, target, asset_type, &select).await
         })
         .await
     }
 
-    /// The asset type, with every configured field; per tenant, devices readable and
-    /// Intune licensed.
+    /// The asset types new assets may get (`INTUNE_ASSET_TYPE` and, per client, the
+    /// mapping file's), each with every configured and mapped field; per tenant, devices
+    /// readable with the mapped properties and Intune licensed.
     async fn check(ctx: &Context<'_>, options: &IntuneDevicesOptions, v: &mut Verdicts) {
-        let result = check_asset_type(
+        let sections: Vec<(String, AssetSection)> = ctx
+            .directory
+            .targets
+            .iter()
+            .map(|t| {
+                let name = t.client.name.as_deref().unwrap_or_default();
+                let section = options.mapping.for_client(t.client.id, name);
+                (t.client.display_name(), section)
+            })
+            .collect();
+        let checks: Vec<TypeCheck<'_>> = sections
+            .iter()
+            .map(|(client, section)| TypeCheck {
+                client: client.clone(),
+                rules: section.asset_types(),
+                fields: section.fields(),
+            })
+            .collect();
+        let result = check_mapped_types(
             ctx.halo,
-            "INTUNE_ASSET_TYPE",
-            &options.asset_type,
+            ("INTUNE_ASSET_TYPE", &options.asset_type),
             &options.fields(),
+            &checks,
         )
         .await;
         v.add(format_args!("{} asset type", Self::NAME), result);
         if ctx.directory.targets.is_empty() {
             v.add(Self::NAME, Err("no tenant to sync".into()));
         }
+        let select = options.mapping.properties();
         check_tenants(
             ctx,
             v,
             Self::NAME,
             "devices readable, Intune licensed",
-            async |graph, tenant| graph.probe_devices(tenant).await.map(drop),
+            async |graph, tenant| graph.probe_devices(tenant, &select).await.map(drop),
         )
         .await;
     }
@@ -151,36 +192,6 @@ fn owned_fields(options: &IntuneDevicesOptions, device: Option<&GraphDevice>) ->
     .collect()
 }
 
-/// Active Halo users of one client by lower-cased e-mail, for the primary-user link.
-pub struct UserIndex(HashMap<String, Vec<i64>>);
-
-impl UserIndex {
-    /// The index of `(e-mail, id)` entries, as [`UserIndex::entry`] makes them.
-    pub fn new(entries: impl IntoIterator<Item = Option<(String, i64)>>) -> Self {
-        let mut index: HashMap<String, Vec<i64>> = HashMap::new();
-        for (email, id) in entries.into_iter().flatten() {
-            index.entry(email).or_default().push(id);
-        }
-        UserIndex(index)
-    }
-
-    /// What the index keeps of a Halo user, mapped as its page arrives: the lower-cased
-    /// e-mail and the id of an active user with an e-mail.
-    pub fn entry(user: User) -> Option<(String, i64)> {
-        let email = user.emailaddress.filter(|_| !user.inactive)?;
-        Some((email.trim().to_lowercase(), user.id))
-    }
-
-    /// The one user with this e-mail; none (or several) → `None`.
-    fn find(&self, email: Option<&str>) -> Option<i64> {
-        let email = email.map(str::trim).filter(|e| !e.is_empty())?;
-        match self.0.get(&email.to_lowercase())?.as_slice() {
-            [only] => Some(*only),
-            _ => None,
-        }
-    }
-}
-
 /// What finds a device's primary user among the client's Halo users, which are read after
 /// the source.
 pub struct PrimaryUser {
@@ -192,21 +203,22 @@ impl PrimaryUser {
     /// The asset's people on create: the one active user with the device's UPN, else with
     /// its e-mail address; none if there is no such user.
     pub fn create_only(&self, users: &UserIndex) -> Fields {
-        let user = users
-            .find(self.user_principal_name.as_deref())
-            .or_else(|| users.find(self.email_address.as_deref()));
-        user.map(|id| ("users", json!([{ "id": id }])))
-            .into_iter()
-            .collect()
+        people(
+            users
+                .find(self.user_principal_name.as_deref())
+                .or_else(|| users.find(self.email_address.as_deref())),
+        )
     }
 }
 
-/// A managed device as the Halo asset it should be, without its people
-/// ([`PrimaryUser::create_only`] gives them). `None` for a device without an id.
+/// A managed device as the Halo asset it should be, with what the client's mapping adds,
+/// without its people ([`PrimaryUser::create_only`] gives them); the flag says whether a
+/// new asset has a site ([`apply_mapping`]). `None` for a device without an id.
 pub fn desired(
     device: GraphDevice,
     options: &IntuneDevicesOptions,
-) -> Option<(Desired, PrimaryUser)> {
+    mapping: &ClientMapping,
+) -> Option<(Desired, PrimaryUser, bool)> {
     let id = device.id.trim();
     if id.is_empty() {
         return None;
@@ -220,7 +232,7 @@ pub fn desired(
             text(device.device_name.as_deref()),
         )])
         .collect();
-    let desired = Desired {
+    let mut desired = Desired {
         source_id: id.to_ascii_lowercase(),
         secondary: device
             .serial_number
@@ -238,24 +250,35 @@ pub fn desired(
         fields,
         create_only: Fields::new(),
     };
+    let placed = apply_mapping(mapping, &|name: &str| device.property(name), &mut desired);
     let user = PrimaryUser {
         user_principal_name: device.user_principal_name,
         email_address: device.email_address,
     };
-    Some((desired, user))
+    Some((desired, user, placed))
 }
 
-/// An asset as compared: the record, and the fields stored in Halo, which only an update of
-/// its fields needs (none once settled: a record in sync gets no field update).
-type Compared = (Current, Option<Vec<AssetField>>);
+/// An asset's child arrays as read, which an update sends back complete.
+type Arrays = (Vec<AssetField>, Vec<CustomFieldValue>);
+
+/// An asset as compared: the record, and its child arrays stored in Halo, which only an
+/// update needs (none once settled: a record in sync gets no update).
+type Compared = (Current, Option<Arrays>);
 
 fn compare(
     asset: Asset,
     options: &IntuneDevicesOptions,
+    mapping: &ClientMapping,
     source: &mut PackedSource<PACKED>,
 ) -> Compared {
-    let mut current = current(&asset, options);
-    let stored = (!source.settle(&SPEC, &mut current)).then(|| asset.fields.unwrap_or_default());
+    let mut current = current(&asset, options, mapping);
+    let settled = source.settle(&SPEC, &mut current);
+    let stored = (!settled).then(|| {
+        (
+            asset.fields.unwrap_or_default(),
+            asset.customfields.unwrap_or_default(),
+        )
+    });
     (current, stored)
 }
 
@@ -281,8 +304,8 @@ enum ReadAsset {
     Incomplete(Box<Asset>),
 }
 
-/// A Halo asset as the sync engine compares it.
-pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
+/// A Halo asset as the sync engine compares it (with the mapping file's compared fields).
+pub fn current(asset: &Asset, options: &IntuneDevicesOptions, mapping: &ClientMapping) -> Current {
     let fields: Fields = owned_fields(options, None)
         .into_iter()
         .map(|(id, _)| (Name::from(field_key(id)), field_value(asset, id)))
@@ -299,7 +322,7 @@ pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
-    Current {
+    let mut current = Current {
         id: asset.id,
         source_id: asset
             .intune_id
@@ -308,7 +331,9 @@ pub fn current(asset: &Asset, options: &IntuneDevicesOptions) -> Current {
         secondary: serial_field.or_else(|| asset.key_field.clone()),
         inactive: asset.inactive,
         fields,
-    }
+    };
+    mapping.current(asset, &mut current);
+    current
 }
 
 async fn sync_tenant(
@@ -316,32 +341,60 @@ async fn sync_tenant(
     options: &IntuneDevicesOptions,
     graph: &Graph,
     target: &Target,
-    asset_type: i64,
+    asset_type: &AssetType,
+    select: &[String],
 ) -> TargetReport {
+    let client = &target.client;
+    let section = options
+        .mapping
+        .for_client(client.id, client.name.as_deref().unwrap_or_default());
+    let types = asset_type.types.named();
+    let resolved = ClientMapping::resolve(
+        ctx.halo,
+        JOB.route,
+        &section,
+        client,
+        &types,
+        &asset_type.custom_fields,
+    );
+    let mapping = match resolved.await {
+        Ok(mapping) => mapping,
+        Err(failure) => return fail(&JOB, target, failure),
+    };
     // Each page is mapped as it arrives: the raw Graph devices of a tenant are never all kept,
-    // and the mapped ones are packed. Their primary users go beside them, in the same order.
+    // and the mapped ones are packed. Their primary users and what the mapping file adds go
+    // beside them, in the same order.
     let names = field_names(options);
     let mut primary_users: Vec<PrimaryUser> = Vec::new();
+    let mut extras: Vec<(usize, Extra)> = Vec::new();
+    let mut unplaced: HashSet<String> = HashSet::new();
     let read = graph
-        .devices(&target.id, |d| {
-            let (desired, user) = desired(d, options)?;
+        .devices(&target.id, select, |d| {
+            let (mut desired, user, placed) = desired(d, options, &mapping)?;
+            if !placed {
+                unplaced.insert(desired.source_id.clone());
+            }
+            if let Some(extra) = Extra::split(&mut desired, &names) {
+                extras.push((primary_users.len(), extra));
+            }
             primary_users.push(user);
             Some(Packed::<PACKED>::new(desired, &names))
         })
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
     primary_users.shrink_to_fit();
+    extras.shrink_to_fit();
     let (packed, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
         Err(report) => return *report,
     };
 
-    let client = target.client.id;
+    let client = client.id;
     // Field values are compared (and sent back complete) only when fields are mapped.
-    let owns_fields = !owned_fields(options, None).is_empty();
+    let owns_fields = !owned_fields(options, None).is_empty() || compares_asset_fields(&mapping);
     // Assets are compared as their page arrives; those in sync keep no fields on either side
     // (see `sync::Settle`), the others their stored fields, for an update's `fields` array.
-    let mut packed = PackedSource::new(packed, names);
+    let mut devices = PackedSource::new(packed, names).with_extras(extras);
     let read_halo = async {
         let assets = ctx
             .halo
@@ -349,7 +402,7 @@ async fn sync_tenant(
                 if owns_fields && asset.fields.is_none() {
                     ReadAsset::Incomplete(Box::new(asset))
                 } else {
-                    ReadAsset::Compared(compare(asset, options, &mut packed))
+                    ReadAsset::Compared(compare(asset, options, &mapping, &mut devices))
                 }
             })
             .await;
@@ -368,13 +421,13 @@ async fn sync_tenant(
     if let Err(e) = ctx.halo.complete_fields(incomplete).await {
         return halo_read_failed(&JOB, target, "assets", &e);
     }
-    let mut stored: HashMap<i64, Vec<AssetField>> = HashMap::new();
+    let mut stored: HashMap<i64, Arrays> = HashMap::new();
     let current: Vec<Current> = assets
         .into_iter()
         .map(|a| {
             let (current, fields) = match a {
                 ReadAsset::Compared(compared) => compared,
-                ReadAsset::Incomplete(asset) => compare(*asset, options, &mut packed),
+                ReadAsset::Incomplete(asset) => compare(*asset, options, &mapping, &mut devices),
             };
             if let Some(fields) = fields {
                 stored.insert(current.id, fields);
@@ -390,19 +443,28 @@ async fn sync_tenant(
     // are looked up for the others, and the users dropped before the records are unpacked.
     let people: Vec<(usize, Fields)> = primary_users
         .iter()
-        .zip(packed.settled())
+        .zip(devices.settled())
         .enumerate()
         .filter(|(_, (_, settled))| !**settled)
         .map(|(i, (user, _))| (i, user.create_only(&users)))
         .collect();
     drop((users, primary_users));
-    let mut desired = packed.into_desired();
-    for (i, create_only) in people {
-        desired[i].create_only = create_only;
+    let mut desired = devices.into_desired();
+    for (i, people) in people {
+        for (name, value) in people.iter() {
+            desired[i].create_only.insert(*name, value.clone());
+        }
     }
     let shape_item = |id: Option<i64>, item: Map<String, Value>| match id {
-        Some(id) => shape(stored.get(&id).map(Vec::as_slice), None, item),
-        None => shape(None, Some(asset_type), item),
+        Some(id) => {
+            let arrays = stored.get(&id);
+            let stored = Stored {
+                fields: arrays.map(|a| a.0.as_slice()).unwrap_or_default(),
+                customfields: arrays.map(|a| a.1.as_slice()).unwrap_or_default(),
+            };
+            shape(stored, None, item)
+        }
+        None => shape(Stored::default(), Some(asset_type.default), item),
     };
     let reread = async || -> Result<HashSet<String>, HaloError> {
         let assets = ctx.halo.assets_of_client(client).await?;
@@ -414,7 +476,7 @@ async fn sync_tenant(
     let source = Source {
         desired,
         problem,
-        unplaced: Default::default(),
+        unplaced,
     };
     plan_and_apply(
         ctx,
@@ -431,6 +493,7 @@ async fn sync_tenant(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::halo::User;
     use crate::imports::assets::FIELD_PREFIX;
     use crate::sync::{PlanOptions, plan};
     use serde_json::json;
@@ -459,12 +522,16 @@ mod tests {
         fn with_user(self, users: &UserIndex) -> Desired;
     }
 
-    impl WithUser for (Desired, PrimaryUser) {
+    impl WithUser for (Desired, PrimaryUser, bool) {
         fn with_user(self, users: &UserIndex) -> Desired {
-            let (mut desired, user) = self;
+            let (mut desired, user, _) = self;
             desired.create_only = user.create_only(users);
             desired
         }
+    }
+
+    fn none() -> ClientMapping {
+        ClientMapping::default()
     }
 
     fn users() -> UserIndex {
@@ -484,7 +551,7 @@ mod tests {
 
     #[test]
     fn mapping_follows_the_design_table() {
-        let d = desired(device(DEVICE), &options())
+        let d = desired(device(DEVICE), &options(), &none())
             .unwrap()
             .with_user(&users());
         assert_eq!(d.source_id, "dev-1");
@@ -509,7 +576,7 @@ mod tests {
             let d = device(&format!(
                 r#"{{"id":"d","userPrincipalName":"{upn}","emailAddress":"{mail}"}}"#
             ));
-            desired(d, &options())
+            desired(d, &options(), &none())
                 .unwrap()
                 .with_user(&users())
                 .create_only
@@ -527,13 +594,14 @@ mod tests {
 
     #[test]
     fn unconfigured_fields_are_not_owned() {
-        let d = desired(device(DEVICE), &IntuneDevicesOptions::default())
+        let d = desired(device(DEVICE), &IntuneDevicesOptions::default(), &none())
             .map(|d| d.with_user(&users()))
             .unwrap();
         assert!(!d.fields.keys().any(|k| k.starts_with(FIELD_PREFIX)));
         let c = current(
             &asset(r#"{"id":1,"fields":[{"id":10,"value":"x"}]}"#),
             &IntuneDevicesOptions::default(),
+            &none(),
         );
         assert!(!c.fields.keys().any(|k| k.starts_with(FIELD_PREFIX)));
     }
@@ -541,11 +609,17 @@ mod tests {
     #[test]
     fn serial_comes_from_its_field_else_key_field() {
         let a = asset(r#"{"id":1,"key_field":"KEY","fields":[{"id":10,"value":"SNF"}]}"#);
-        assert_eq!(current(&a, &options()).secondary.as_deref(), Some("SNF"));
-        let a = asset(r#"{"id":1,"key_field":"KEY","fields":[{"id":10,"value":""}]}"#);
-        assert_eq!(current(&a, &options()).secondary.as_deref(), Some("KEY"));
         assert_eq!(
-            current(&a, &IntuneDevicesOptions::default())
+            current(&a, &options(), &none()).secondary.as_deref(),
+            Some("SNF")
+        );
+        let a = asset(r#"{"id":1,"key_field":"KEY","fields":[{"id":10,"value":""}]}"#);
+        assert_eq!(
+            current(&a, &options(), &none()).secondary.as_deref(),
+            Some("KEY")
+        );
+        assert_eq!(
+            current(&a, &IntuneDevicesOptions::default(), &none())
                 .secondary
                 .as_deref(),
             Some("KEY")
@@ -564,15 +638,15 @@ mod tests {
             max_deactivations: 50,
             max_deactivation_percent: 10.0,
         };
-        let d = desired(device(DEVICE), &options())
+        let d = desired(device(DEVICE), &options(), &none())
             .unwrap()
             .with_user(&users());
-        let plan = plan(&SPEC, &[d], &[current(&a, &options())], &opts);
+        let plan = plan(&SPEC, &[d], &[current(&a, &options(), &none())], &opts);
         assert_eq!(plan.updates.len(), 1);
         let changes: Vec<&str> = plan.updates[0].changes.keys().map(|k| k.as_str()).collect();
         assert_eq!(changes, ["field:11", "field:12", "field:13"]);
         let item = plan.updates[0].changes.to_map();
-        let shaped = shape(a.fields.as_deref(), None, item);
+        let shaped = shape(Stored::of(&a), None, item);
         assert_eq!(
             Value::Object(shaped),
             json!({"fields": [
