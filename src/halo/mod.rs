@@ -424,32 +424,27 @@ impl Halo {
         self.list_as("Asset", &query, map).await
     }
 
-    /// Completes the `fields` of assets whose list item came without them (Halo leaves the
-    /// property out of some list items despite `includeassetfields=true`) by reading each
-    /// such asset singly. For imports that will write `fields`: an update built from a
-    /// record read without them would wipe the values the integrator does not own.
-    pub async fn complete_fields(
+    /// Completes the child arrays (`fields`, `customfields`) of assets whose list item came
+    /// without them (Halo leaves properties out of some list items despite
+    /// `includeassetfields=true`) by reading each asset `incomplete` says is missing one,
+    /// singly. For imports that will write them: an update built from a record read without
+    /// its arrays would wipe the values the integrator does not own (both arrays are
+    /// replaced wholesale).
+    pub async fn complete_assets<'a>(
         &self,
-        assets: impl IntoIterator<Item = &mut Asset>,
+        assets: impl IntoIterator<Item = &'a mut Asset>,
+        incomplete: impl Fn(&Asset) -> bool,
     ) -> Result<(), HaloError> {
-        for asset in assets.into_iter().filter(|a| a.fields.is_none()) {
-            let resp = self
-                .send(
-                    Method::GET,
-                    self.api_url(&format!("Asset/{}", asset.id)),
-                    "/api/Asset/{id}",
-                    None,
-                    true,
-                )
-                .await?;
-            let full: Asset = resp.json()?;
-            if full.id != asset.id || full.fields.is_none() {
+        for asset in assets.into_iter().filter(|a| incomplete(a)) {
+            let full: Asset = self.record("Asset", asset.id).await?;
+            if full.id != asset.id || full.fields.is_none() || full.customfields.is_none() {
                 return Err(HaloError::Inconsistent {
                     route: "/api/Asset/{id}".into(),
                     message: format!("asset {} came without its fields", asset.id),
                 });
             }
             asset.fields = full.fields;
+            asset.customfields = full.customfields;
         }
         Ok(())
     }

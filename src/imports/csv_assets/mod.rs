@@ -861,6 +861,25 @@ async fn sync_client(
     assets: &[&Asset],
     default_type: i64,
 ) -> TargetReport {
+    // An asset listed without its custom fields is read singly before an update may send
+    // them (Halo replaces the array wholesale).
+    let mut completed: Vec<Asset> = Vec::new();
+    if section.mapping.updates_custom_fields() {
+        completed = assets
+            .iter()
+            .filter(|a| a.customfields.is_none())
+            .map(|a| (*a).clone())
+            .collect();
+        let read = ctx.halo.complete_assets(completed.iter_mut(), |_| true);
+        if let Err(e) = read.await {
+            return halo_read_failed(&JOB, target, "assets", &e);
+        }
+    }
+    let completed: HashMap<i64, &Asset> = completed.iter().map(|a| (a.id, a)).collect();
+    let assets: Vec<&Asset> = assets
+        .iter()
+        .map(|a| completed.get(&a.id).copied().unwrap_or(*a))
+        .collect();
     let current: Vec<Current> = assets
         .iter()
         .map(|a| current(a, options, section))

@@ -395,11 +395,16 @@ async fn sync_tenant(
     // Assets are compared as their page arrives; those in sync keep no fields on either side
     // (see `sync::Settle`), the others their stored fields, for an update's `fields` array.
     let mut devices = PackedSource::new(packed, names).with_extras(extras);
+    // An asset listed without an array an update may write is read singly first.
+    let updates_custom = mapping.updates_custom_fields();
+    let incomplete = |a: &Asset| {
+        (owns_fields && a.fields.is_none()) || (updates_custom && a.customfields.is_none())
+    };
     let read_halo = async {
         let assets = ctx
             .halo
             .assets_of_client_as(client, |asset| {
-                if owns_fields && asset.fields.is_none() {
+                if incomplete(&asset) {
                     ReadAsset::Incomplete(Box::new(asset))
                 } else {
                     ReadAsset::Compared(compare(asset, options, &mapping, &mut devices))
@@ -418,7 +423,7 @@ async fn sync_tenant(
         ReadAsset::Incomplete(asset) => Some(&mut **asset),
         ReadAsset::Compared(_) => None,
     });
-    if let Err(e) = ctx.halo.complete_fields(incomplete).await {
+    if let Err(e) = ctx.halo.complete_assets(incomplete, |_| true).await {
         return halo_read_failed(&JOB, target, "assets", &e);
     }
     let mut stored: HashMap<i64, Arrays> = HashMap::new();
