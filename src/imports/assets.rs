@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::mapped::{ClientMapping, complete_customfields};
 use crate::halo::{Asset, AssetField, AssetType, CustomFieldValue, Halo, User};
+use crate::mapping::AssetRules;
 use crate::mapping::{
     AssetTarget, Catalog, FILE_VAR, FieldMap, FieldTarget, NamedId, Props, TypeRule,
 };
@@ -247,6 +248,17 @@ pub struct TypeCheck<'a> {
     pub rules: &'a [TypeRule],
     /// The section's field mappings.
     pub fields: &'a [FieldMap<AssetTarget>],
+}
+
+impl<'a> TypeCheck<'a> {
+    /// What `check` verifies of `section`, the one in force for `client`.
+    pub fn of(client: String, section: &'a impl AssetRules) -> Self {
+        TypeCheck {
+            client,
+            rules: section.asset_types(),
+            fields: section.fields(),
+        }
+    }
 }
 
 /// `check`: every asset type the sections' rules name exists (for each client it applies

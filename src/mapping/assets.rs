@@ -33,19 +33,29 @@ impl AssetSection {
     pub fn sites(&self) -> SiteRules<'_> {
         site_rules(&self.sites, &self.default_site)
     }
+}
 
+/// What the sections of the asset imports (`AssetSection`, `CsvSection`) share: asset-type
+/// rules and field mappings to asset fields.
+pub trait AssetRules {
     /// The asset-type rules.
-    pub fn asset_types(&self) -> &[TypeRule] {
+    fn asset_types(&self) -> &[TypeRule];
+
+    /// The field mappings.
+    fn fields(&self) -> &[FieldMap<AssetTarget>];
+
+    /// The asset type of the first rule matching the record; `None`: the import's default.
+    fn asset_type(&self, props: &dyn Props) -> Option<&TypeRef> {
+        first_type(self.asset_types(), props)
+    }
+}
+
+impl AssetRules for AssetSection {
+    fn asset_types(&self) -> &[TypeRule] {
         self.asset_types.as_deref().unwrap_or_default()
     }
 
-    /// The asset type of the first rule matching the record; `None`: the import's default.
-    pub fn asset_type(&self, props: &dyn Props) -> Option<&TypeRef> {
-        first_type(self.asset_types(), props)
-    }
-
-    /// The field mappings.
-    pub fn fields(&self) -> &[FieldMap<AssetTarget>] {
+    fn fields(&self) -> &[FieldMap<AssetTarget>] {
         self.fields.as_deref().unwrap_or_default()
     }
 }

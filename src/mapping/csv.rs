@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::assets::AssetRules;
 use super::de::{self, HaloId};
 use super::fields::{AssetTarget, FieldMap, duplicate_targets};
 use super::resolve::{Catalog, ResolveError, Resolved, Resolver};
-use super::rules::{DefaultSite, Props, SiteRule, SiteRules, TypeRef, TypeRule, first_type};
+use super::rules::{DefaultSite, SiteRule, SiteRules, TypeRule};
 use super::{Section, overlay, properties, site_rules};
 
 /// CSV header names of columns with a meaning of their own (each optional).
@@ -73,19 +74,14 @@ impl CsvSection {
     pub fn sites(&self) -> SiteRules<'_> {
         site_rules(&self.sites, &self.default_site)
     }
+}
 
-    /// The asset-type rules.
-    pub fn asset_types(&self) -> &[TypeRule] {
+impl AssetRules for CsvSection {
+    fn asset_types(&self) -> &[TypeRule] {
         self.asset_types.as_deref().unwrap_or_default()
     }
 
-    /// The asset type of the first rule matching the row; `None`: the import's default.
-    pub fn asset_type(&self, props: &dyn Props) -> Option<&TypeRef> {
-        first_type(self.asset_types(), props)
-    }
-
-    /// The field mappings.
-    pub fn fields(&self) -> &[FieldMap<AssetTarget>] {
+    fn fields(&self) -> &[FieldMap<AssetTarget>] {
         self.fields.as_deref().unwrap_or_default()
     }
 }

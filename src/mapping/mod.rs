@@ -35,7 +35,7 @@ mod schema;
 mod tests;
 mod users;
 
-pub use assets::AssetSection;
+pub use assets::{AssetRules, AssetSection};
 pub use csv::{CsvColumns, CsvSection};
 pub use de::HaloId;
 pub use fields::{

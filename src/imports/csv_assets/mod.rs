@@ -127,11 +127,7 @@ impl Import for CsvAssets {
         }));
         let checks: Vec<TypeCheck<'_>> = sections
             .iter()
-            .map(|(client, section)| TypeCheck {
-                client: client.clone(),
-                rules: section.asset_types(),
-                fields: section.fields(),
-            })
+            .map(|(client, section)| TypeCheck::of(client.clone(), section))
             .collect();
         let default = ("CSV_ASSETS_TYPE", options.asset_type.as_str());
         let result = check_mapped_types(ctx.halo, default, &fields, &checks).await;

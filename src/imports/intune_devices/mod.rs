@@ -135,11 +135,7 @@ impl Import for IntuneDevices {
             .collect();
         let checks: Vec<TypeCheck<'_>> = sections
             .iter()
-            .map(|(client, section)| TypeCheck {
-                client: client.clone(),
-                rules: section.asset_types(),
-                fields: section.fields(),
-            })
+            .map(|(client, section)| TypeCheck::of(client.clone(), section))
             .collect();
         let result = check_mapped_types(
             ctx.halo,
