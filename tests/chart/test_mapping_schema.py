@@ -80,7 +80,7 @@ def test_the_schema_accepts_every_example():
     example = documents["deploy/examples/mapping.yaml"]
     rule = example["imports"]["intune-devices"]["asset_types"][0]
     assert rule["type"] == "Mobile Phone" and "Android" in rule["when"]["operatingSystem"]["in"]
-    assert example["imports"]["entra-users"]["fields"][0]["on"] == "always"
+    assert example["imports"]["entra-users"]["fields"][1]["on"] == "create"
 
 
 def test_the_schema_rejects_the_broken_example_at_each_mistake():
