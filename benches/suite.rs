@@ -4,7 +4,8 @@
 //! minutes on an accelerated clock — for 1k / 10k / 100k users with 1% changed (each read
 //! the way `entra-users` really reads: the link report plus the list pages), 10k and 100k
 //! devices, both imports of 100k in one run, and a no-change run; each compared with the
-//! lower bound L and with the per-record pattern of community scripts. Prints a table and
+//! lower bound L and with the per-record pattern of community scripts. One devices scenario
+//! has new devices, whose primary users make the run read the client's Halo users. Prints a table and
 //! writes it to `docs/benchmark-results.md` (the method is in `docs/benchmarks.md`).
 //!
 //! `cargo bench --bench suite` (all scenarios, about 6 minutes) or
@@ -40,9 +41,14 @@ const RESULTS: &str = "docs/benchmark-results.md";
 enum Kind {
     /// One tenant with this many users, 1% of them changed in the source.
     Users(usize),
-    /// `tenants` tenants of `per_tenant` devices each, 1% changed (OS version); half as many
-    /// users per client for the primary-user link.
-    Devices { tenants: usize, per_tenant: usize },
+    /// `tenants` tenants of `per_tenant` devices each, 1% changed (OS version) and `new`
+    /// per tenant not yet in Halo; half as many users per client for the primary-user link
+    /// (read only when there are new devices).
+    Devices {
+        tenants: usize,
+        per_tenant: usize,
+        new: usize,
+    },
     /// One tenant with this many users and as many devices, 1% of each changed, synced by
     /// `entra-users` and `intune-devices` in one run.
     Both(usize),
@@ -76,6 +82,7 @@ const SCENARIOS: &[Scenario] = &[
     scenario("users-100k", Kind::Users(100_000), HALO_PAGE),
     scenario("users-100k-cap1000", Kind::Users(100_000), CAP_1000),
     scenario("devices-10k", DEVICES_10K, HALO_PAGE),
+    scenario("devices-10k-new", DEVICES_10K_NEW, HALO_PAGE),
     scenario("devices-100k", DEVICES_100K, HALO_PAGE),
     scenario("devices-100k-cap1000", DEVICES_100K, CAP_1000),
     scenario("both-100k", Kind::Both(100_000), HALO_PAGE),
@@ -86,11 +93,20 @@ const SCENARIOS: &[Scenario] = &[
 const DEVICES_10K: Kind = Kind::Devices {
     tenants: 20,
     per_tenant: 500,
+    new: 0,
+};
+/// The same with 10 new devices per tenant (2%): their primary users are looked up among
+/// the client's Halo users, which are read only then.
+const DEVICES_10K_NEW: Kind = Kind::Devices {
+    tenants: 20,
+    per_tenant: 500,
+    new: 10,
 };
 /// One tenant of 100k devices: the worst case for memory, as for users.
 const DEVICES_100K: Kind = Kind::Devices {
     tenants: 1,
     per_tenant: 100_000,
+    new: 0,
 };
 
 fn intune_env() -> Vec<(&'static str, String)> {
@@ -109,7 +125,8 @@ impl Kind {
             Kind::Devices {
                 tenants,
                 per_tenant,
-            } => World::synthetic_devices(tenants, per_tenant, per_tenant / 100, 0),
+                new,
+            } => World::synthetic_devices(tenants, per_tenant, per_tenant / 100, new),
             Kind::Both(n) => World::synthetic(1, n, n / 100, 0).with_devices(n, n / 100, 0),
         }
     }
@@ -120,6 +137,7 @@ impl Kind {
             Kind::Devices {
                 tenants,
                 per_tenant,
+                ..
             } => tenants * per_tenant,
             Kind::Both(n) => 2 * n,
         }
@@ -149,10 +167,17 @@ impl Kind {
         // The users of one client as `entra-users` reads them: the link report (`Users_List`
         // has no `azureoid`), the user pages, the update batches.
         let users = |n: usize| 1 + n.div_ceil(page) + batches(n / 100);
-        // The devices of one client: asset pages, user pages (the primary-user link, half
-        // as many users as devices in these worlds unless given), update batches.
-        let devices =
-            |n: usize, users: usize| n.div_ceil(page) + users.div_ceil(page) + batches(n / 100);
+        // The devices of one client (`new` of them not yet in Halo): asset pages, user pages
+        // only when there are creates (the primary-user link is written on create only),
+        // update and create batches.
+        let devices = |n: usize, new: usize, users: usize| {
+            let user_pages = if new > 0 && !no_change {
+                users.div_ceil(page)
+            } else {
+                0
+            };
+            (n - new).div_ceil(page) + user_pages + batches(n / 100) + batches(new)
+        };
         let graph = |n: usize| n.div_ceil(GRAPH_PAGE);
         match self {
             // Halo: token + client page; Graph: token + pages.
@@ -161,13 +186,14 @@ impl Kind {
             Kind::Devices {
                 tenants,
                 per_tenant,
+                new,
             } => (
-                3 + tenants * devices(per_tenant, (per_tenant / 2).max(1)),
+                3 + tenants * devices(per_tenant, new, (per_tenant / 2).max(1)),
                 tenants * (1 + graph(per_tenant)),
             ),
             // Both imports: one Halo token, client page and asset-type read; one Graph token
             // for the tenant.
-            Kind::Both(n) => (3 + users(n) + devices(n, n), 1 + 2 * graph(n)),
+            Kind::Both(n) => (3 + users(n) + devices(n, 0, n), 1 + 2 * graph(n)),
         }
     }
 

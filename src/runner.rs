@@ -197,10 +197,17 @@ pub async fn run(
                 report.error_severity = Severity::Interrupted;
                 break;
             }
-            let import = import
+            let mut import = import
                 .run(&ctx)
                 .instrument(tracing::info_span!("import", import = kind.name()))
                 .await;
+            if opts.plan_file.is_none() {
+                // The full plans serve only the plan file: not kept while the next import
+                // reads its targets.
+                for target in &mut import.targets {
+                    target.plan = None;
+                }
+            }
             record_import_metrics(metrics, &import);
             log_import_summary(&import, dry_run);
             report.imports.push(import);

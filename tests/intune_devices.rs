@@ -75,6 +75,73 @@ async fn first_sync_then_a_second_run_writes_nothing() {
             .contains("created=0 updated=0 deactivated=0 reactivated=0 unchanged=300"),
         "{second:?}"
     );
+    assert_eq!(
+        count(&sim.requests(), Service::HaloApi, "GET", "/api/Users"),
+        0,
+        "nothing to create: the primary users are not looked up"
+    );
+}
+
+#[tokio::test]
+async fn halo_users_are_read_only_when_a_new_device_needs_its_primary_user() {
+    let users_down = || {
+        Fault::halo_api(
+            "GET",
+            "/api/Users",
+            FaultKind::Status {
+                status: 500,
+                body: "down".into(),
+                content_type: "text/plain".into(),
+            },
+        )
+        .always()
+    };
+    // An update, no create: the users are never read, so a user list that fails is no
+    // matter.
+    let mut world = device_world(3);
+    device_mut(&mut world, 0).os_version = "10.0.99999".into();
+    let sim = start(world).await;
+    sim.inject(users_down());
+    let mut env = env_for_devices(&sim);
+    set(&mut env, "INTEGRATOR_RETRY_MAX_ATTEMPTS", "1");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("created=0 updated=1"), "{out:?}");
+    assert_eq!(
+        count(&sim.requests(), Service::HaloApi, "GET", "/api/Users"),
+        0
+    );
+
+    // A new device with a primary user: its create needs them, and when they cannot be
+    // read the tenant fails before anything is written, as when they were read up front.
+    let mut world = device_world(3);
+    device_mut(&mut world, 0).os_version = "10.0.99999".into();
+    new_device(&mut world, 50);
+    let sim = start(world).await;
+    sim.inject(users_down());
+    let mut env = env_for_devices(&sim);
+    set(&mut env, "INTEGRATOR_RETRY_MAX_ATTEMPTS", "1");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("reading Halo users failed"), "{out:?}");
+    assert_eq!(asset_writes(&sim.requests()), 0, "{out:?}");
+
+    // A new device without a primary user: nothing to look up.
+    let mut world = device_world(3);
+    new_device(&mut world, 50);
+    let device = device_mut(&mut world, 50);
+    (device.user_principal_name, device.email_address) = (None, None);
+    let sim = start(world).await;
+    sim.inject(users_down());
+    let mut env = env_for_devices(&sim);
+    set(&mut env, "INTEGRATOR_RETRY_MAX_ATTEMPTS", "1");
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("created=1"), "{out:?}");
+    assert_eq!(
+        count(&sim.requests(), Service::HaloApi, "GET", "/api/Users"),
+        0
+    );
 }
 
 #[tokio::test]
@@ -715,6 +782,47 @@ async fn the_mapping_file_types_new_devices_and_writes_mapped_properties_then_no
         asset_writes(&sim.requests()),
         writes,
         "a second run writes nothing: {again:?}"
+    );
+}
+
+/// A new device the mapping places on no site is withheld right after planning, before the
+/// creates are completed: its primary user is never looked up.
+#[tokio::test]
+async fn an_unplaced_new_device_is_skipped_without_reading_the_users() {
+    let mut world = device_world(3);
+    device_mut(&mut world, 0).os_version = "10.0.99999".into();
+    new_device(&mut world, 50);
+    let sim = start(world).await;
+    sim.inject(
+        Fault::halo_api(
+            "GET",
+            "/api/Users",
+            FaultKind::Status {
+                status: 500,
+                body: "down".into(),
+                content_type: "text/plain".into(),
+            },
+        )
+        .always(),
+    );
+    let mut env = env_for_devices(&sim);
+    set(&mut env, "INTEGRATOR_RETRY_MAX_ATTEMPTS", "1");
+    let _file = with_mapping(
+        &mut env,
+        "imports:\n  intune-devices:\n    default_site: skip\n",
+    );
+    let out = run(&env, &["run"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("created=0 updated=1"), "{out:?}");
+    assert!(
+        out.all_output()
+            .contains("no site rule of the mapping file matches"),
+        "{out:?}"
+    );
+    assert_eq!(
+        count(&sim.requests(), Service::HaloApi, "GET", "/api/Users"),
+        0,
+        "{out:?}"
     );
 }
 

@@ -1,6 +1,6 @@
 //! Regression guard of the benchmark suite's request counts: the small scenarios
 //! — 1,000 users with 1% changed, the same with nothing left to change, 1,000 devices with
-//! 1% changed — against the simulator at Halo's page cap of 100 and Graph's 999. Request
+//! 1% changed, and with 2% new (then nothing left to change) — against the simulator at Halo's page cap of 100 and Graph's 999. Request
 //! counts are deterministic, so each must stay at or below the value recorded here, which is
 //! the lower bound L (tokens + pages + link reports + write batches). Times are never
 //! asserted.
@@ -53,7 +53,24 @@ async fn users_1k_first_sync_and_no_change_stay_at_the_lower_bound() {
 async fn devices_1k_stay_at_the_lower_bound() {
     let sim = start(World::synthetic_devices(2, 500, 5, 0)).await;
     let env = env_for_devices(&sim);
-    // Halo: token + client page + asset types, per tenant 5 asset pages + 3 user pages + 1
-    // update batch; Graph: per tenant a token and one page.
-    assert_at_most("devices 1k", run_counted(&sim, &env).await, (21, 4));
+    // Halo: token + client page + asset types, per tenant 5 asset pages + 1 update batch (no
+    // new device, so no user pages: the primary user is looked up for creates only); Graph:
+    // per tenant a token and one page.
+    assert_at_most("devices 1k", run_counted(&sim, &env).await, (15, 4));
+}
+
+#[tokio::test]
+async fn devices_1k_with_new_devices_read_the_users_once_per_client() {
+    let sim = start(World::synthetic_devices(2, 500, 5, 10)).await;
+    let env = env_for_devices(&sim);
+    // Halo: token + client page + asset types, per tenant 5 asset pages (490 in Halo) + 3
+    // user pages (250 users, for the new devices' primary users) + 1 update and 1 create
+    // batch; Graph: per tenant a token and one page.
+    assert_at_most("devices 1k, new", run_counted(&sim, &env).await, (23, 4));
+    // Nothing new: no user pages.
+    assert_at_most(
+        "devices 1k, no change",
+        run_counted(&sim, &env).await,
+        (13, 4),
+    );
 }

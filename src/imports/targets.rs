@@ -23,7 +23,7 @@ use crate::check::Verdicts;
 use crate::halo::{Client, HaloError};
 use crate::outcome::{Classify, Failure, Severity};
 use crate::sources::graph::{Graph, GraphError, Read};
-use crate::sync::{self, Current, Desired, EntitySpec, PlanOptions, Withheld};
+use crate::sync::{self, Create, Current, Desired, EntitySpec, PlanOptions, Withheld};
 
 /// What a target is, as the summary, the logs and the plan file name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -258,6 +258,30 @@ pub(super) async fn plan_and_apply<R>(
 where
     R: AsyncFn() -> Result<HashSet<String>, HaloError>,
 {
+    let complete = async |_: &mut [Create]| Ok(());
+    plan_and_apply_completing(ctx, job, target, source, current, shape, reread, complete).await
+}
+
+/// [`plan_and_apply`], with `complete` adding to the planned creates what only a create
+/// needs (and only the plan knows is needed: e.g. a device's primary user, read from Halo
+/// only when there are creates). Called only when the plan has creates that will be
+/// written (unplaced ones are withheld first, and a client without a main site gets
+/// none); `Err` = the target's report, nothing applied.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn plan_and_apply_completing<R, K>(
+    ctx: &Context<'_>,
+    job: &Job,
+    target: &Target,
+    source: Source,
+    current: &[Current],
+    shape: Option<Shape<'_>>,
+    reread: R,
+    complete: K,
+) -> TargetReport
+where
+    R: AsyncFn() -> Result<HashSet<String>, HaloError>,
+    K: AsyncFnOnce(&mut [Create]) -> Result<(), Box<TargetReport>>,
+{
     let import = job.import;
     let spec = job.spec;
     let tenant = target.id.as_str();
@@ -269,12 +293,20 @@ where
         max_deactivations: safety.max_deactivations,
         max_deactivation_percent: safety.max_deactivation_percent,
     };
+    let Source {
+        desired,
+        problem,
+        unplaced,
+    } = source;
     let cpu_before = thread_cpu_time();
     let mut plan =
-        tracing::info_span!("plan").in_scope(|| sync::plan(spec, &source.desired, current, &opts));
-    withhold_unplaced(&mut plan, &source.unplaced);
+        tracing::info_span!("plan").in_scope(|| sync::plan(spec, &desired, current, &opts));
+    withhold_unplaced(&mut plan, &unplaced);
     let plan_cpu = thread_cpu_time().saturating_sub(cpu_before);
-    let mut problem = source.problem;
+    // Only the plan is needed from here on: the source records go before Halo is read again
+    // or written.
+    drop((desired, unplaced));
+    let mut problem = problem;
     let mut severity = if problem.is_some() {
         Severity::Failed
     } else {
@@ -290,6 +322,11 @@ where
         plan.creates.clear();
         severity = severity.max(Severity::Partial);
         problem.get_or_insert(message);
+    }
+    if !plan.creates.is_empty()
+        && let Err(report) = complete(&mut plan.creates).await
+    {
+        return *report;
     }
     for skip in &plan.skipped {
         tracing::warn!(

@@ -81,4 +81,9 @@ impl Settle {
     pub fn settled(&self) -> &[bool] {
         &self.settled
     }
+
+    /// [`Settle::settled`], the index by source id dropped.
+    pub fn into_settled(self) -> Vec<bool> {
+        self.settled
+    }
 }

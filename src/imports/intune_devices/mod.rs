@@ -36,8 +36,8 @@ use super::assets::{
 use super::mapped::{ClientMapping, CustomFields};
 use super::packed::{Extra, Packed, PackedSource};
 use super::targets::{
-    Job, Source, Target, check_tenants, fail, halo_read_failed, plan_and_apply, run_tenants,
-    source_records,
+    Job, Source, Target, check_tenants, fail, halo_read_failed, plan_and_apply_completing,
+    run_tenants, source_records,
 };
 use super::unit::Import;
 use super::{Context, ImportReport, TargetReport, text};
@@ -47,7 +47,7 @@ use crate::halo::{Asset, AssetField, CustomFieldValue, HaloError};
 use crate::mapping::{AssetSection, ImportMapping};
 use crate::outcome::Failure;
 use crate::sources::graph::{Graph, GraphDevice};
-use crate::sync::{Current, Desired, EntitySpec, Fields, Name};
+use crate::sync::{Create, Current, Desired, EntitySpec, Fields, Name};
 
 pub const SPEC: EntitySpec = EntitySpec {
     entity: "asset",
@@ -188,8 +188,8 @@ fn owned_fields(options: &IntuneDevicesOptions, device: Option<&GraphDevice>) ->
     .collect()
 }
 
-/// What finds a device's primary user among the client's Halo users, which are read after
-/// the source.
+/// What finds a device's primary user among the client's Halo users, which are read only
+/// after planning, and only when some create needs them.
 pub struct PrimaryUser {
     user_principal_name: Option<String>,
     email_address: Option<String>,
@@ -278,9 +278,10 @@ fn compare(
     (current, stored)
 }
 
-/// Parts of a packed device: source id, secondary key, label, `inventory_number` and the
-/// four `INTUNE_FIELD_*`.
-const PACKED: usize = 3 + 1 + 4;
+/// Parts of a packed device: source id, secondary key, label, `inventory_number`, the
+/// four `INTUNE_FIELD_*`, then its primary user's UPN and e-mail (trailing texts: read back
+/// only for the devices that are not settled, which alone may be created).
+const PACKED: usize = 3 + 1 + 4 + 2;
 
 /// The names of the fields a device maps to, in the order they are packed.
 fn field_names(options: &IntuneDevicesOptions) -> Vec<Name> {
@@ -291,13 +292,6 @@ fn field_names(options: &IntuneDevicesOptions) -> Vec<Name> {
                 .map(|(id, _)| Name::from(field_key(id))),
         )
         .collect()
-}
-
-/// An asset as its page arrives: compared at once, or, when it came without its `fields`
-/// and fields are owned, kept whole to be completed first.
-enum ReadAsset {
-    Compared(Compared),
-    Incomplete(Box<Asset>),
 }
 
 /// A Halo asset as the sync engine compares it (with the mapping file's compared fields).
@@ -358,12 +352,12 @@ async fn sync_tenant(
         Err(failure) => return fail(&JOB, target, failure),
     };
     // Each page is mapped as it arrives: the raw Graph devices of a tenant are never all kept,
-    // and the mapped ones are packed. Their primary users and what the mapping file adds go
-    // beside them, in the same order.
+    // and the mapped ones are packed, with their primary user's UPN and e-mail. What the
+    // mapping file adds goes beside them, by index.
     let names = field_names(options);
-    let mut primary_users: Vec<PrimaryUser> = Vec::new();
     let mut extras: Vec<(usize, Extra)> = Vec::new();
     let mut unplaced: HashSet<String> = HashSet::new();
+    let mut count = 0;
     let read = graph
         .devices(&target.id, select, |d| {
             let (mut desired, user, placed) = desired(d, options, &mapping)?;
@@ -371,14 +365,17 @@ async fn sync_tenant(
                 unplaced.insert(desired.source_id.clone());
             }
             if let Some(extra) = Extra::split(&mut desired, &names) {
-                extras.push((primary_users.len(), extra));
+                extras.push((count, extra));
             }
-            primary_users.push(user);
-            Some(Packed::<PACKED>::new(desired, &names))
+            count += 1;
+            let trailing = [
+                user.user_principal_name.as_deref(),
+                user.email_address.as_deref(),
+            ];
+            Some(Packed::<PACKED>::with_trailing(desired, &names, &trailing))
         })
         .instrument(tracing::info_span!("read_source", source = "graph"))
         .await;
-    primary_users.shrink_to_fit();
     extras.shrink_to_fit();
     let (packed, problem) = match source_records(&JOB, target, read) {
         Ok(read) => read,
@@ -389,73 +386,75 @@ async fn sync_tenant(
     // Field values are compared (and sent back complete) only when fields are mapped.
     let owns_fields = !owned_fields(options, None).is_empty() || compares_asset_fields(&mapping);
     // Assets are compared as their page arrives; those in sync keep no fields on either side
-    // (see `sync::Settle`), the others their stored fields, for an update's `fields` array.
-    let mut devices = PackedSource::new(packed, names).with_extras(extras);
-    // An asset listed without an array an update may write is read singly first.
+    // (see `sync::Settle`) and their devices are cut to their keys, the others keep their
+    // stored arrays, for an update's complete `fields` and `customfields`.
+    let mut devices = PackedSource::shrinking_settled(packed, names).with_extras(extras);
+    // An asset listed without an array an update may write is kept whole, to be read singly
+    // and compared after the list; its place in `current` waits for it.
     let updates_custom = mapping.updates_custom_fields();
-    let incomplete = |a: &Asset| {
+    let lacks_arrays = |a: &Asset| {
         (owns_fields && a.fields.is_none()) || (updates_custom && a.customfields.is_none())
     };
-    let read_halo = async {
-        let assets = ctx
-            .halo
-            .assets_of_client_as(client, |asset| {
-                if incomplete(&asset) {
-                    ReadAsset::Incomplete(Box::new(asset))
-                } else {
-                    ReadAsset::Compared(compare(asset, options, &mapping, &mut devices))
-                }
-            })
-            .await;
-        let users = ctx.halo.users_of_client_as(client, UserIndex::entry).await;
-        (assets, users)
-    };
-    let (assets, users) = read_halo.instrument(tracing::info_span!("read_halo")).await;
-    let mut assets = match assets {
-        Ok(assets) => assets,
-        Err(e) => return halo_read_failed(&JOB, target, "assets", &e),
-    };
-    let incomplete = assets.iter_mut().filter_map(|a| match a {
-        ReadAsset::Incomplete(asset) => Some(&mut **asset),
-        ReadAsset::Compared(_) => None,
-    });
-    if let Err(e) = ctx.halo.complete_assets(incomplete, |_| true).await {
-        return halo_read_failed(&JOB, target, "assets", &e);
-    }
     let mut stored: HashMap<i64, Arrays> = HashMap::new();
-    let current: Vec<Current> = assets
-        .into_iter()
-        .map(|a| {
-            let (current, fields) = match a {
-                ReadAsset::Compared(compared) => compared,
-                ReadAsset::Incomplete(asset) => compare(*asset, options, &mapping, &mut devices),
-            };
-            if let Some(fields) = fields {
-                stored.insert(current.id, fields);
+    let mut incomplete: Vec<(usize, Asset)> = Vec::new();
+    let mut read = 0;
+    let current = ctx
+        .halo
+        .assets_of_client_as(client, |asset| {
+            let i = read;
+            read += 1;
+            if lacks_arrays(&asset) {
+                let waiting = Current {
+                    id: asset.id,
+                    source_id: None,
+                    secondary: None,
+                    inactive: asset.inactive,
+                    fields: Fields::new(),
+                };
+                incomplete.push((i, asset));
+                return waiting;
+            }
+            let (current, arrays) = compare(asset, options, &mapping, &mut devices);
+            if let Some(arrays) = arrays {
+                stored.insert(current.id, arrays);
             }
             current
         })
-        .collect();
-    let users = match users {
-        Ok(users) => UserIndex::new(users),
-        Err(e) => return halo_read_failed(&JOB, target, "users", &e),
+        .instrument(tracing::info_span!("read_halo"))
+        .await;
+    let mut current = match current {
+        Ok(current) => current,
+        Err(e) => return halo_read_failed(&JOB, target, "assets", &e),
     };
-    // People are written on create only, and a settled asset is matched, never created: they
-    // are looked up for the others, and the users dropped before the records are unpacked.
-    let people: Vec<(usize, Fields)> = primary_users
-        .iter()
-        .zip(devices.settled())
-        .enumerate()
-        .filter(|(_, (_, settled))| !**settled)
-        .map(|(i, (user, _))| (i, user.create_only(&users)))
-        .collect();
-    drop((users, primary_users));
-    let mut desired = devices.into_desired();
-    for (i, people) in people {
-        for (name, value) in people.iter() {
-            desired[i].create_only.insert(*name, value.clone());
-        }
+    let singly = incomplete.iter_mut().map(|(_, asset)| asset);
+    if let Err(e) = ctx.halo.complete_assets(singly, |_| true).await {
+        return halo_read_failed(&JOB, target, "assets", &e);
     }
+    for (i, asset) in incomplete {
+        let (compared, arrays) = compare(asset, options, &mapping, &mut devices);
+        if let Some(arrays) = arrays {
+            stored.insert(compared.id, arrays);
+        }
+        current[i] = compared;
+    }
+    // People are written on create only, and a settled asset is matched, never created: the
+    // primary users of the others are kept for the creates the plan may have, by source id.
+    let mut people: Vec<(Box<str>, PrimaryUser)> = devices
+        .settled()
+        .iter()
+        .enumerate()
+        .filter(|&(_, &settled)| !settled)
+        .filter_map(|(i, _)| {
+            let user = PrimaryUser {
+                user_principal_name: devices.trailing(i, 0).map(str::to_owned),
+                email_address: devices.trailing(i, 1).map(str::to_owned),
+            };
+            (user.user_principal_name.is_some() || user.email_address.is_some())
+                .then(|| (devices.source_id(i).into(), user))
+        })
+        .collect();
+    people.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let desired = devices.into_desired();
     let shape_item = |id: Option<i64>, item: Map<String, Value>| match id {
         Some(id) => {
             let arrays = stored.get(&id);
@@ -474,12 +473,36 @@ async fn sync_tenant(
             .filter_map(|a| a.intune_id.as_ref().map(|s| s.trim().to_ascii_lowercase()))
             .collect())
     };
+    // The client's users are read only when some create has a primary user to look up: a
+    // run without new devices reads none.
+    let complete = async |creates: &mut [Create]| {
+        let person = |source_id: &str| {
+            let found = people.binary_search_by(|(id, _)| (**id).cmp(source_id));
+            found.ok().map(|i| &people[i].1)
+        };
+        if !creates.iter().any(|c| person(&c.source_id).is_some()) {
+            return Ok(());
+        }
+        let users = ctx
+            .halo
+            .users_of_client_as(client, UserIndex::entry)
+            .instrument(tracing::info_span!("read_halo_users"))
+            .await
+            .map_err(|e| Box::new(halo_read_failed(&JOB, target, "users", &e)))?;
+        let users = UserIndex::new(users);
+        for create in creates {
+            if let Some(user) = person(&create.source_id) {
+                create.fields.extend(user.create_only(&users));
+            }
+        }
+        Ok(())
+    };
     let source = Source {
         desired,
         problem,
         unplaced,
     };
-    plan_and_apply(
+    plan_and_apply_completing(
         ctx,
         &JOB,
         target,
@@ -487,6 +510,7 @@ async fn sync_tenant(
         &current,
         Some(&shape_item),
         reread,
+        complete,
     )
     .await
 }
