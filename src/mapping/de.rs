@@ -157,13 +157,7 @@ where
     D: Deserializer<'de>,
     M: Deserialize<'de>,
 {
-    d.deserialize_any(TextOrMap {
-        expecting,
-        text,
-        map: Some(map),
-        scalars: false,
-        marker: PhantomData,
-    })
+    either(d, expecting, text, map, false)
 }
 
 /// Like [`text_or_map`], numbers and booleans being read as their text (`employeeId: 42`).
@@ -177,11 +171,26 @@ where
     D: Deserializer<'de>,
     M: Deserialize<'de>,
 {
+    either(d, expecting, text, map, true)
+}
+
+/// [`text_or_map`] and [`scalar_or_map`]: `scalars` = numbers and booleans read as text.
+fn either<'de, D, T, M>(
+    d: D,
+    expecting: &'static str,
+    text: fn(&str) -> Option<T>,
+    map: fn(M) -> Result<T, String>,
+    scalars: bool,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    M: Deserialize<'de>,
+{
     d.deserialize_any(TextOrMap {
         expecting,
         text,
         map: Some(map),
-        scalars: true,
+        scalars,
         marker: PhantomData,
     })
 }
